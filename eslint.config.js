@@ -1,0 +1,33 @@
+import neostandard from 'neostandard'
+
+const pureLayers = ['node:*', 'pino', 'piscina', '**/relay/**', '**/pool/**', '**/log/**', '**/config/**']
+
+export default [
+  ...neostandard({ ts: true, ignores: ['dist/**', 'coverage/**', 'bench/results/**', 'profiles/**/*.html'] }),
+  {
+    rules: {
+      '@stylistic/comma-dangle': ['error', 'always-multiline'],
+      // `export const X = {...} as const; export type X = ...` is the codebase's enum idiom
+      '@typescript-eslint/no-redeclare': 'off',
+    },
+  },
+  {
+    // hello/ and routes/ are pure codecs (rustls msgs/, Go cryptobyte): bytes in, offsets and codes out.
+    files: ['src/hello/**/*.ts', 'src/routes/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: pureLayers }],
+      'no-restricted-syntax': ['error',
+        { selector: 'TryStatement', message: 'hello/ and routes/ return status codes, they do not catch' },
+        { selector: "NewExpression[callee.name='RegExp']", message: 'no regular expressions on the hot path' },
+        { selector: "CallExpression[callee.object.name='Buffer'][callee.property.name='concat']", message: 'no Buffer.concat on the hot path' },
+      ],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli.ts'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'process', property: 'exit', message: 'only src/cli.ts exits the process' }],
+    },
+  },
+]

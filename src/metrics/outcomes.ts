@@ -1,0 +1,38 @@
+/**
+ * Connection outcomes: one per connection, set once when its fate is known, counted per worker and
+ * written in the access log as `outcome`. The README's "Outcomes" table lists each one
+ * (test/unit/docs.test.ts keeps them in sync).
+ */
+export const Outcome = {
+  /** relayed until both sides closed cleanly (or one side closed and the other followed) */
+  Ok: 'ok',
+  /** first bytes were not a TLS handshake, or the client closed before sending any */
+  NotTls: 'not_tls',
+  /** no SNI (or SSLv2 hello) and no default route */
+  NoSni: 'no_sni',
+  /** SNI had no route and no default route: unrecognized_name alert sent */
+  NoRoute: 'no_route',
+  /** malformed hello: alert sent, nothing forwarded */
+  Malformed: 'malformed',
+  /** hello exceeded limits.maxHelloBytes */
+  TooLarge: 'too_large',
+  /** no complete hello within timeouts.hello */
+  HelloTimeout: 'hello_timeout',
+  /** client closed (FIN or reset) before its hello was complete */
+  ClientAbort: 'client_abort',
+  /** origin refused or failed the TCP connection */
+  OriginConnectFailed: 'origin_connect_failed',
+  /** origin did not accept within timeouts.connect */
+  OriginConnectTimeout: 'origin_connect_timeout',
+  /** no byte either way for timeouts.idle after the relay started */
+  IdleTimeout: 'idle_timeout',
+  /** a socket error (reset) during the relay */
+  RelayError: 'relay_error',
+  /** the proxy is over limits.maxConnections */
+  Overloaded: 'overloaded',
+  /** closed by shutdown after the drain deadline */
+  Shutdown: 'shutdown',
+} as const
+export type Outcome = typeof Outcome[keyof typeof Outcome]
+
+export const ALL_OUTCOMES: readonly Outcome[] = Object.values(Outcome)
