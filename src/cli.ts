@@ -1,0 +1,269 @@
+#!/usr/bin/env node
+/**
+ * The `hellogate` command (package bin → dist/cli.js). The ONLY module that calls process.exit.
+ *
+ *   hellogate serve --config FILE   load config, start the proxy, run until SIGINT/SIGTERM, drain, exit 0
+ *   hellogate check --config FILE   validate the config and print a summary of the compiled route table
+ *   hellogate demo [--port N]       two local TLS origins + the proxy in front, with commands to try
+ *   hellogate --help | --version
+ *
+ * Exit status: 0 ok; 1 invalid config or startup failure (message on stderr); 2 usage error.
+ * A second SIGINT/SIGTERM during the drain exits at once with status 1.
+ *
+ * Limits: argv parsing is node:util parseArgs (strict: unknown options are usage errors).
+ */
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import type { Logger } from 'pino'
+
+import type { ProxyConfig } from './config/index.ts'
+import { ErrorCode, isProxyError } from './errors.ts'
+
+// Everything else is imported lazily by the command that needs it: `--help`, `--version` and usage
+// errors then start in node's bare startup time (~2x faster than loading pino, yaml and the pool).
+const loadConfigModule = async () => await import('./config/index.ts')
+const loadLogModule = async () => await import('./log/index.ts')
+
+const EXIT_OK = 0
+/** invalid config, or the proxy could not start */
+const EXIT_FAILURE = 1
+/** bad command line */
+const EXIT_USAGE = 2
+/** oldest Node.js major with what hellogate relies on (reusePort, type stripping for the .ts sources) */
+const MIN_NODE_MAJOR = 24
+
+const USAGE = `Usage: hellogate <command> [options]
+
+SNI-routing TLS passthrough proxy: reads the ClientHello's server_name, forwards the untouched
+bytes to the matching origin, which completes the TLS handshake itself.
+
+Commands:
+  serve --config FILE   run the proxy until SIGINT/SIGTERM, then drain and exit
+  check --config FILE   validate FILE and print a summary of the route table
+  demo [--port N]       start two local TLS origins and the proxy in front (default port 8443)
+
+Options:
+  -c, --config FILE     config file (YAML or JSON)
+      --port N          demo only: proxy port (0 = any free port)
+  -h, --help            show this help
+  -V, --version         print the version
+
+Exit status: 0 ok, 1 invalid config or startup failure, 2 usage error.
+`
+
+class UsageError extends Error {}
+
+function readVersion (): string {
+  // src/cli.ts and dist/cli.js both sit one level below package.json
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown }
+  return typeof pkg.version === 'string' ? pkg.version : '0.0.0'
+}
+
+interface Invocation {
+  command: 'serve' | 'check' | 'demo' | 'help' | 'version'
+  config?: string
+  port?: number
+}
+
+/** argv (without node and script) → what to do; throws UsageError. */
+function parseCommandLine (argv: readonly string[]): Invocation {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        port: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+      },
+    })
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+  const { values, positionals } = parsed
+  if (values.help === true) return { command: 'help' }
+  if (values.version === true) return { command: 'version' }
+  const [command, ...extra] = positionals
+  if (command === undefined) throw new UsageError('missing command (serve, check or demo)')
+  if (command === 'help') return { command: 'help' }
+  if (command !== 'serve' && command !== 'check' && command !== 'demo') {
+    throw new UsageError(`unknown command '${command}' (expected serve, check or demo)`)
+  }
+  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0] ?? ''}'`)
+
+  if (command === 'demo') {
+    if (values.config !== undefined) throw new UsageError('demo takes no --config (it builds its own)')
+    if (values.port === undefined) return { command }
+    if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65_535) {
+      throw new UsageError(`--port expects a number 0-65535, got '${values.port}'`)
+    }
+    return { command, port: Number(values.port) }
+  }
+  if (values.port !== undefined) throw new UsageError(`--port applies to demo only; set listen: in the config file for ${command}`)
+  if (values.config === undefined || values.config === '') throw new UsageError(`${command} needs --config FILE`)
+  return { command, config: values.config }
+}
+
+function printError (message: string): void {
+  process.stderr.write(`hellogate: ${message}\n`)
+}
+
+/** Resolves on the first SIGINT/SIGTERM; a second one exits immediately (status 1). */
+function waitForSignal (logger: Logger, log: Awaited<ReturnType<typeof loadLogModule>>): Promise<NodeJS.Signals> {
+  const { flushLoggerSync, LogEvent } = log
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      const force = (again: NodeJS.Signals): void => {
+        logger.warn({ evt: LogEvent.Fatal, signal: again, reason: 'second signal during shutdown' }, LogEvent.Fatal)
+        flushLoggerSync(logger)
+        process.exit(EXIT_FAILURE)
+      }
+      process.once('SIGINT', force)
+      process.once('SIGTERM', force)
+      resolve(signal)
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+}
+
+async function runServe (file: string, version: string): Promise<number> {
+  const [{ loadConfigFile }, log, { startProxy }] =
+    await Promise.all([loadConfigModule(), loadLogModule(), import('./pool/index.ts')])
+  const { createLogger, flushLogger, LogEvent } = log
+  let config: ProxyConfig
+  try {
+    config = await loadConfigFile(file)
+  } catch (err) {
+    if (!isProxyError(err)) throw err
+    printError(err.message)
+    const logger = createLogger({ level: 'info' })
+    logger.error({ evt: LogEvent.ConfigError, code: err.code, key: err.key, file: err.file, message: err.message }, LogEvent.ConfigError)
+    await flushLogger(logger)
+    return EXIT_FAILURE
+  }
+
+  const logger = createLogger({ level: config.log.level })
+  logger.info({ evt: LogEvent.Startup, version, node: process.version, config: config.file }, LogEvent.Startup)
+  let handle
+  try {
+    handle = await startProxy(config, logger)
+  } catch (err) {
+    logger.fatal({ evt: LogEvent.Fatal, err }, LogEvent.Fatal)
+    await flushLogger(logger)
+    printError(isProxyError(err) ? err.message : `cannot start: ${String((err as Error).stack ?? err)}`)
+    return EXIT_FAILURE
+  }
+  const signal = await waitForSignal(logger, log)
+  logger.info({ evt: LogEvent.Signal, signal, graceMs: config.timeouts.shutdownMs }, LogEvent.Signal)
+  await handle.close(config.timeouts.shutdownMs)
+  await flushLogger(logger)
+  return EXIT_OK
+}
+
+async function routeSummary (config: ProxyConfig): Promise<string> {
+  const { compileRoutes, describeTable, RouteError } = await import('./routes/index.ts')
+  const result = compileRoutes(config.routes.map((r, i) => ({ pattern: r.pattern, target: i })))
+  if (!result.ok) {
+    const why = Object.entries(RouteError).find(([, v]) => v === result.error)?.[0] ?? String(result.error)
+    throw new Error(`${config.file}: routes.${JSON.stringify(result.pattern)}: the route table does not compile (${why})`)
+  }
+  const d = describeTable(result.table)
+  return `${config.routes.length} (${d.exact} exact, ${d.wildcard} wildcard); compiled table ${d.nodes} nodes, ${d.bytes} bytes`
+}
+
+async function runCheck (file: string): Promise<number> {
+  const { formatDuration, formatHostPort, loadConfigFile } = await loadConfigModule()
+  let config: ProxyConfig
+  let routes: string
+  try {
+    config = await loadConfigFile(file)
+    routes = await routeSummary(config)
+  } catch (err) {
+    printError(isProxyError(err) ? err.message : (err as Error).message)
+    return EXIT_FAILURE
+  }
+  const t = config.timeouts
+  const lines = [
+    `config OK: ${config.file}`,
+    `  listen    ${config.listen.map(formatHostPort).join(', ')}`,
+    `  workers   ${config.workers}`,
+    `  accept    ${config.accept}${config.accept === 'handoff' ? ` (balance ${config.balance})` : ''}`,
+    `  routes    ${routes}`,
+    `  default   ${config.default === null ? 'reject' : formatHostPort(config.default)}`,
+    `  timeouts  hello ${formatDuration(t.helloMs)}, connect ${formatDuration(t.connectMs)}, idle ${formatDuration(t.idleMs)}, shutdown ${formatDuration(t.shutdownMs)}`,
+    `  limits    maxHelloBytes ${config.limits.maxHelloBytes}, maxConnections ${config.limits.maxConnections}`,
+    `  log       level ${config.log.level}, access ${config.log.access ? 'on' : 'off'}`,
+  ]
+  process.stdout.write(lines.join('\n') + '\n')
+  return EXIT_OK
+}
+
+async function runDemo (port: number | undefined): Promise<number> {
+  const [log, { formatDemoInstructions, startDemo }] = await Promise.all([loadLogModule(), import('./demo/index.ts')])
+  const { createLogger, flushLogger, LogEvent } = log
+  const logger = createLogger({ level: 'info' })
+  let demo
+  try {
+    demo = await startDemo({ logger, port })
+  } catch (err) {
+    logger.fatal({ evt: LogEvent.Fatal, err }, LogEvent.Fatal)
+    await flushLogger(logger)
+    printError(`demo could not start: ${isProxyError(err) ? err.message : String((err as Error).stack ?? err)}`)
+    return EXIT_FAILURE
+  }
+  logger.info({ evt: LogEvent.DemoReady, port: demo.port, alpha: demo.origins.alpha.port, beta: demo.origins.beta.port }, LogEvent.DemoReady)
+  await flushLogger(logger)
+  process.stdout.write('\n' + formatDemoInstructions(demo) + '\n')
+  const signal = await waitForSignal(logger, log)
+  logger.info({ evt: LogEvent.Signal, signal, graceMs: demo.config.timeouts.shutdownMs }, LogEvent.Signal)
+  await demo.close()
+  await flushLogger(logger)
+  return EXIT_OK
+}
+
+async function main (argv: readonly string[]): Promise<number> {
+  let inv: Invocation
+  try {
+    inv = parseCommandLine(argv)
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err
+    printError(`${err.message}\nRun 'hellogate --help' for usage.`)
+    return EXIT_USAGE
+  }
+  const version = readVersion()
+  switch (inv.command) {
+    case 'help':
+      process.stdout.write(USAGE)
+      return EXIT_OK
+    case 'version':
+      process.stdout.write(version + '\n')
+      return EXIT_OK
+    default:
+      break
+  }
+  const major = Number(process.versions.node.split('.')[0])
+  if (major < MIN_NODE_MAJOR) {
+    printError(`${ErrorCode.UNSUPPORTED_RUNTIME}: needs Node.js >= ${MIN_NODE_MAJOR}, this is ${process.version}`)
+    return EXIT_FAILURE
+  }
+  switch (inv.command) {
+    case 'serve': return await runServe(inv.config ?? '', version)
+    case 'check': return await runCheck(inv.config ?? '')
+    case 'demo': return await runDemo(inv.port)
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code
+  // serve/demo leave nothing running after close; exit explicitly so a stray handle cannot keep us alive
+  process.exit(code)
+}, (err: unknown) => {
+  printError(`internal error: ${String((err as Error).stack ?? err)}`)
+  process.exit(EXIT_FAILURE)
+})

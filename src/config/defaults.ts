@@ -1,0 +1,97 @@
+/**
+ * Every config default and every hard limit, in one place (fastify `defaultInitOptions` style).
+ *
+ * Contract: `DEFAULTS` holds the value used when a key is absent from the config file, in the *file's*
+ * vocabulary (durations in milliseconds). `LIMITS` holds the bounds schema.ts enforces; a value outside
+ * them is a startup error (HG_ERR_CONFIG_INVALID), never silently clamped. Each entry carries its unit
+ * and the reason for the number.
+ *
+ * Limits: nothing here is read on the hot path; the pool copies the resolved values out of ProxyConfig.
+ */
+
+/** Defaults for every optional key. Units are in the trailing comments. */
+export const DEFAULTS = {
+  /** loopback only: exposing a proxy on all interfaces must be an explicit choice */
+  listen: '127.0.0.1:8443',
+  /** `auto` → os.availableParallelism(): one worker thread per core the process may run on */
+  workers: 'auto',
+  /** SO_REUSEPORT: the kernel spreads accepts over the workers, no main-thread hop per connection */
+  accept: 'reuseport',
+  /** handoff only: pick the worker with the fewest open connections (long-lived tunnels skew round robin) */
+  balance: 'leastconn',
+  /** `reject`: an unknown SNI gets an unrecognized_name alert rather than a guess at an origin */
+  default: 'reject',
+  timeouts: {
+    /**
+     * ms. Time from accept until the whole ClientHello has arrived. Real clients send it in the first
+     * flight (one RTT after the TCP handshake); 5 s covers a slow mobile link while bounding how long a
+     * slowloris-style client can hold a connection slot without sending anything routable.
+     */
+    helloMs: 5_000,
+    /** ms. TCP connect to the origin; 5 s is a few SYN retransmits (1 s, 2 s) and then fail fast. */
+    connectMs: 5_000,
+    /**
+     * ms. No byte in either direction for this long closes both sides. 5 min outlasts HTTP keep-alive gaps and
+     * WebSocket pings (typically every 30–60 s) while freeing the slots of abandoned tunnels.
+     */
+    idleMs: 300_000,
+    /** ms. After SIGTERM/SIGINT: stop accepting, let open relays finish for up to this long, then close them. */
+    shutdownMs: 30_000,
+  },
+  limits: {
+    /**
+     * bytes. The assembled ClientHello may be at most this long. 16 KiB = one TLS record's plaintext
+     * (RFC 8446 §5.1: 2^14); browsers' hellos are 0.5–2 KiB even with post-quantum key shares.
+     */
+    maxHelloBytes: 16_384,
+    /** connections, whole process (split evenly across workers). Each costs two fds and two socket buffers. */
+    maxConnections: 100_000,
+  },
+  log: {
+    /** pino level name */
+    level: 'info',
+    /** one `conn.close` line per connection */
+    access: true,
+  },
+} as const
+
+/** Hard bounds enforced by schema.ts. Min/max are inclusive. */
+export const LIMITS = {
+  /**
+   * bytes. rustls caps handshake messages at 64 KiB (`MAX_HANDSHAKE_SIZE`): TLS allows 16 MiB handshake
+   * messages, and rustls restricts that to 64 KiB "to limit potential for denial-of-service". We buffer the
+   * hello per connection before routing, so the same reasoning applies with more force.
+   */
+  maxHelloBytesMax: 65_536,
+  /**
+   * bytes. Below this even a minimal TLS 1.2 hello with an SNI and a few cipher suites does not fit
+   * (record 5 + handshake 4 + version 2 + random 32 + session id 33 + suites + extensions ≈ 200–500).
+   */
+  maxHelloBytesMin: 512,
+  /** connections. At least one per worker, otherwise a worker's share rounds down to zero. */
+  maxConnectionsMin: 1,
+  /**
+   * connections. 2^24: far above Linux's default per-process fd ceiling (fs.nr_open = 1,048,576, two fds
+   * per relayed connection); a larger number is a typo, not a capacity plan.
+   */
+  maxConnectionsMax: 16_777_216,
+  /** worker threads. Each is a V8 isolate (~10 MiB baseline); past 256 the scheduler, not us, is the limit. */
+  workersMax: 256,
+  /** ms. Node timers overflow above 2^31-1 ms (~24.8 days) and fire after 1 ms instead (TIMEOUT_MAX). */
+  durationMaxMs: 2_147_483_647,
+  /** ms. A hello deadline below 100 ms drops legitimate clients one RTT away on a slow link. */
+  helloMinMs: 100,
+  /** ms. Below 100 ms an origin in another region cannot finish a TCP handshake. */
+  connectMinMs: 100,
+  /** ms. Below 1 s keep-alive connections between requests would be cut constantly. */
+  idleMinMs: 1_000,
+  /** ms. 0 is allowed: close every connection as soon as shutdown begins. */
+  shutdownMinMs: 0,
+  /** addresses. A handful of listeners per process; more is almost certainly generated config gone wrong. */
+  listenMax: 64,
+  /**
+   * bytes. Largest config file we read: a million routes at ~60 bytes per line is ~60 MiB; anything bigger
+   * is the wrong file (and YAML parsing it would take seconds and gigabytes).
+   */
+  configFileMaxBytes: 128 * 1024 * 1024,
+} as const

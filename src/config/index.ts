@@ -1,0 +1,17 @@
+/**
+ * config/ — the config file format and its validated, frozen form (ProxyConfig).
+ *
+ * Contract: `loadConfigFile(path)` / `parseConfigText(text, file)` / `parseConfig(raw, file)` either
+ * return a deep-frozen ProxyConfig or throw a ProxyError whose message names the file, the dotted key
+ * and what was expected. Nothing here listens, logs or exits.
+ */
+
+/** Defaults for every optional key and the hard limits, each with unit and reason. */
+export { DEFAULTS, LIMITS } from './defaults.ts'
+/** Read + parse + validate a YAML/JSON config file (async or sync). */
+export { detectFormat, loadConfigFile, loadConfigFileSync, parseConfigText } from './load.ts'
+export type { ConfigFormat } from './load.ts'
+/** Validate an already-parsed value; helpers shared with the CLI summary and tests. */
+export { formatDuration, formatHostPort, formatKeyPath, parseConfig, parseDuration, parseHostPort } from './schema.ts'
+export type { KeyPath, Locator } from './schema.ts'
+export type { AcceptModel, Balance, HostPort, LogLevel, ProxyConfig, RouteEntry } from './types.ts'

@@ -1,0 +1,49 @@
+/**
+ * Stable log event names (STYLE C.4). Dashboards, alerts and tests key on these, so they are part of the
+ * public interface: rename one only with a changelog entry.
+ *
+ * Convention: every line hellogate writes carries the event name twice, as the `evt` field (for
+ * structured queries) and as pino's `msg` (for humans tailing the log):
+ *   logger.info({ evt: LogEvent.Listening, addresses }, LogEvent.Listening)
+ * Numeric fields stay numbers; the SNI is converted to a string only on these slow paths.
+ */
+export const LogEvent = {
+  /** main thread, once: version, node version, config file, pid */
+  Startup: 'startup',
+  /** main thread, once all listeners are bound: addresses (ports resolved), workers, accept, routes, default */
+  Listening: 'listening',
+  /** access log line, one per connection at close (when log.access): client, sni, alpn, route, origin,
+   * bytesUp, bytesDown, helloMs, connectMs, totalMs, outcome (metrics/outcomes.ts), reason */
+  ConnClose: 'conn.close',
+  /** a hello rejected before any origin was chosen (debug; the outcome is also counted) */
+  HelloReject: 'hello.reject',
+  /** a worker thread finished starting its listeners */
+  WorkerReady: 'worker.ready',
+  /** a worker thread raised an uncaught error */
+  WorkerError: 'worker.error',
+  /** a worker reported a fatal startup error (e.g. cannot listen) */
+  WorkerFatal: 'worker.fatal',
+  /** a worker thread exited: worker, code, respawnInMs */
+  WorkerExit: 'worker.exit',
+  /** a replacement worker was started */
+  WorkerRestart: 'worker.restart',
+  /** handoff accept model: passing a socket to a worker failed */
+  HandoffError: 'handoff.error',
+  /** a new route table was installed */
+  RoutesSwap: 'routes.swap',
+  /** main thread: SIGINT/SIGTERM received (signal, graceMs); shutdown.begin follows */
+  Signal: 'signal',
+  /** the pool starts draining: graceMs */
+  ShutdownBegin: 'shutdown.begin',
+  /** every worker drained or was closed: final outcome counts */
+  ShutdownDone: 'shutdown.done',
+  /** the config file was rejected: code, key, message */
+  ConfigError: 'config.error',
+  /** the process is about to exit because of an unexpected error */
+  Fatal: 'fatal',
+  /** `hellogate demo`: origins and proxy are up */
+  DemoReady: 'demo.ready',
+} as const
+export type LogEvent = typeof LogEvent[keyof typeof LogEvent]
+
+export const ALL_LOG_EVENTS: readonly LogEvent[] = Object.values(LogEvent)
