@@ -1,0 +1,259 @@
+/**
+ * Connection intake: a freshly accepted (or transferred) client socket gets a Session, a hello
+ * deadline and the hello-phase listeners. Bytes are fed to the HelloAssembler as they arrive; the
+ * three outcomes of the reader (need more / complete / refused) are the only branches (nginx
+ * ssl_preread, Envoy tls_inspector onData).
+ *
+ * Hot path rules: module-level named listeners, state via `this[kSession]`, no closures, the hello
+ * bytes are never copied here (the assembler keeps them; pipe.ts forwards them unchanged).
+ */
+import type { Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
+import { HelloStatus, sniToString, alpnToStrings } from '../hello/index.ts'
+import { matchServerName } from '../routes/index.ts'
+import { Counter, outcomeSlot } from '../metrics/counters.ts'
+import { Outcome } from '../metrics/outcomes.ts'
+import { alertFor } from './reject.ts'
+import type { RelayContext } from './context.ts'
+import { kSession, Session, SessionState, type SessionSocket } from './session.ts'
+import { connectOrigin } from './pipe.ts'
+
+/**
+ * How long a refused client may take to read our alert and close before we destroy the socket.
+ * Long enough for a real TLS stack to read the alert and send its own close; short enough that
+ * refused clients cannot pin sockets (sniproxy never times them out).
+ */
+export const REJECT_LINGER_MS = 2000
+
+/** Take ownership of an accepted client socket. Never throws. */
+export function handleConnection (ctx: RelayContext, socket: Socket): void {
+  const counters = ctx.counters
+  counters[Counter.ConnAccepted]!++
+  const client = socket as SessionSocket
+  if (ctx.draining || counters[Counter.ConnActive]! >= ctx.options.maxConnections) {
+    counters[outcomeSlot(Outcome.Overloaded)]!++
+    client.on('error', onIgnoredError)
+    client.destroy()
+    return
+  }
+  counters[Counter.ConnActive]!++
+  const session = new Session(ctx, client, performance.now())
+  client[kSession] = session
+  ctx.sessions.add(session)
+  // the peer address is gone once the socket closes: read it now, and only when it will be logged
+  if (ctx.options.accessLog) session.clientAddr = formatPeer(client)
+  client.setNoDelay(true)
+  client.on('data', onClientHelloData)
+  client.on('end', onClientEnd)
+  client.on('error', onClientError)
+  client.on('close', onClientClose)
+  session.helloTimer = setTimeout(onHelloTimeout, ctx.options.helloMs, session)
+  // a transferred socket arrives paused (pauseOnConnect); a listener-accepted one is flowing already
+  client.resume()
+}
+
+function onIgnoredError (): void {}
+
+function onClientHelloData (this: SessionSocket, chunk: Buffer): void {
+  const s = this[kSession]
+  const asm = s.assembler
+  if (asm === null) return
+  s.helloChunks++
+  const status = asm.push(chunk)
+  if (status === HelloStatus.NeedMore) return
+  clearHelloTimer(s)
+  this.removeListener('data', onClientHelloData)
+  switch (status) {
+    case HelloStatus.Ok:
+    case HelloStatus.NoSni:
+      routeHello(s, status)
+      return
+    case HelloStatus.NotTls:
+      rejectClient(s, Outcome.NotTls)
+      return
+    case HelloStatus.TooLarge:
+      rejectClient(s, Outcome.TooLarge)
+      return
+    default:
+      rejectClient(s, Outcome.Malformed)
+  }
+}
+
+/** A complete hello: pick the origin (route, else default, else refuse) and connect. */
+function routeHello (s: Session, status: HelloStatus): void {
+  const asm = s.assembler!
+  const ctx = s.ctx
+  const counters = ctx.counters
+  const state = ctx.state
+  const info = asm.info
+  s.tHello = performance.now()
+  counters[Counter.HelloOk]!++
+  if (info.records > 1) counters[Counter.HelloMultiRecord]!++
+  if (s.helloChunks > 1) counters[Counter.HelloSegmented]!++
+  if (ctx.options.accessLog) {
+    if (info.sniStart >= 0) s.sni = sniToString(asm.hs, info)
+    if (info.alpnStart >= 0) s.alpn = alpnToStrings(asm.hs, info).join(',')
+  }
+  let target = -1
+  if (status === HelloStatus.Ok) {
+    target = matchServerName(state.routes, asm.hs, info.sniStart, info.sniEnd)
+  }
+  if (target >= 0) {
+    counters[Counter.RouteHit]!++
+    s.target = target
+    s.route = state.pattern[target] ?? null
+    s.originHost = state.originHost[target]!
+    s.originPort = state.originPort[target]!
+  } else if (state.defaultOrigin !== null) {
+    counters[Counter.RouteDefault]!++
+    s.target = -2
+    s.route = 'default'
+    s.originHost = state.defaultOrigin.host
+    s.originPort = state.defaultOrigin.port
+  } else {
+    rejectClient(s, status === HelloStatus.Ok ? Outcome.NoRoute : Outcome.NoSni)
+    return
+  }
+  // hold further client bytes (early data, a pipelined retry) in the kernel until the origin is up
+  s.client.pause()
+  s.state = SessionState.Connecting
+  connectOrigin(s)
+}
+
+/**
+ * Refuse a client: record the outcome, send the precomputed alert if the outcome has one, close our
+ * side, and give the client REJECT_LINGER_MS to go away. Nothing is ever forwarded.
+ */
+export function rejectClient (s: Session, outcome: Outcome): void {
+  setOutcome(s, outcome)
+  s.state = SessionState.Rejecting
+  s.assembler = null
+  const client = s.client
+  client.removeListener('data', onClientHelloData)
+  // keep reading and discarding, so that unread bytes do not turn our FIN into an RST that could
+  // destroy the alert before the client reads it
+  client.on('data', onDiscardData)
+  const alert = alertFor(outcome)
+  if (alert !== null) client.end(alert)
+  else client.end()
+  s.helloTimer = setTimeout(onRejectLinger, REJECT_LINGER_MS, s)
+}
+
+function onDiscardData (): void {}
+
+function onRejectLinger (s: Session): void {
+  s.helloTimer = null
+  s.client.destroy()
+}
+
+function onHelloTimeout (s: Session): void {
+  s.helloTimer = null
+  if (s.state !== SessionState.Hello) return
+  setOutcome(s, Outcome.HelloTimeout)
+  s.assembler = null
+  s.client.destroy()
+}
+
+function clearHelloTimer (s: Session): void {
+  if (s.helloTimer !== null) {
+    clearTimeout(s.helloTimer)
+    s.helloTimer = null
+  }
+}
+
+/** Client FIN. Before the hello is complete it ends the session; afterwards pipe.ts forwards it. */
+function onClientEnd (this: SessionSocket): void {
+  const s = this[kSession]
+  if (s.state === SessionState.Hello) {
+    clearHelloTimer(s)
+    const received = s.assembler === null ? 0 : s.assembler.length
+    // nothing at all: an empty connection is `not_tls`; a partial hello then FIN is a truncated hello
+    rejectClient(s, received === 0 ? Outcome.NotTls : Outcome.Malformed)
+    return
+  }
+  if (s.state === SessionState.Relaying) {
+    s.origin!.end()
+  } else if (s.state === SessionState.Connecting) {
+    // FIN right behind the hello: forwarded once the origin is up and has the hello (pipe.ts)
+    s.clientEnded = true
+  }
+  // Rejecting: we ended already; the socket closes now
+}
+
+function onClientError (this: SessionSocket, err: NodeJS.ErrnoException): void {
+  const s = this[kSession]
+  if (s.state === SessionState.Hello || s.state === SessionState.Connecting) setOutcome(s, Outcome.ClientAbort)
+  else setOutcome(s, Outcome.RelayError)
+  if (s.detail === null) s.detail = err.code ?? 'client_error'
+}
+
+function onClientClose (this: SessionSocket, hadError: boolean): void {
+  const s = this[kSession]
+  clearHelloTimer(s)
+  if (s.state === SessionState.Hello || s.state === SessionState.Connecting) setOutcome(s, Outcome.ClientAbort)
+  const origin = s.origin
+  if (origin !== null && !origin.destroyed) {
+    if (hadError || s.state !== SessionState.Relaying) {
+      origin.destroy()
+    } else if (!origin.writableEnded) {
+      // client gone without FIN reaching us first (e.g. destroyed locally): nothing more will arrive
+      origin.end()
+    }
+  }
+  socketClosed(s)
+}
+
+/** First decided outcome wins. */
+export function setOutcome (s: Session, outcome: Outcome): void {
+  if (s.outcome === null) s.outcome = outcome
+}
+
+/** Called once per socket close; the session ends when both of its sockets are closed. */
+export function socketClosed (s: Session): void {
+  if (--s.openSockets > 0) return
+  finishSession(s)
+}
+
+function finishSession (s: Session): void {
+  const ctx = s.ctx
+  const counters = ctx.counters
+  if (s.connectTimer !== null) { clearTimeout(s.connectTimer); s.connectTimer = null }
+  const outcome = s.outcome ?? Outcome.Ok
+  counters[outcomeSlot(outcome)]!++
+  counters[Counter.ConnActive]!--
+  counters[Counter.BytesUp]! += s.bytesUp
+  counters[Counter.BytesDown]! += s.bytesDown
+  ctx.sessions.delete(s)
+  s.assembler = null
+  if (ctx.options.accessLog) logAccess(s, outcome)
+  if (ctx.draining && ctx.sessions.size === 0) ctx.onDrained()
+}
+
+function logAccess (s: Session, outcome: Outcome): void {
+  const end = performance.now()
+  s.ctx.logger.info({
+    evt: 'conn.close',
+    client: s.clientAddr,
+    sni: s.sni,
+    alpn: s.alpn,
+    route: s.route,
+    origin: s.originPort === 0 ? null : s.originHost + ':' + String(s.originPort),
+    bytesUp: s.bytesUp,
+    bytesDown: s.bytesDown,
+    helloMs: s.tHello === 0 ? null : round(s.tHello - s.tAccept),
+    connectMs: s.tConnect === 0 ? null : round(s.tConnect - s.tHello),
+    totalMs: round(end - s.tAccept),
+    outcome,
+    reason: s.detail,
+  }, 'conn.close')
+}
+
+function round (ms: number): number {
+  return Math.round(ms * 1000) / 1000
+}
+
+function formatPeer (socket: Socket): string | null {
+  const addr = socket.remoteAddress
+  if (addr === undefined) return null
+  return (addr.includes(':') ? '[' + addr + ']' : addr) + ':' + String(socket.remotePort)
+}

@@ -1,0 +1,57 @@
+/**
+ * Per-worker relay state: the current route state (swapped whole on reload), the timeouts and limits,
+ * the worker's counters and logger, and the set of open sessions (for draining on shutdown).
+ * One RelayContext per worker thread; every Session points at it.
+ */
+import type { Logger } from 'pino'
+import type { CompiledRoutes } from '../routes/index.ts'
+import type { HostPort } from '../config/types.ts'
+import type { Session } from './session.ts'
+
+/**
+ * Everything a lookup needs, as one immutable object: a reload builds a new one and assigns it to
+ * `RelayContext.state`; sessions that already picked an origin are unaffected (sniproxy's table refcount).
+ */
+export interface RouteState {
+  readonly routes: CompiledRoutes
+  /** origin host by route target (index into the config's routes) */
+  readonly originHost: readonly string[]
+  /** origin port by route target */
+  readonly originPort: Int32Array
+  /** canonical pattern by route target, for the access log */
+  readonly pattern: readonly string[]
+  /** `default:` origin, or null to reject */
+  readonly defaultOrigin: HostPort | null
+}
+
+export interface RelayOptions {
+  readonly helloMs: number
+  readonly connectMs: number
+  readonly idleMs: number
+  readonly maxHelloBytes: number
+  /** this worker's share of limits.maxConnections */
+  readonly maxConnections: number
+  readonly accessLog: boolean
+}
+
+export class RelayContext {
+  state: RouteState
+  readonly options: RelayOptions
+  readonly counters: Float64Array
+  readonly logger: Logger
+  /** open sessions; used only to drain on shutdown, never iterated per connection */
+  readonly sessions = new Set<Session>()
+  /** set on shutdown: new connections are refused, open ones finish */
+  draining = false
+  /** called once the last session closes while draining */
+  onDrained: () => void = noop
+
+  constructor (state: RouteState, options: RelayOptions, counters: Float64Array, logger: Logger) {
+    this.state = state
+    this.options = options
+    this.counters = counters
+    this.logger = logger
+  }
+}
+
+function noop (): void {}

@@ -1,0 +1,4 @@
+/** relay/ — per-connection intake, hello phase, origin connect and the byte relay. */
+export { handleConnection, REJECT_LINGER_MS } from './accept.ts'
+export { RelayContext, type RouteState, type RelayOptions } from './context.ts'
+export { alertFor, AlertDescription } from './reject.ts'
