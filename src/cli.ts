@@ -17,6 +17,8 @@ import { parseArgs } from 'node:util'
 import type { Logger } from 'pino'
 
 import type { ProxyConfig } from './config/index.ts'
+import type { ProxyHandle } from './pool/index.ts'
+import { performance } from 'node:perf_hooks'
 import { ErrorCode, isProxyError } from './errors.ts'
 
 // Everything else is imported lazily by the command that needs it: `--help`, `--version` and usage
@@ -132,8 +134,31 @@ function waitForSignal (logger: Logger, log: Awaited<ReturnType<typeof loadLogMo
   })
 }
 
+/**
+ * SIGHUP: reload the routes from the same file, compiled off the main thread; the running proxy keeps
+ * its old table if the new file is invalid.
+ */
+async function reloadRoutes (handle: ProxyHandle, file: string, logger: Logger, log: Awaited<ReturnType<typeof loadLogModule>>): Promise<void> {
+  const { LogEvent } = log
+  const { loadRoutesOffThread, restartOnlyChanges } = await import('./pool/index.ts')
+  const t0 = performance.now()
+  try {
+    const { config, state } = await loadRoutesOffThread(file)
+    handle.updateRoutes(state)
+    logger.info({
+      evt: LogEvent.Reload,
+      routes: config.routes.length,
+      ms: Math.round(performance.now() - t0),
+      needsRestart: restartOnlyChanges(handle.config, config),
+    }, LogEvent.Reload)
+  } catch (err) {
+    const e = err as { code?: string, key?: string, message?: string }
+    logger.error({ evt: LogEvent.ConfigError, code: e.code, key: e.key, message: e.message, kept: 'running routes' }, LogEvent.ConfigError)
+  }
+}
+
 async function runServe (file: string, version: string): Promise<number> {
-  const [{ loadConfigFile }, log, { startProxy }] =
+  const [{ loadConfigFile }, log, { startProxy, closeReloadPool }] =
     await Promise.all([loadConfigModule(), loadLogModule(), import('./pool/index.ts')])
   const { createLogger, flushLogger, LogEvent } = log
   let config: ProxyConfig
@@ -159,9 +184,13 @@ async function runServe (file: string, version: string): Promise<number> {
     printError(isProxyError(err) ? err.message : `cannot start: ${String((err as Error).stack ?? err)}`)
     return EXIT_FAILURE
   }
+  const reload = (): void => { reloadRoutes(handle, file, logger, log).catch(ignoreError) }
+  process.on('SIGHUP', reload)
   const signal = await waitForSignal(logger, log)
+  process.off('SIGHUP', reload)
   logger.info({ evt: LogEvent.Signal, signal, graceMs: config.timeouts.shutdownMs }, LogEvent.Signal)
   await handle.close(config.timeouts.shutdownMs)
+  await closeReloadPool()
   await flushLogger(logger)
   return EXIT_OK
 }
@@ -267,3 +296,6 @@ main(process.argv.slice(2)).then((code) => {
   printError(`internal error: ${String((err as Error).stack ?? err)}`)
   process.exit(EXIT_FAILURE)
 })
+
+/** reloadRoutes logs its own failures */
+function ignoreError (): void {}

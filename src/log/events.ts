@@ -29,8 +29,10 @@ export const LogEvent = {
   WorkerRestart: 'worker.restart',
   /** handoff accept model: passing a socket to a worker failed */
   HandoffError: 'handoff.error',
-  /** a new route table was installed */
+  /** a worker installed a new route table */
   RoutesSwap: 'routes.swap',
+  /** main thread, SIGHUP: the file was reloaded and its routes sent to every worker (routes, ms, needsRestart) */
+  Reload: 'reload',
   /** main thread: SIGINT/SIGTERM received (signal, graceMs); shutdown.begin follows */
   Signal: 'signal',
   /** the pool starts draining: graceMs */

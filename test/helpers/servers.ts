@@ -158,7 +158,7 @@ export interface ProxyOptions {
   balance?: 'leastconn' | 'roundrobin'
 }
 
-function rawConfig (o: ProxyOptions): Record<string, unknown> {
+export function rawConfig (o: ProxyOptions): Record<string, unknown> {
   return {
     listen: '127.0.0.1:0',
     workers: o.workers ?? 2,
@@ -181,6 +181,8 @@ export async function startTestProxy (o: ProxyOptions): Promise<ProxyHandle & { 
 
 export interface CliProxy {
   port: number
+  /** the config file it was started with (rewrite it and send SIGHUP to reload) */
+  file: string
   child: ChildProcess
   /** parsed NDJSON log lines so far */
   logs: Array<Record<string, unknown>>
@@ -228,6 +230,7 @@ export async function startCliProxy (o: ProxyOptions, cli = join(ROOT, 'dist/cli
   const addr = (listening.addresses as string[])[0]!
   return {
     port: Number(addr.slice(addr.lastIndexOf(':') + 1)),
+    file,
     child,
     logs,
     waitForLog,

@@ -1,0 +1,25 @@
+/**
+ * piscina task: read, validate and compile a config file into a RouteState, off the main thread.
+ *
+ * Why piscina here and nowhere else: this task is big (a 1 000 000-route table takes seconds to parse
+ * and compile), so a pool round trip (130–430 µs measured) is noise next to it, and running it on the
+ * main thread would stall accepting — in the `handoff` model the main thread accepts every connection.
+ * The per-connection path never touches the pool: parsing a hello costs 0.3–0.5 µs inline.
+ *
+ * The RouteState's typed arrays are allocated on SharedArrayBuffers here (route-state.ts), so the
+ * result crosses back to the main thread, and from there to every worker, without a copy.
+ */
+import { loadConfigFile } from '../config/index.ts'
+import type { ProxyConfig } from '../config/types.ts'
+import type { RouteState } from '../relay/context.ts'
+import { buildRouteState } from './route-state.ts'
+
+export interface ReloadResult {
+  config: ProxyConfig
+  state: RouteState
+}
+
+export default async function reloadTask (file: string): Promise<ReloadResult> {
+  const config = await loadConfigFile(file)
+  return { config, state: buildRouteState(config) }
+}
