@@ -1,0 +1,93 @@
+/**
+ * Start the benchmark origin and the Node proxies under test (hellogate from dist/, or the stand-in).
+ *
+ * Contract:
+ * - `startOrigin()` runs bench/load/origin.ts in its own process on a fresh 127.0.0.1 port and
+ *   resolves once it accepts connections.
+ * - `resolveProxy('hellogate' | 'standin')` picks the entry point: hellogate is
+ *   `node dist/cli.js serve --config FILE` and needs `npm run build` first (or set
+ *   `HELLOGATE_CLI=src/cli.ts` to run the sources); when the entry point is missing it falls back to
+ *   the stand-in and says so in `note`.
+ * - `startNodeProxy()` writes the YAML config (the public hellogate config shape, `workers: 1`)
+ *   into `dir` and starts the proxy pinned to `cpu`, with RLIMIT_NOFILE raised to `nofile`.
+ *
+ * Limits: one route (BENCH_SNI → the origin), `default: reject`. Logging at `warn` without access
+ * logs, so logging cost is not part of the measurement.
+ */
+import { existsSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { REPO_ROOT } from './results.ts'
+import { freePort, spawnChild, waitForPort, type Child } from './children.ts'
+
+/** The one routed name; the fixture certificate is issued for it. */
+export const BENCH_SNI = 'bench.hellogate.test'
+/** hellogate's entry point: dist/cli.js, or `$HELLOGATE_CLI` (e.g. `src/cli.ts` to skip the build; Node 24 strips types). */
+export const HELLOGATE_CLI = path.resolve(REPO_ROOT, process.env.HELLOGATE_CLI ?? path.join('dist', 'cli.js'))
+export const STANDIN = path.join(REPO_ROOT, 'bench', 'load', 'standin-proxy.ts')
+export const ORIGIN = path.join(REPO_ROOT, 'bench', 'load', 'origin.ts')
+/** Node 24 running this harness (npm scripts put node_modules/.bin first on PATH). */
+export const NODE = process.execPath
+
+export type NodeProxyKind = 'hellogate' | 'standin'
+
+export interface Running {
+  child: Child
+  port: number
+}
+
+export async function startOrigin (opts: { cpu: number | undefined, nofile: number | undefined, dir: string }): Promise<Running> {
+  const port = await freePort()
+  const child = spawnChild('origin', NODE, [ORIGIN, '--port', String(port)], {
+    cpu: opts.cpu,
+    nofile: opts.nofile,
+    log: path.join(opts.dir, 'origin.log'),
+  })
+  await waitForPort(port, child)
+  return { child, port }
+}
+
+/** Which Node proxy will actually run, and why. */
+export function resolveProxy (requested: NodeProxyKind): { kind: NodeProxyKind, note: string } {
+  if (requested === 'standin') return { kind: 'standin', note: 'stand-in minimal Node proxy (bench/load/standin-proxy.ts)' }
+  if (existsSync(HELLOGATE_CLI)) return { kind: 'hellogate', note: `hellogate from ${path.relative(REPO_ROOT, HELLOGATE_CLI)}` }
+  return {
+    kind: 'standin',
+    note: `${path.relative(REPO_ROOT, HELLOGATE_CLI)} not found (run \`npm run build\`, or set HELLOGATE_CLI=src/cli.ts): FALLING BACK to the stand-in proxy`,
+  }
+}
+
+/** The YAML config both Node proxies read (hellogate's public config shape). */
+export function proxyConfigYaml (listenPort: number, originPort: number): string {
+  return [
+    `listen: 127.0.0.1:${listenPort}`,
+    'workers: 1',
+    'accept: reuseport',
+    'routes:',
+    `  ${BENCH_SNI}: 127.0.0.1:${originPort}`,
+    'default: reject',
+    'timeouts: { hello: 5s, connect: 5s, idle: 5m }',
+    'limits: { maxHelloBytes: 16384, maxConnections: 100000 }',
+    'log: { level: warn, access: false }',
+    '',
+  ].join('\n')
+}
+
+export async function startNodeProxy (kind: NodeProxyKind, opts: {
+  originPort: number
+  cpu: number | undefined
+  nofile: number | undefined
+  dir: string
+}): Promise<Running> {
+  const port = await freePort()
+  const config = path.join(opts.dir, `${kind}.yaml`)
+  writeFileSync(config, proxyConfigYaml(port, opts.originPort))
+  const entry = kind === 'hellogate' ? HELLOGATE_CLI : STANDIN
+  const child = spawnChild(kind, NODE, [entry, 'serve', '--config', config], {
+    cpu: opts.cpu,
+    nofile: opts.nofile,
+    log: path.join(opts.dir, `${kind}.log`),
+    cwd: REPO_ROOT,
+  })
+  await waitForPort(port, child)
+  return { child, port }
+}
