@@ -1,30 +1,41 @@
 /**
- * hello/ — the zero-copy, incremental ClientHello reader. CONTRACT STUB: the hello/ owner replaces the
- * bodies; the exported names and signatures below are what relay/ codes against.
+ * hello/ — the zero-copy, incremental ClientHello reader (pure: no node:*, no pino, no relay/).
+ *
+ * Bytes in, offsets out: `HelloAssembler` gathers a ClientHello across TCP chunks and TLS records
+ * under hard caps, `parseClientHello` validates one handshake message and reports the SNI and ALPN as
+ * offsets into the handshake bytes. Nothing here throws for peer input, allocates per parse, or
+ * writes to received bytes. Module map:
+ *
+ *   constants.ts  wire numbers and limits (each with its reason)
+ *   cursor.ts     bounds-checked reads (cryptobyte style)
+ *   hostname.ts   SNI host_name validation via a 256-entry byte table
+ *   parse.ts      parseClientHello
+ *   assemble.ts   HelloAssembler (records, reassembly, caps, SSLv2)
+ *   strings.ts    slow-path string helpers for logs
+ *   types.ts      HelloStatus, HelloInfo
  */
-import { HelloInfo, HelloStatus } from './types.ts'
 
 export { HelloInfo, HelloStatus } from './types.ts'
 
 /** Parse one complete handshake message (type byte included) in buf[start, end). Pure, no allocation. */
-export function parseClientHello (_buf: Uint8Array, _start: number, _end: number, _out: HelloInfo): HelloStatus {
-  return HelloStatus.Malformed
-}
+export { parseClientHello } from './parse.ts'
 
 /**
  * Incremental reader: fed chunks as they arrive; answers NeedMore / Ok / NoSni / a rejection.
  * Takes ownership of pushed chunks (callers must not reuse their memory).
  */
-export class HelloAssembler {
-  readonly info = new HelloInfo()
-  readonly maxHelloBytes: number
-  constructor (maxHelloBytes: number) { this.maxHelloBytes = maxHelloBytes }
-  push (_chunk: Buffer): HelloStatus { return HelloStatus.NeedMore }
-  /** every byte received so far, exactly as received (zero-copy when it was a single chunk) */
-  received (): Buffer { return Buffer.alloc(0) }
-  /** the bytes that `info` offsets index (handshake message, record headers stripped) */
-  get hs (): Uint8Array { return new Uint8Array(0) }
-  /** number of bytes received so far */
-  get length (): number { return 0 }
-  reset (): void {}
-}
+export { HelloAssembler } from './assemble.ts'
+
+/** Validate SNI bytes as a host name: returns the end to match on (one trailing dot excluded) or -1. */
+export { checkHostName } from './hostname.ts'
+
+/** Slow path only (allocate): SNI / ALPN as strings for logs. */
+export { alpnToStrings, sniToString } from './strings.ts'
+
+/** Limits: default and hard maximum for maxHelloBytes, records per hello, record payload size. */
+export {
+  DEFAULT_MAX_HELLO_BYTES,
+  MAX_HELLO_BYTES_LIMIT,
+  MAX_HELLO_RECORDS,
+  MAX_RECORD_PAYLOAD,
+} from './constants.ts'

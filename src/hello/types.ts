@@ -1,6 +1,9 @@
 /**
  * Result codes and the fixed-shape output record of the ClientHello reader.
- * Pure: no node:net, no pino, no allocation per call.
+ *
+ * Contract: pure data — no node:net, no pino, no allocation per call. `HelloInfo` is allocated once
+ * (per assembler or per worker) and reset/refilled for every hello.
+ * Limits: none.
  */
 
 /** Outcome of feeding bytes to the reader (nginx NGX_AGAIN/OK/DECLINED, Envoy ParseState). */
@@ -23,7 +26,11 @@ export type HelloStatus = typeof HelloStatus[keyof typeof HelloStatus]
 /**
  * Fixed-shape parse output, reused (one per worker / per assembler); every field initialised here.
  * Offsets index `HelloAssembler.hs` (the handshake bytes, record headers stripped),
- * which is a view of the received chunk on the zero-copy fast path.
+ * which is a view of the received chunk on the zero-copy fast path. For `parseClientHello(buf, …)`
+ * they are absolute indexes into `buf`.
+ *
+ * sni and alpn offsets are set only on Ok / NoSni. After a rejection by the assembler, `records` and
+ * `handshakeLength` still say how far it got (for logs).
  */
 export class HelloInfo {
   /** start of the SNI host_name bytes; -1 when absent */
@@ -34,13 +41,13 @@ export class HelloInfo {
   alpnStart = -1
   /** end (exclusive) of the ALPN list body; -1 when absent */
   alpnEnd = -1
-  /** legacy_version from the ClientHello body (0x0303 for TLS 1.2/1.3) */
+  /** legacy_version from the ClientHello body (0x0303 for TLS 1.2/1.3); the version field of an SSLv2 hello */
   legacyVersion = 0
   /** true when the hello was SSLv2-compatible (RFC 5246 appendix E.2) */
   sslv2 = false
-  /** number of TLS records the handshake message spanned */
+  /** number of TLS records the handshake message spanned (1 for an SSLv2 hello) */
   records = 0
-  /** total length of the handshake message, header included */
+  /** total length of the handshake message, header included (the SSLv2 message length for sslv2) */
   handshakeLength = 0
 
   reset (): void {
