@@ -24,6 +24,14 @@ export default [
     },
   },
   {
+    // routes/normalize.ts converts Unicode patterns to A-labels with node:url domainToASCII (IDNA, UTS #46);
+    // it runs at config load only, never on the hot path. Every other pure-layer restriction still applies.
+    files: ['src/routes/normalize.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [...pureLayers, '!node:url'] }],
+    },
+  },
+  {
     files: ['src/**/*.ts'],
     ignores: ['src/cli.ts'],
     rules: {

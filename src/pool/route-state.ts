@@ -1,13 +1,15 @@
 /**
- * Builds the immutable RouteState from a validated config, and re-homes its typed arrays on
- * SharedArrayBuffers so that N workers share one copy (structured clone of a typed array over a
- * SharedArrayBuffer shares the memory instead of copying it). The table is never written after
+ * Builds the immutable RouteState from a validated config, with the table's typed arrays re-homed on
+ * SharedArrayBuffers (routes/ shareTable) so that N workers share one copy (structured clone of a
+ * typed array over a SharedArrayBuffer shares the memory instead of copying it). The table is never written after
  * compile; a reload builds a new one and workers swap the reference.
  */
 import type { ProxyConfig } from '../config/types.ts'
-import { compileRoutes, type CompiledRoutes, type RouteSpec } from '../routes/index.ts'
+import { compileRoutes, RouteError, shareTable, type CompiledRoutes, type RouteSpec } from '../routes/index.ts'
 import type { RouteState } from '../relay/context.ts'
 import { ErrorCode, ErrorSource, ProxyError } from '../errors.ts'
+
+const ROUTE_ERROR_NAMES: Record<number, string> = Object.fromEntries(Object.entries(RouteError).map(([name, code]) => [code, name]))
 
 export function routeSpecs (config: ProxyConfig): RouteSpec[] {
   return config.routes.map((r, i) => ({ pattern: r.pattern, target: i }))
@@ -17,7 +19,7 @@ export function routeSpecs (config: ProxyConfig): RouteSpec[] {
 export function buildRouteState (config: ProxyConfig): RouteState {
   const result = compileRoutes(routeSpecs(config))
   if (!result.ok) {
-    throw new ProxyError(ErrorCode.ROUTE_INVALID, config.file + ': routes."' + result.pattern + '": cannot compile (error ' + String(result.error) + ')', { source: ErrorSource.Config, file: config.file, key: 'routes' })
+    throw new ProxyError(ErrorCode.ROUTE_INVALID, config.file + ': routes."' + result.pattern + '": cannot compile (' + ROUTE_ERROR_NAMES[result.error] + ')', { source: ErrorSource.Config, file: config.file, key: 'routes' })
   }
   return routeStateFromTable(config, result.table)
 }
@@ -32,23 +34,4 @@ export function routeStateFromTable (config: ProxyConfig, table: CompiledRoutes)
     pattern: config.routes.map((r) => r.pattern),
     defaultOrigin: config.default,
   }
-}
-
-type TypedArray = Int32Array | Uint8Array | Uint16Array | Uint32Array | Float64Array
-
-/** Copy every typed array of the table onto a SharedArrayBuffer; other fields are kept as they are. */
-export function shareTable<T extends object> (table: T): T {
-  const out: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(table)) {
-    if (ArrayBuffer.isView(value) && !(value.buffer instanceof SharedArrayBuffer)) {
-      const src = value as TypedArray
-      const Ctor = src.constructor as new (b: SharedArrayBuffer) => TypedArray
-      const dst = new Ctor(new SharedArrayBuffer(src.byteLength))
-      dst.set(src as never)
-      out[key] = dst
-    } else {
-      out[key] = value
-    }
-  }
-  return out as T
 }

@@ -17,11 +17,14 @@ import { createLogger, flushLogger } from '../log/index.ts'
 import { RelayContext, handleConnection } from '../relay/index.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import { setOutcome } from '../relay/accept.ts'
+import { verifyTable } from '../routes/index.ts'
 import type { MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
 
 const data = workerData as WorkerData
 const port = parentPort!
 const config = data.config
+// matchServerName trusts the table's internal offsets; a table from another thread is checked once here
+if (!verifyTable(data.state.routes)) throw new Error('hellogate: worker received a corrupt route table')
 // worker ids in logs start at 1; 0 is the main thread
 const logger = createLogger({ level: config.log.level, worker: data.id + 1 })
 const counters = new Float64Array(data.counters)
@@ -71,6 +74,10 @@ function onMessage (msg: MainToWorker): void {
       handleConnection(ctx, msg.socket)
       return
     case 'routes':
+      if (!verifyTable(msg.state.routes)) {
+        logger.error({ evt: 'routes.swap', error: 'corrupt table refused' }, 'routes.swap')
+        return
+      }
       ctx.state = msg.state
       logger.info({ evt: 'routes.swap', routes: msg.state.routes.size }, 'routes.swap')
       return

@@ -1,37 +1,38 @@
 /**
- * routes/ — compiled domain→origin table. CONTRACT STUB: the routes/ owner replaces the bodies;
- * the exported names and signatures below are what config/, relay/ and pool/ code against.
+ * routes/ — the compiled domain→origin table (PURE: imports nothing outside routes/ but node:url in
+ * normalize.ts). Config load calls normalizePattern / compileRoutes once; the resulting CompiledRoutes is
+ * posted to workers (structured clone: numbers, typed arrays, one string array) and swapped whole; the
+ * relay calls matchServerName on the SNI bytes of each hello.
+ *
+ * Semantics and layout: compile.ts header. Hot-path costs: match.ts header.
  */
-import type { CompiledRoutes, RouteSpec } from './types.ts'
-
 export type { CompiledRoutes, RouteSpec } from './types.ts'
-
-/** Route compile failures, as codes (routes/ never throws on bad input). */
-export const RouteError = {
-  InvalidPattern: 1,
-  Duplicate: 2,
-} as const
-export type RouteError = typeof RouteError[keyof typeof RouteError]
-
-export type CompileResult =
-  | { ok: true, table: CompiledRoutes }
-  | { ok: false, error: RouteError, index: number, pattern: string }
-
-/**
- * Canonical form of a config pattern: Unicode → A-labels (IDNA), lower-case, one trailing dot removed,
- * `*.` kept as prefix for wildcards. null when it is not a valid host name / wildcard pattern.
- */
-export function normalizePattern (_input: string): string | null { return null }
-
-/** Compile patterns (any form normalizePattern accepts) into the immutable table. */
-export function compileRoutes (_specs: readonly RouteSpec[]): CompileResult {
-  return { ok: false, error: RouteError.InvalidPattern, index: 0, pattern: '' }
-}
-
-/**
- * Look up the name in buf[start, end) (ASCII, any case, optional single trailing dot).
- * Returns the route target, or -1. Allocation-free.
- */
-export function matchServerName (_table: CompiledRoutes, _buf: Uint8Array, _start: number, _end: number): number {
-  return -1
-}
+export type { CompileResult } from './compile.ts'
+export {
+  /** Route compile failure codes: InvalidPattern, Duplicate, InvalidTarget, TooMany. */
+  RouteError,
+  /** RouteSpec[] → { ok: true, table } | { ok: false, error, index, pattern, duplicateOf? }; never throws. */
+  compileRoutes,
+  /** { exact, wildcard, nodes, bytes } of a table, for `hellogate check` (bytes = typed arrays only). */
+  describeTable,
+  /** Integrity check of a table received from elsewhere (postMessage); true when safe to match against. */
+  verifyTable,
+  /** Copy of a table on SharedArrayBuffers (nodes and nodeBytes on one), shared rather than copied by postMessage. */
+  shareTable,
+} from './compile.ts'
+export {
+  /** Target of the winning route for the name in buf[start, end), or -1. Allocation-free. */
+  matchServerName,
+  /** Index (into patterns/targets) of the winning route for buf[start, end), or -1. Allocation-free. */
+  matchRouteIndex,
+} from './match.ts'
+export {
+  /** Canonical pattern (A-labels, lower-case, no trailing dot, `*.` kept) or null when invalid. */
+  normalizePattern,
+} from './normalize.ts'
+export {
+  /** Format version carried in CompiledRoutes.version; a worker must reject any other. */
+  ROUTES_FORMAT_VERSION,
+  /** Most routes one table holds. */
+  MAX_ROUTES,
+} from './constants.ts'

@@ -1,42 +1,53 @@
 /**
- * The compiled, immutable domain→origin table. Only typed arrays and plain arrays of strings/numbers,
- * so it survives structured clone / postMessage to worker threads unchanged and can be swapped whole.
+ * routes/types — the compiled, immutable domain→origin table and the route spec it is built from.
+ *
+ * Contract: CompiledRoutes is made only of numbers, typed arrays and an array of strings, so it survives
+ * structured clone / postMessage to worker threads unchanged (verifyTable() re-checks it on arrival) and
+ * is swapped whole on reload (STYLE C.2 rule 7). Nothing mutates it after compileRoutes returns.
+ * The layout constants (record fields, strides, hash) live in constants.ts; compile.ts documents the trie.
  */
 
 /** A route as written in config, before compilation. */
 export interface RouteSpec {
   /** `a.example.com`, `*.example.net`, Unicode allowed (converted to A-labels) */
   pattern: string
-  /** index into the caller's origin list (CompiledRoutes.targets carries it back) */
+  /** index into the caller's origin list (CompiledRoutes.targets carries it back); int32 ≥ 0 */
   target: number
 }
 
 /**
- * Trie over labels, right to left. Node 0 is the root.
- * Layout documented in compile.ts. All arrays are frozen in spirit: never mutated after compile.
+ * Trie over labels, right to left (`www.example.com` is root → `com` → `example` → `www`). Node 0 is the
+ * root. Children are found through one global open-addressing hash keyed by (parent, label).
  */
 export interface CompiledRoutes {
-  /** format version of this layout; bump when the layout changes */
-  readonly version: 1
-  /** number of distinct patterns compiled */
+  /** format version of this layout (constants.ts ROUTES_FORMAT_VERSION); bumped when the layout changes */
+  readonly version: 2
+  /** number of distinct patterns compiled (= patterns.length = targets.length) */
   readonly size: number
-  /** per node: first child edge index in edge arrays */
-  readonly nodeFirstEdge: Int32Array
-  /** per node: number of child edges */
-  readonly nodeEdgeCount: Int32Array
-  /** per node: target for an exact name ending at this node, -1 if none */
-  readonly nodeExact: Int32Array
-  /** per node: target for `*.<name of this node>`, -1 if none */
-  readonly nodeWildcard: Int32Array
-  /** per edge: child node index */
-  readonly edgeChild: Int32Array
-  /** per edge: offset of the label bytes in labelBytes */
-  readonly edgeLabelStart: Int32Array
-  /** per edge: length of the label */
-  readonly edgeLabelLength: Uint8Array
-  /** label bytes (lower-case A-labels), concatenated */
-  readonly labelBytes: Uint8Array
-  /** the compiled patterns in canonical form (A-label, lower-case), for summaries and logs */
+  /** how many of them are exact names */
+  readonly exactCount: number
+  /** how many of them are `*.` wildcards */
+  readonly wildcardCount: number
+  /** number of trie nodes, root included */
+  readonly nodeCount: number
+  /**
+   * The node heap: one variable-length record per node, its id = its word offset (constants.ts): [N_PARENT]
+   * parent id (-1 for the root), [N_EXACT] route index of the exact pattern ending here or -1,
+   * [N_WILDCARD] route index of `*.<this name>` or -1, [N_INFO] label length | INFO_HAS_CHILDREN, then the label's
+   * lower-case bytes, 4 per word. The root is the record at word 0.
+   */
+  readonly nodes: Int32Array
+  /** byte view of the same buffer as `nodes` (structured clone keeps the two views sharing it) */
+  readonly nodeBytes: Uint8Array
+  /**
+   * Open-addressing hash (linear probing), SLOT_STRIDE int32 per slot: [key = slotKey(labelHash, parent),
+   * child id]. Child id 0 marks an empty slot (the root is nobody's child). Slot count is a power of
+   * two and less than half full.
+   */
+  readonly slots: Int32Array
+  /** slot count − 1 */
+  readonly slotMask: number
+  /** the compiled patterns in canonical form (A-label, lower-case, `*.` prefix), in input order */
   readonly patterns: readonly string[]
   /** target per pattern, same order as patterns */
   readonly targets: Int32Array

@@ -1,0 +1,387 @@
+/**
+ * routes/compile — RouteSpec[] → CompiledRoutes, once per config load (STYLE C.2 rule 7).
+ *
+ * SEMANTICS (the issue's, public; tested by test/unit/routes/conformance.ts against reference.ts):
+ *  - `a.example.com` matches that name only (ASCII case-insensitive, one trailing dot ignored).
+ *  - `*.example.com` matches any name ending in `.example.com` with ONE OR MORE labels in front
+ *    (`x.example.com`, `x.y.example.com`), never `example.com` itself.
+ *    NOTE: STYLE.md C.2 rule 8 says "wildcards match exactly one label" (tlsrouter); the issue overrides
+ *    it: a wildcard here covers every depth below its suffix.
+ *  - Precedence: an exact pattern beats every wildcard; among wildcards the longest suffix wins
+ *    (`*.b.example.com` beats `*.example.com` for `x.b.example.com`). No match → -1 (the caller's default).
+ *  - Patterns are canonicalised by normalize.ts (IDNA → A-labels, lower-case, one trailing dot dropped);
+ *    the same canonical pattern twice is RouteError.Duplicate, an invalid one RouteError.InvalidPattern.
+ *    compileRoutes never throws on bad input: it reports the first bad spec's index and pattern as written.
+ *
+ * LAYOUT (types.ts, constants.ts): a trie over labels read right to left. The root is the empty suffix;
+ * a node's name is its label + '.' + its parent's name. Every node is one variable-length record in the
+ * Int32Array `nodes` (header: parent, exact route, wildcard route, label length; then the label bytes,
+ * read through the byte view `nodeBytes`), and its id is the record's word offset. Children are NOT
+ * stored per node: one global open-addressing hash `slots` maps (parent, label) → child id, keyed by
+ * slotKey(FNV-1a of the label bytes right to left, parent).
+ *
+ * Why one hash for every node instead of find-my-way's per-node child arrays scanned linearly
+ * (STYLE C.11 item 7): with 1M names under `.com` one node has 1M children, so a linear scan makes the
+ * lookup depend on the table size. A hash probe costs the same at fanout 1 and fanout 1M: match.ts
+ * computes the label hash in the same pass that finds the label's start, so what a small-fanout linear
+ * path could save is one slotKey mix (~10 integer ops) and ~1.5 probes per label. Measured (thread CPU
+ * time, min of 3 fresh processes, 3-label exact hit, same name repeated): 52 ns over 10 routes, 55 ns
+ * over 1M routes; a misses-only lookup at the root is ~12 ns in all. A linear-scan variant was not
+ * built: the whole saving it could bring is a few ns per label, for a second code path to keep correct.
+ * bench/micro/routes-match.bench.ts is where these numbers are to be tracked.
+ *
+ * LIMITS: at most MAX_ROUTES routes and MAX_HEAP_WORDS of node records (RouteError.TooMany); targets
+ * are int32 in [0, MAX_TARGET] (RouteError.InvalidTarget); pattern limits are normalize.ts's.
+ *
+ * Indexing: typed-array reads use `!` only on indexes this file produced itself (record ids and label
+ * offsets below the heap's end, slots masked by slotMask), which is the range check STYLE C.8 asks for;
+ * verifyTable checks the same invariants on a table from elsewhere, with explicit bounds.
+ */
+import {
+  FNV_OFFSET, FNV_PRIME, MAX_HEAP_WORDS, MAX_LABEL_LENGTH, MAX_LOAD_DEN, MAX_LOAD_NUM, MAX_ROUTES, MAX_TARGET,
+  INFO_HAS_CHILDREN, INFO_LENGTH_MASK, MIN_SLOTS, N_EXACT, N_HEADER_WORDS, N_INFO, N_PARENT, N_WILDCARD, recordWords,
+  recordWordsAt, ROOT, ROUTES_FORMAT_VERSION, SLOT_STRIDE, slotKey,
+} from './constants.ts'
+import { normalizePattern } from './normalize.ts'
+import type { CompiledRoutes, RouteSpec } from './types.ts'
+
+/** Route compile failures, as codes (routes/ never throws on bad input). */
+export const RouteError = {
+  /** the pattern is not a valid host name or `*.` wildcard (normalizePattern returned null) */
+  InvalidPattern: 1,
+  /** the same canonical pattern appeared earlier (`duplicateOf` says where) */
+  Duplicate: 2,
+  /** target is not an integer in [0, MAX_TARGET] */
+  InvalidTarget: 3,
+  /** more than MAX_ROUTES specs, or the node heap would pass MAX_HEAP_WORDS; `index` is the first spec over */
+  TooMany: 4,
+} as const
+export type RouteError = typeof RouteError[keyof typeof RouteError]
+
+export type CompileResult =
+  | { ok: true, table: CompiledRoutes }
+  | {
+    ok: false
+    error: RouteError
+    /** index of the offending spec in the input */
+    index: number
+    /** its pattern as written in config */
+    pattern: string
+    /** Duplicate only: index of the earlier spec with the same canonical pattern */
+    duplicateOf?: number
+  }
+
+const DOT = 0x2e // '.'
+const STAR = 0x2a // '*'
+const WILDCARD_PREFIX_LENGTH = 2 // '*.'
+/** initial heap words per route (a 1-word-label leaf is 5 words, longer labels more); grown ×2 when short */
+const INITIAL_WORDS_PER_ROUTE = 7
+
+function nextPow2 (n: number): number {
+  let p = MIN_SLOTS
+  while (p < n) p *= 2
+  return p
+}
+
+/** slot count that keeps `children` entries at load < MAX_LOAD_NUM / MAX_LOAD_DEN */
+function slotCountFor (children: number): number {
+  return nextPow2(Math.ceil(children * MAX_LOAD_DEN / MAX_LOAD_NUM) + 1)
+}
+
+/** FNV-1a of the record's label bytes, right to left (the order match.ts hashes them) */
+function recordLabelHash (nodes: Int32Array, bytes: Uint8Array, id: number): number {
+  const first = (id + N_HEADER_WORDS) * 4
+  let h = FNV_OFFSET
+  for (let j = first + (nodes[id + N_INFO]! & INFO_LENGTH_MASK) - 1; j >= first; j--) h = Math.imul(h ^ bytes[j]!, FNV_PRIME)
+  return h
+}
+
+/** Growable trie under construction; finish() freezes it into a CompiledRoutes. */
+class TrieBuilder {
+  nodes: Int32Array
+  bytes: Uint8Array
+  /** words of `nodes` in use */
+  end: number
+  nodeCount = 1
+  slots: Int32Array
+  slotMask: number
+
+  constructor (routes: number) {
+    this.nodes = new Int32Array(N_HEADER_WORDS + routes * INITIAL_WORDS_PER_ROUTE)
+    this.bytes = new Uint8Array(this.nodes.buffer)
+    this.nodes[ROOT + N_PARENT] = -1
+    this.nodes[ROOT + N_EXACT] = -1
+    this.nodes[ROOT + N_WILDCARD] = -1
+    this.nodes[ROOT + N_INFO] = 0
+    this.end = recordWords(0)
+    const slots = slotCountFor(routes)
+    this.slots = new Int32Array(slots * SLOT_STRIDE)
+    this.slotMask = slots - 1
+  }
+
+  /** node for the canonical name s[from, s.length), created with its missing ancestors; -1 when full */
+  insert (s: string, from: number): number {
+    let v = ROOT
+    let labelEnd = s.length
+    for (;;) {
+      // label = s[labelStart, labelEnd); hash its bytes right to left, as match.ts does
+      let h = FNV_OFFSET
+      let i = labelEnd - 1
+      for (; i >= from; i--) {
+        const c = s.charCodeAt(i)
+        if (c === DOT) break
+        h = Math.imul(h ^ c, FNV_PRIME)
+      }
+      const labelStart = i + 1
+      v = this.child(v, slotKey(h, v), s, labelStart, labelEnd)
+      if (v < 0 || labelStart === from) return v
+      labelEnd = labelStart - 1
+    }
+  }
+
+  /** find or create the child of `parent` labelled s[start, end); -1 when the heap is full */
+  child (parent: number, key: number, s: string, start: number, end: number): number {
+    const slots = this.slots
+    const mask = this.slotMask
+    for (let slot = key & mask; ; slot = (slot + 1) & mask) {
+      const id = slots[slot * SLOT_STRIDE + 1]!
+      if (id === 0) return this.addNode(parent, key, s, start, end, slot)
+      if (slots[slot * SLOT_STRIDE]! === key && this.nodes[id + N_PARENT]! === parent &&
+        this.labelEquals(id, s, start, end)) return id
+    }
+  }
+
+  labelEquals (id: number, s: string, start: number, end: number): boolean {
+    if ((this.nodes[id + N_INFO]! & INFO_LENGTH_MASK) !== end - start) return false
+    const bytes = this.bytes
+    for (let i = start, j = (id + N_HEADER_WORDS) * 4; i < end; i++, j++) {
+      if (bytes[j]! !== s.charCodeAt(i)) return false
+    }
+    return true
+  }
+
+  addNode (parent: number, key: number, s: string, start: number, end: number, slot: number): number {
+    const len = end - start
+    const id = this.end
+    const next = id + recordWords(len)
+    if (next > MAX_HEAP_WORDS) return -1
+    if (next > this.nodes.length) {
+      const bigger = new Int32Array(Math.min(MAX_HEAP_WORDS, Math.max(next, this.nodes.length * 2)))
+      bigger.set(this.nodes.subarray(0, id))
+      this.nodes = bigger
+      this.bytes = new Uint8Array(bigger.buffer)
+    }
+    const nodes = this.nodes
+    nodes[id + N_PARENT] = parent
+    nodes[id + N_EXACT] = -1
+    nodes[id + N_WILDCARD] = -1
+    nodes[id + N_INFO] = len
+    nodes[parent + N_INFO] = nodes[parent + N_INFO]! | INFO_HAS_CHILDREN
+    const bytes = this.bytes
+    for (let i = start, j = (id + N_HEADER_WORDS) * 4; i < end; i++, j++) bytes[j] = s.charCodeAt(i)
+    this.end = next
+    this.nodeCount++
+    this.slots[slot * SLOT_STRIDE] = key
+    this.slots[slot * SLOT_STRIDE + 1] = id
+    // the root has no slot, so nodeCount − 1 slots are used
+    const children = this.nodeCount - 1
+    if (children * MAX_LOAD_DEN >= (this.slotMask + 1) * MAX_LOAD_NUM) this.rehash(slotCountFor(children))
+    return id
+  }
+
+  /** rebuild `slots` with `count` slots, walking the records (growth, or shrink-to-fit in finish) */
+  rehash (count: number): void {
+    const slots = new Int32Array(count * SLOT_STRIDE)
+    const mask = count - 1
+    const nodes = this.nodes
+    for (let id = recordWords(0); id < this.end; id += recordWordsAt(nodes, id)) {
+      const key = slotKey(recordLabelHash(nodes, this.bytes, id), nodes[id + N_PARENT]!)
+      let slot = key & mask
+      while (slots[slot * SLOT_STRIDE + 1]! !== 0) slot = (slot + 1) & mask
+      slots[slot * SLOT_STRIDE] = key
+      slots[slot * SLOT_STRIDE + 1] = id
+    }
+    this.slots = slots
+    this.slotMask = mask
+  }
+
+  finish (patterns: string[], targets: Int32Array, exactCount: number): CompiledRoutes {
+    const fit = slotCountFor(this.nodeCount - 1)
+    if (fit < this.slotMask + 1) this.rehash(fit)
+    const nodes = this.nodes.slice(0, this.end)
+    return {
+      version: ROUTES_FORMAT_VERSION,
+      size: patterns.length,
+      exactCount,
+      wildcardCount: patterns.length - exactCount,
+      nodeCount: this.nodeCount,
+      nodes,
+      nodeBytes: new Uint8Array(nodes.buffer),
+      slots: this.slots,
+      slotMask: this.slotMask,
+      patterns,
+      targets,
+    }
+  }
+}
+
+function isValidTarget (t: unknown): t is number {
+  return typeof t === 'number' && Number.isInteger(t) && t >= 0 && t <= MAX_TARGET
+}
+
+/**
+ * Compile patterns (any form normalizePattern accepts) into the immutable table. Stops at the first
+ * invalid spec (input order) and reports it; never throws on bad input.
+ */
+export function compileRoutes (specs: readonly RouteSpec[]): CompileResult {
+  const n = specs.length
+  if (n > MAX_ROUTES) {
+    return { ok: false, error: RouteError.TooMany, index: MAX_ROUTES, pattern: String(specs[MAX_ROUTES]?.pattern) }
+  }
+  const builder = new TrieBuilder(n)
+  const patterns: string[] = []
+  const targets = new Int32Array(n)
+  let exactCount = 0
+  for (let i = 0; i < n; i++) {
+    const spec = specs[i]
+    if (typeof spec !== 'object' || spec === null) {
+      // a hole or a non-object in the array: a caller bug, still reported rather than thrown
+      return { ok: false, error: RouteError.InvalidPattern, index: i, pattern: String(spec) }
+    }
+    if (!isValidTarget(spec.target)) {
+      return { ok: false, error: RouteError.InvalidTarget, index: i, pattern: spec.pattern }
+    }
+    const canonical = normalizePattern(spec.pattern)
+    if (canonical === null) return { ok: false, error: RouteError.InvalidPattern, index: i, pattern: spec.pattern }
+    const wildcard = canonical.charCodeAt(0) === STAR
+    const node = builder.insert(canonical, wildcard ? WILDCARD_PREFIX_LENGTH : 0)
+    if (node < 0) return { ok: false, error: RouteError.TooMany, index: i, pattern: spec.pattern }
+    const field = node + (wildcard ? N_WILDCARD : N_EXACT)
+    const earlier = builder.nodes[field]!
+    if (earlier >= 0) {
+      return { ok: false, error: RouteError.Duplicate, index: i, pattern: spec.pattern, duplicateOf: earlier }
+    }
+    builder.nodes[field] = i
+    if (!wildcard) exactCount++
+    patterns.push(canonical)
+    targets[i] = spec.target
+  }
+  return { ok: true, table: builder.finish(patterns, targets, exactCount) }
+}
+
+/** Summary for `hellogate check` and logs. `bytes` counts the typed arrays, not the pattern strings. */
+export function describeTable (table: CompiledRoutes): { exact: number, wildcard: number, nodes: number, bytes: number } {
+  return {
+    exact: table.exactCount,
+    wildcard: table.wildcardCount,
+    nodes: table.nodeCount,
+    bytes: table.nodes.byteLength + table.slots.byteLength + table.targets.byteLength,
+  }
+}
+
+/**
+ * Copy of `table` whose typed arrays live on SharedArrayBuffers, `nodes` and `nodeBytes` on the same one,
+ * so that posting it to N workers shares one copy of the memory instead of making N (structured clone of
+ * a view over a SharedArrayBuffer shares, and keeps two views of one buffer on one buffer). Copying each
+ * typed array separately would give nodeBytes its own buffer: lookups would still work, but the heap
+ * would be held twice and verifyTable would refuse the table.
+ */
+export function shareTable (table: CompiledRoutes): CompiledRoutes {
+  const heap = new SharedArrayBuffer(table.nodes.byteLength)
+  const nodes = new Int32Array(heap)
+  nodes.set(table.nodes)
+  const slots = new Int32Array(new SharedArrayBuffer(table.slots.byteLength))
+  slots.set(table.slots)
+  const targets = new Int32Array(new SharedArrayBuffer(table.targets.byteLength))
+  targets.set(table.targets)
+  return { ...table, nodes, nodeBytes: new Uint8Array(heap), slots, targets }
+}
+
+/** mark route index `route` as placed; false when out of range or placed twice */
+function claimRoute (seen: Uint8Array, route: number): boolean {
+  if (route < 0 || route >= seen.length || seen[route] !== 0) return false
+  seen[route] = 1
+  return true
+}
+
+/**
+ * Full integrity check of a table, e.g. one received through postMessage: shapes, every id and index in
+ * range, every node reachable through exactly one slot whose key matches its parent and label.
+ * O(heap words + slots). matchServerName relies on these invariants (its reads are unchecked), so a
+ * worker should verify a table it did not compile itself before swapping it in.
+ */
+export function verifyTable (t: unknown): t is CompiledRoutes {
+  if (typeof t !== 'object' || t === null) return false
+  const r = t as Partial<Record<keyof CompiledRoutes, unknown>>
+  if (r.version !== ROUTES_FORMAT_VERSION) return false
+  const { nodes, nodeBytes, slots, targets, patterns, size, nodeCount, slotMask, exactCount, wildcardCount } = r
+  if (!(nodes instanceof Int32Array) || !(nodeBytes instanceof Uint8Array) || !(slots instanceof Int32Array) ||
+    !(targets instanceof Int32Array) || !Array.isArray(patterns)) return false
+  if (typeof size !== 'number' || typeof nodeCount !== 'number' || typeof slotMask !== 'number' ||
+    typeof exactCount !== 'number' || typeof wildcardCount !== 'number') return false
+  if (!Number.isInteger(size) || size < 0 || targets.length !== size || patterns.length !== size ||
+    exactCount + wildcardCount !== size || exactCount < 0 || wildcardCount < 0) return false
+  // nodeBytes must view exactly the bytes of nodes
+  if (nodeBytes.buffer !== nodes.buffer || nodeBytes.byteOffset !== nodes.byteOffset ||
+    nodeBytes.byteLength !== nodes.byteLength || nodes.length > MAX_HEAP_WORDS) return false
+  const slotCount = slotMask + 1
+  if (!Number.isInteger(slotMask) || slotCount < MIN_SLOTS || (slotCount & slotMask) !== 0 ||
+    slots.length !== slotCount * SLOT_STRIDE || (nodeCount - 1) * MAX_LOAD_DEN >= slotCount * MAX_LOAD_NUM) return false
+  for (let i = 0; i < size; i++) {
+    if (!isValidTarget(targets[i]) || typeof patterns[i] !== 'string') return false
+  }
+  // walk the records: root first, parents before children, labels 1..63 inside the heap
+  const words = nodes.length
+  if (words < recordWords(0) || nodes[ROOT + N_PARENT] !== -1 || (nodes[ROOT + N_INFO]! & INFO_LENGTH_MASK) !== 0) return false
+  const isRecord = new Uint8Array(words)
+  const seen = new Uint8Array(size)
+  let exact = 0
+  let wildcard = 0
+  let count = 0
+  const hasChildren = new Uint8Array(words)
+  for (let id = ROOT; id < words;) {
+    const info = nodes[id + N_INFO]!
+    const len = info & INFO_LENGTH_MASK
+    if ((info & ~(INFO_LENGTH_MASK | INFO_HAS_CHILDREN)) !== 0) return false
+    if (id !== ROOT) {
+      const parent = nodes[id + N_PARENT]!
+      if (len < 1 || len > MAX_LABEL_LENGTH || parent < 0 || parent >= id || isRecord[parent] !== 1) return false
+      hasChildren[parent] = 1
+    }
+    const next = id + recordWords(len)
+    if (next > words) return false
+    const e = nodes[id + N_EXACT]!
+    const w = nodes[id + N_WILDCARD]!
+    if (e !== -1) {
+      if (!claimRoute(seen, e)) return false
+      exact++
+    }
+    if (w !== -1) {
+      if (!claimRoute(seen, w)) return false
+      wildcard++
+    }
+    isRecord[id] = 1
+    count++
+    id = next
+  }
+  if (count !== nodeCount || exact !== exactCount || wildcard !== wildcardCount) return false
+  // the has-children flag must be exact: a clear flag on a parent would hide its children from lookups
+  for (let id = ROOT; id < words; id += recordWordsAt(nodes, id)) {
+    if (((nodes[id + N_INFO]! & INFO_HAS_CHILDREN) !== 0) !== (hasChildren[id] === 1)) return false
+  }
+  // every child sits in exactly one slot, under its own key, with no empty slot between home and it
+  let used = 0
+  for (let slot = 0; slot < slotCount; slot++) {
+    const id = slots[slot * SLOT_STRIDE + 1]!
+    if (id === 0) continue
+    if (id < 0 || id >= words || isRecord[id] !== 1) return false
+    isRecord[id] = 2
+    used++
+    const key = slotKey(recordLabelHash(nodes, nodeBytes, id), nodes[id + N_PARENT]!)
+    if (slots[slot * SLOT_STRIDE] !== key) return false
+    for (let s = key & slotMask; s !== slot; s = (s + 1) & slotMask) {
+      if (slots[s * SLOT_STRIDE + 1] === 0) return false
+    }
+  }
+  return used === nodeCount - 1
+}
