@@ -1,0 +1,70 @@
+/**
+ * Connection limits and graceful shutdown, in-process with real worker threads.
+ */
+import { describe, expect, it } from 'vitest'
+import net from 'node:net'
+import { buildClientHello, wrapRecords } from '../helpers/build-hello.ts'
+import { rawExchange, startRecordingOrigin, startTestProxy, waitFor } from '../helpers/servers.ts'
+
+const NAME = 'limits.test.hellogate.example'
+const HELLO = Buffer.from(wrapRecords(buildClientHello({ sni: NAME }), 1))
+
+function open (port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => { resolve(s) })
+    s.on('error', reject)
+  })
+}
+
+describe('limits.maxConnections', () => {
+  it('closes connections beyond the limit at once and counts them as overloaded', async () => {
+    const origin = await startRecordingOrigin()
+    const proxy = await startTestProxy({ workers: 1, routes: { [NAME]: '127.0.0.1:' + String(origin.port) }, limits: { maxConnections: 1 } })
+    try {
+      const held = await open(proxy.port)
+      await waitFor(() => proxy.stats().active[0] === 1)
+      const refused = await rawExchange(proxy.port, [HELLO])
+      expect(refused.data.length).toBe(0)
+      expect(refused.closedMs).toBeLessThan(1000)
+      await waitFor(() => proxy.stats().outcomes.overloaded === 1)
+      expect(origin.connections).toBe(0)
+      held.destroy()
+      await waitFor(() => proxy.stats().active[0] === 0)
+      const ok = await rawExchange(proxy.port, [HELLO], { endAfter: true })
+      expect(ok.data.toString()).toBe('got ' + String(HELLO.length) + ' bytes')
+    } finally {
+      await proxy.close(500)
+      await origin.close()
+    }
+  })
+})
+
+describe.each(['reuseport', 'handoff'] as const)('graceful shutdown, accept=%s', (accept) => {
+  it('stops accepting, lets open relays run until the deadline, then closes them (shutdown)', async () => {
+    const origin = await startRecordingOrigin({ onConnection: () => { /* keep the relay open */ } })
+    const proxy = await startTestProxy({ accept, workers: 1, routes: { [NAME]: '127.0.0.1:' + String(origin.port) } })
+    const client = await open(proxy.port)
+    let closedAt = 0
+    client.on('end', () => { closedAt = Date.now(); client.destroy() })
+    client.write(HELLO)
+    await waitFor(() => origin.connections === 1)
+    const t0 = Date.now()
+    const closing = proxy.close(800)
+    // still relaying during the drain
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    client.write('during-drain')
+    await waitFor(() => origin.received[0]!.includes('during-drain'))
+    // no new connections
+    const refused = await new Promise<string>((resolve) => {
+      const s = net.connect({ port: proxy.port, host: '127.0.0.1' })
+      s.on('error', (e: NodeJS.ErrnoException) => { resolve(e.code ?? 'error') })
+      s.on('connect', () => { s.on('close', () => { resolve('closed') }); s.write(HELLO) })
+    })
+    expect(['ECONNREFUSED', 'ECONNRESET', 'closed']).toContain(refused)
+    await closing
+    expect(closedAt).toBeGreaterThan(0)
+    expect(closedAt - t0).toBeGreaterThanOrEqual(700)
+    expect(proxy.stats().outcomes.shutdown).toBe(1)
+    await origin.close()
+  })
+})
