@@ -1,0 +1,42 @@
+/**
+ * The code under benchmark, loaded from the BUILT output in dist/ (what `node dist/cli.js` runs), not
+ * from src/: the microbenchmarks measure what ships.
+ *
+ * Contract: `loadDist()` imports dist/hello/index.js, dist/routes/index.js and dist/routes/reference.js
+ * and returns them typed as their src/ counterparts (types only are taken from src/, so typechecking
+ * bench/ does not need a build). Throws with "run npm run build" when dist/ is missing.
+ *
+ * Limits: a dist/ older than src/ is not detected here; `npm run bench` builds first.
+ */
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { REPO_ROOT } from '../lib/results.ts'
+import type * as HelloModule from '../../src/hello/index.ts'
+import type * as RoutesModule from '../../src/routes/index.ts'
+import type * as ReferenceModule from '../../src/routes/reference.ts'
+
+export const DIST_DIR = path.join(REPO_ROOT, 'dist')
+
+export interface Dist {
+  hello: typeof HelloModule
+  routes: typeof RoutesModule
+  reference: typeof ReferenceModule
+}
+
+async function importDist (rel: string): Promise<unknown> {
+  const file = path.join(DIST_DIR, rel)
+  if (!existsSync(file)) throw new Error(`${file} not found: run \`npm run build\` first (npm run bench does)`)
+  return await import(pathToFileURL(file).href)
+}
+
+export async function loadDist (): Promise<Dist> {
+  const [hello, routes, reference] = await Promise.all([
+    importDist('hello/index.js'), importDist('routes/index.js'), importDist('routes/reference.js'),
+  ])
+  return {
+    hello: hello as typeof HelloModule,
+    routes: routes as typeof RoutesModule,
+    reference: reference as typeof ReferenceModule,
+  }
+}
