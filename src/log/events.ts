@@ -27,6 +27,8 @@ export const LogEvent = {
   WorkerExit: 'worker.exit',
   /** a replacement worker was started */
   WorkerRestart: 'worker.restart',
+  /** a listener's accept failed after it was listening (e.g. EMFILE when file descriptors run out) */
+  AcceptError: 'accept.error',
   /** handoff accept model: passing a socket to a worker failed */
   HandoffError: 'handoff.error',
   /** a worker installed a new route table */

@@ -101,9 +101,15 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
       ? net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, onMainConnection)
       : net.createServer(onReserveConnection)
     await listen(server, addr, !handoff)
+    // accept errors after listening (EMFILE/ENFILE when fds run out) must not take the process down
+    server.on('error', onAcceptError)
     const bound = server.address() as net.AddressInfo
     addresses.push({ host: addr.host, port: bound.port })
     servers.push(server)
+  }
+
+  function onAcceptError (err: NodeJS.ErrnoException): void {
+    logger.warn({ evt: 'accept.error', code: err.code, message: err.message }, 'accept.error')
   }
 
   function onReserveConnection (socket: Socket): void {
@@ -120,6 +126,8 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
     slot.startedAt = Date.now()
     worker.on('message', (msg: WorkerToMain) => { onWorkerMessage(slot, msg) })
     worker.on('error', (err) => {
+      // stop dispatching at once: 'exit' follows, and sockets posted in between would be lost
+      slot.up = false
       logger.error({ evt: 'worker.error', worker: slot.id, err }, 'worker.error')
     })
     worker.on('exit', (code) => { onWorkerExit(slot, worker, code) })
@@ -148,6 +156,12 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
     if (slot.worker !== worker) return
     slot.worker = null
     slot.up = false
+    const starting = failed.get(slot.id)
+    if (starting !== undefined) {
+      // died before it was ever ready (bad build, corrupt table): fail startProxy, do not respawn in a loop
+      starting(new ProxyError(ErrorCode.WORKER_START, 'worker ' + String(slot.id) + ' exited with code ' + String(code) + ' before it was ready', { source: ErrorSource.Internal }))
+      return
+    }
     // its connections died with its event loop: the gauge must not count them any more
     slot.view[Counter.ConnActive] = 0
     if (closing) return
@@ -187,38 +201,51 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
     return best
   }
 
-  function dispatch (socket: Socket): boolean {
+  const Dispatch = { Sent: 0, NoWorker: 1, Failed: 2 } as const
+  type Dispatch = typeof Dispatch[keyof typeof Dispatch]
+
+  function dispatch (socket: Socket): Dispatch {
     const slot = pickWorker()
-    if (slot === null || slot.worker === null) return false
+    if (slot === null || slot.worker === null) return Dispatch.NoWorker
     try {
       slot.worker.postMessage({ type: 'conn', socket } satisfies MainToWorker, [socket as never])
-      return true
+      return Dispatch.Sent
     } catch (err) {
+      // the socket itself cannot be moved (e.g. ERR_WORKER_HANDLE_NOT_TRANSFERABLE): retrying cannot help
       logger.warn({ evt: 'handoff.error', worker: slot.id, err }, 'handoff.error')
-      return false
+      return Dispatch.Failed
     }
+  }
+
+  function refuse (socket: Socket): void {
+    mainCounters[Counter.ConnAccepted]!++
+    mainCounters[outcomeSlot(Outcome.Overloaded)]!++
+    socket.destroy()
   }
 
   function onMainConnection (socket: Socket): void {
     if (closing) { socket.destroy(); return }
-    if (pending.length === 0 && dispatch(socket)) return
-    if (pending.length >= MAX_PENDING_HANDOFF || socket.destroyed) {
-      mainCounters[Counter.ConnAccepted]!++
-      mainCounters[outcomeSlot(Outcome.Overloaded)]!++
-      socket.destroy()
-      return
+    if (pending.length > 0) flushPending()
+    if (pending.length === 0) {
+      const result = dispatch(socket)
+      if (result === Dispatch.Sent) return
+      if (result === Dispatch.Failed) { refuse(socket); return }
     }
+    if (pending.length >= MAX_PENDING_HANDOFF || socket.destroyed) { refuse(socket); return }
     socket.on('error', ignore)
     pending.push(socket)
   }
 
+  /** Send queued sockets, oldest first, while a worker is up. */
   function flushPending (): void {
     while (pending.length > 0) {
       const socket = pending[0]!
       if (socket.destroyed) { pending.shift(); continue }
       socket.removeListener('error', ignore)
-      if (!dispatch(socket)) { socket.on('error', ignore); return }
+      const result = dispatch(socket)
+      if (result === Dispatch.NoWorker) { socket.on('error', ignore); return }
       pending.shift()
+      if (result === Dispatch.Failed) refuse(socket)
     }
   }
 
@@ -281,12 +308,13 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
     closed ??= (async () => {
       closing = true
       logger.info({ evt: 'shutdown.begin', graceMs }, 'shutdown.begin')
-      await Promise.all(servers.map((s) => new Promise<void>((resolve) => { s.close(() => { resolve() }) })))
+      // queued handoff sockets count as the server's connections: close them first or close() waits forever
       for (const socket of pending) socket.destroy()
       pending.length = 0
       for (const slot of slots) {
         if (slot.respawnTimer !== null) { clearTimeout(slot.respawnTimer); slot.respawnTimer = null }
       }
+      await Promise.all(servers.map((s) => new Promise<void>((resolve) => { s.close(() => { resolve() }) })))
       await Promise.all(slots.map((slot) => drainWorker(slot, graceMs)))
       logger.info({ evt: 'shutdown.done', outcomes: stats().outcomes }, 'shutdown.done')
     })()

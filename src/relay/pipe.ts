@@ -58,7 +58,7 @@ function onOriginConnect (this: SessionSocket): void {
   const hello = s.assembler!.received()
   s.assembler = null
   s.bytesUp += hello.length
-  this.write(hello)
+  const helloFlushed = this.write(hello)
   const idleMs = s.ctx.options.idleMs
   client.setTimeout(idleMs, onIdleTimeout)
   this.setTimeout(idleMs, onIdleTimeout)
@@ -67,8 +67,10 @@ function onOriginConnect (this: SessionSocket): void {
   this.on('drain', onOriginDrain)
   client.on('data', onClientData)
   client.on('drain', onClientDrain)
+  // a client FIN that came with the hello follows it; otherwise read on, unless the replay already
+  // filled the origin socket's buffer ('drain' resumes the client then)
   if (s.clientEnded) this.end()
-  else client.resume()
+  else if (helloFlushed) client.resume()
 }
 
 function onClientData (this: SessionSocket, chunk: Buffer): void {

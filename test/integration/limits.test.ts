@@ -68,3 +68,28 @@ describe.each(['reuseport', 'handoff'] as const)('graceful shutdown, accept=%s',
     await origin.close()
   })
 })
+
+describe('handoff with no worker up', () => {
+  it('queues accepted sockets while the only worker restarts, serves them after, and close() still returns', async () => {
+    const origin = await startRecordingOrigin()
+    const proxy = await startTestProxy({ accept: 'handoff', workers: 1, routes: { [NAME]: '127.0.0.1:' + String(origin.port) } })
+    try {
+      proxy.crashWorker(0)
+      await waitFor(() => proxy.stats().restarts === 1, 5000, 2)
+      // accepted by the main thread during the respawn backoff: waits, then reaches the new worker
+      const res = await rawExchange(proxy.port, [HELLO], { endAfter: true })
+      expect(res.data.toString()).toBe('got ' + String(HELLO.length) + ' bytes')
+      proxy.crashWorker(0)
+      await waitFor(() => proxy.stats().restarts === 2, 5000, 2)
+      const held = await open(proxy.port)
+      held.on('error', () => {})
+      const t0 = Date.now()
+      await proxy.close(300)
+      expect(Date.now() - t0).toBeLessThan(5000)
+      held.destroy()
+    } finally {
+      await proxy.close(300)
+      await origin.close()
+    }
+  })
+})
