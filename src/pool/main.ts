@@ -92,29 +92,25 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
   let rr = 0
 
   // ---- listeners -------------------------------------------------------------------------------
-  // handoff: the main thread owns the listeners. reuseport: it binds each address once to resolve
-  // port 0 and reserve the port, keeps that socket until the workers have bound theirs, then closes it.
+  // handoff: the main thread owns the listeners. reuseport: the workers own them and the main thread
+  // never binds (a listener here would take a share of the connections and have to drop them); port 0
+  // is resolved by starting worker 0 first and giving its ports to the others.
   const servers: net.Server[] = []
-  const addresses: HostPort[] = []
-  for (const addr of config.listen) {
-    const server = handoff
-      ? net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, onMainConnection)
-      : net.createServer(onReserveConnection)
-    await listen(server, addr, !handoff)
-    // accept errors after listening (EMFILE/ENFILE when fds run out) must not take the process down
-    server.on('error', onAcceptError)
-    const bound = server.address() as net.AddressInfo
-    addresses.push({ host: addr.host, port: bound.port })
-    servers.push(server)
+  let addresses: HostPort[] = config.listen.map((a) => ({ host: a.host, port: a.port }))
+  if (handoff) {
+    addresses = []
+    for (const addr of config.listen) {
+      const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, onMainConnection)
+      await listen(server, addr)
+      // accept errors after listening (EMFILE/ENFILE when fds run out) must not take the process down
+      server.on('error', onAcceptError)
+      addresses.push({ host: addr.host, port: (server.address() as net.AddressInfo).port })
+      servers.push(server)
+    }
   }
 
   function onAcceptError (err: NodeJS.ErrnoException): void {
     logger.warn({ evt: 'accept.error', code: err.code, message: err.message }, 'accept.error')
-  }
-
-  function onReserveConnection (socket: Socket): void {
-    // only possible in the instant between bind and the workers' binds; nobody knows the port yet
-    socket.destroy()
   }
 
   // ---- workers ---------------------------------------------------------------------------------
@@ -140,6 +136,7 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
     switch (msg.type) {
       case 'ready':
         slot.up = true
+        if (!handoff && slot.id === 0) addresses = msg.addresses.map((a) => ({ host: a.host, port: a.port }))
         ready.get(slot.id)?.()
         flushPending()
         return
@@ -250,12 +247,17 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
   }
 
   // ---- start -----------------------------------------------------------------------------------
-  try {
-    await Promise.all(slots.map((slot) => new Promise<void>((resolve, reject) => {
+  function start (slot: WorkerSlot): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       ready.set(slot.id, resolve)
       failed.set(slot.id, reject)
       spawn(slot)
-    })))
+    })
+  }
+  try {
+    const resolvePorts = !handoff && addresses.some((a) => a.port === 0)
+    if (resolvePorts) await start(slots[0]!)
+    await Promise.all(slots.slice(resolvePorts ? 1 : 0).map(start))
   } catch (err) {
     closing = true
     for (const slot of slots) await slot.worker?.terminate()
@@ -264,11 +266,6 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
   } finally {
     ready.clear()
     failed.clear()
-  }
-  if (!handoff) {
-    // the workers hold the port now; drop the reservation
-    for (const server of servers) server.close()
-    servers.length = 0
   }
   logger.info({
     evt: 'listening',
@@ -336,13 +333,13 @@ async function drainWorker (slot: WorkerSlot, graceMs: number): Promise<void> {
   clearInterval(poll)
 }
 
-function listen (server: net.Server, addr: HostPort, reusePort: boolean): Promise<void> {
+function listen (server: net.Server, addr: HostPort): Promise<void> {
   return new Promise((resolve, reject) => {
     function onError (err: NodeJS.ErrnoException): void {
       reject(new ProxyError(ErrorCode.LISTEN, 'cannot listen on ' + formatHostPort(addr) + ': ' + (err.code ?? err.message), { cause: err, source: ErrorSource.Internal }))
     }
     server.once('error', onError)
-    server.listen({ host: addr.host, port: addr.port, reusePort, backlog: 4096 }, () => {
+    server.listen({ host: addr.host, port: addr.port, backlog: 4096 }, () => {
       server.removeListener('error', onError)
       resolve()
     })

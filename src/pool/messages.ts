@@ -24,6 +24,7 @@ export type MainToWorker =
   | { readonly type: 'crash' }
 
 export type WorkerToMain =
-  | { readonly type: 'ready' }
+  /** listening (reuseport: with the ports its listeners got, which resolves port 0 for the others) */
+  | { readonly type: 'ready', readonly addresses: readonly HostPort[] }
   | { readonly type: 'fatal', readonly code: string, readonly message: string }
   | { readonly type: 'drained' }

@@ -68,6 +68,10 @@ async function listenAll (): Promise<void> {
   }
 }
 
+function boundAddress (server: net.Server, i: number): { host: string, port: number } {
+  return { host: data.listen[i]!.host, port: (server.address() as net.AddressInfo).port }
+}
+
 function onMessage (msg: MainToWorker): void {
   switch (msg.type) {
     case 'conn':
@@ -131,7 +135,7 @@ function noop (): void {}
 port.on('message', onMessage)
 listenAll().then(() => {
   logger.debug({ evt: 'worker.ready', threadId, listeners: servers.length }, 'worker.ready')
-  post({ type: 'ready' })
+  post({ type: 'ready', addresses: servers.map(boundAddress) })
 }, (err: NodeJS.ErrnoException) => {
   post({ type: 'fatal', code: err.code ?? 'HG_ERR_LISTEN', message: err.message })
 })

@@ -16,7 +16,7 @@ import { Outcome } from '../metrics/outcomes.ts'
 import { alertFor } from './reject.ts'
 import type { RelayContext } from './context.ts'
 import { kSession, Session, SessionState, type SessionSocket } from './session.ts'
-import { connectOrigin } from './pipe.ts'
+import { connectOrigin, watchOriginIdle } from './pipe.ts'
 
 /**
  * How long a refused client may take to read our alert and close before we destroy the socket.
@@ -195,9 +195,11 @@ function onClientClose (this: SessionSocket, hadError: boolean): void {
   if (origin !== null && !origin.destroyed) {
     if (hadError || s.state !== SessionState.Relaying) {
       origin.destroy()
-    } else if (!origin.writableEnded) {
+    } else {
       // client gone without FIN reaching us first (e.g. destroyed locally): nothing more will arrive
-      origin.end()
+      if (!origin.writableEnded) origin.end()
+      // the client's idle timer watched both legs until now (pipe.ts)
+      watchOriginIdle(s)
     }
   }
   socketClosed(s)

@@ -8,7 +8,12 @@
  * - Half-close: both sockets are `allowHalfOpen`; a FIN from one side becomes `end()` on the other,
  *   and the reverse direction keeps flowing (nginx and sniproxy lose data here by default).
  * - Errors: every socket has an 'error' listener; an error or reset on one side destroys the other.
- * - Idle: one activity timer per socket (`setTimeout`, refreshed by Node on every read and write).
+ * - Idle: one activity timer per session, on the client socket (`setTimeout`). Node refreshes a
+ *   socket's timer on each of its reads and writes, and every byte read from the origin is written
+ *   to the client, so the client's timer sees the traffic of both legs; a second timer on the origin
+ *   socket cost a bound closure, a Timeout and a 'timeout' listener per connection plus a refresh
+ *   per chunk, for nothing (profiles/20261126-de9fe5e-cpu-new-conn/NOTES.md). The origin gets its
+ *   own timer only when the client closes first and leaves it open (`watchOriginIdle`).
  */
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
@@ -61,7 +66,7 @@ function onOriginConnect (this: SessionSocket): void {
   const helloFlushed = this.write(hello)
   const idleMs = s.ctx.options.idleMs
   client.setTimeout(idleMs, onIdleTimeout)
-  this.setTimeout(idleMs, onIdleTimeout)
+  // no timer on the origin socket: the client's sees the traffic of both legs (module header)
   this.on('data', onOriginData)
   this.on('end', onOriginEnd)
   this.on('drain', onOriginDrain)
@@ -96,6 +101,11 @@ function onClientDrain (this: SessionSocket): void {
 /** Origin FIN: pass it on; the client may still be sending (half-close). */
 function onOriginEnd (this: SessionSocket): void {
   this[kSession].client.end()
+}
+
+/** The client is gone but the origin socket stays open (half-closed): give it its own idle deadline. */
+export function watchOriginIdle (s: Session): void {
+  s.origin?.setTimeout(s.ctx.options.idleMs, onIdleTimeout)
 }
 
 function onIdleTimeout (this: SessionSocket): void {

@@ -93,3 +93,29 @@ describe('handoff with no worker up', () => {
     }
   })
 })
+
+describe('timeouts.idle', () => {
+  it('closes both sides of a relay with no traffic either way (idle_timeout), and traffic keeps it open', async () => {
+    const origin = await startRecordingOrigin({ onConnection: () => { /* silent origin */ } })
+    const proxy = await startTestProxy({ workers: 1, routes: { [NAME]: '127.0.0.1:' + String(origin.port) }, timeouts: { idle: '1s' } })
+    try {
+      const client = await open(proxy.port)
+      let endedAt = 0
+      client.on('end', () => { endedAt = Date.now(); client.destroy() })
+      const t0 = Date.now()
+      client.write(HELLO)
+      // traffic every 400 ms for 1.6 s keeps the relay alive past one idle period
+      for (let i = 0; i < 4; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 400))
+        client.write('ping')
+      }
+      expect(endedAt).toBe(0)
+      await waitFor(() => endedAt > 0, 5000)
+      expect(endedAt - t0).toBeGreaterThanOrEqual(2400)
+      await waitFor(() => proxy.stats().outcomes.idle_timeout === 1)
+    } finally {
+      await proxy.close(300)
+      await origin.close()
+    }
+  })
+})
