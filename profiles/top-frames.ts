@@ -261,17 +261,23 @@ export function analyzeProfile (profile: CpuProfile, window?: ProfileWindow, wei
   }
 }
 
-/**
- * Where a function's self time comes from: its call stacks (innermost first, `depth` frames deep),
- * each weighted by the self time of the samples that end in the function, heaviest first.
- */
-export function callersOf (profile: CpuProfile, functionName: string, depth = 6, window?: ProfileWindow, weight: Weight = Weight.Count): Array<{ stack: string, us: number }> {
+/** Nodes by id, and each node's parent id. */
+function indexNodes (profile: CpuProfile): { byId: Map<number, ProfileNode>, parent: Map<number, number> } {
   const byId = new Map<number, ProfileNode>()
   const parent = new Map<number, number>()
   for (const n of profile.nodes) {
     byId.set(n.id, n)
     for (const c of n.children ?? []) parent.set(c, n.id)
   }
+  return { byId, parent }
+}
+
+/**
+ * Where a function's self time comes from: its call stacks (innermost first, `depth` frames deep),
+ * each weighted by the self time of the samples that end in the function, heaviest first.
+ */
+export function callersOf (profile: CpuProfile, functionName: string, depth = 6, window?: ProfileWindow, weight: Weight = Weight.Count): Array<{ stack: string, us: number }> {
+  const { byId, parent } = indexNodes(profile)
   const samples = profile.samples ?? []
   const { at, w } = sampleTimeline(profile, weight)
   const acc = new Map<string, number>()
@@ -300,12 +306,7 @@ export function callersOf (profile: CpuProfile, functionName: string, depth = 6,
  * it called directly (`by: 'child'`, its own frame for self time), heaviest first.
  */
 export function calleesOf (profile: CpuProfile, functionName: string, window?: ProfileWindow, weight: Weight = Weight.Count, by: 'leaf' | 'child' = 'leaf'): Array<{ leaf: string, us: number }> {
-  const byId = new Map<number, ProfileNode>()
-  const parent = new Map<number, number>()
-  for (const n of profile.nodes) {
-    byId.set(n.id, n)
-    for (const c of n.children ?? []) parent.set(c, n.id)
-  }
+  const { byId, parent } = indexNodes(profile)
   const samples = profile.samples ?? []
   const { at, w } = sampleTimeline(profile, weight)
   const acc = new Map<string, number>()
@@ -335,12 +336,7 @@ export function calleesOf (profile: CpuProfile, functionName: string, window?: P
  * Counts each sample once however many frames match, so overlapping subtrees are not double counted.
  */
 export function stackShare (profile: CpuProfile, pattern: RegExp, window?: ProfileWindow, weight: Weight = Weight.Count): { us: number, busyUs: number, share: number } {
-  const byId = new Map<number, ProfileNode>()
-  const parent = new Map<number, number>()
-  for (const n of profile.nodes) {
-    byId.set(n.id, n)
-    for (const c of n.children ?? []) parent.set(c, n.id)
-  }
+  const { byId, parent } = indexNodes(profile)
   const label = (f: CallFrame): string => {
     const loc = shortUrl(f.url)
     return (f.functionName === '' ? '(anonymous)' : f.functionName) + (loc === '' ? '' : ` ${loc}:${String(f.lineNumber + 1)}`)

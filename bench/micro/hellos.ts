@@ -11,30 +11,14 @@
  * Limits: expects the fixtures' one-SNI layout; throws at load (never in a timed loop) when a fixture
  * is missing or its SNI cannot be located exactly once.
  */
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
-import { REPO_ROOT } from '../lib/results.ts'
+import { handshakeOf, loadRealHellos, type RealHello } from '../../test/helpers/hello-fixtures.ts'
 
-const FIXTURE_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'hello')
 /** TLS record header: type(1) version(2) length(2), RFC 8446 §5.1 */
 const RECORD_HEADER_LEN = 5
 /** server_name ext header (4) + server_name_list length (2) + name_type (1) + host_name length (2) */
 const SNI_EXT_PREFIX_LEN = 9
 
-export interface ManifestEntry {
-  file: string
-  client: string
-  version: string
-  sni: string
-  alpn: string[]
-  records: number
-  handshakeLength: number
-  wireBytes: number
-}
-
-export interface BenchHello extends ManifestEntry {
-  /** the bytes as captured, record headers included */
-  wire: Buffer
+export interface BenchHello extends RealHello {
   /** the handshake message (type byte first), record headers removed */
   hs: Buffer
   /** SNI offsets into `hs` */
@@ -42,10 +26,6 @@ export interface BenchHello extends ManifestEntry {
   sniEnd: number
   /** record payload lengths, in order (to cut the wire at record boundaries) */
   recordSizes: number[]
-}
-
-function manifest (): ManifestEntry[] {
-  return JSON.parse(readFileSync(path.join(FIXTURE_DIR, 'manifest.json'), 'utf8')) as ManifestEntry[]
 }
 
 /** the SNI's offset in hs, located via the server_name extension framing around it */
@@ -68,24 +48,18 @@ function findSni (hs: Buffer, sni: string): number {
 
 /** Load one fixture by file name (e.g. `chromium.bin`) with its expected SNI offsets. */
 export function loadHello (file: string): BenchHello {
-  const entry = manifest().find((e) => e.file === file)
-  if (entry === undefined) throw new Error(`hello fixture ${file} is not in ${FIXTURE_DIR}/manifest.json`)
-  const wire = readFileSync(path.join(FIXTURE_DIR, file))
+  const entry = loadRealHellos().find((e) => e.file === file)
+  if (entry === undefined) throw new Error(`hello fixture ${file} is not in test/fixtures/hello/manifest.json`)
+  const wire = entry.wire
   if (wire.length !== entry.wireBytes) throw new Error(`hello fixture ${file}: ${wire.length} bytes, manifest says ${entry.wireBytes}`)
-  const parts: Buffer[] = []
   const recordSizes: number[] = []
-  for (let off = 0; off < wire.length;) {
-    const n = wire.readUInt16BE(off + 3)
-    parts.push(wire.subarray(off + RECORD_HEADER_LEN, off + RECORD_HEADER_LEN + n))
-    recordSizes.push(n)
-    off += RECORD_HEADER_LEN + n
-  }
-  const hs = Buffer.concat(parts)
+  for (let off = 0; off < wire.length; off += RECORD_HEADER_LEN + wire.readUInt16BE(off + 3)) recordSizes.push(wire.readUInt16BE(off + 3))
+  const hs = handshakeOf(wire)
   if (hs.length !== entry.handshakeLength || recordSizes.length !== entry.records) {
     throw new Error(`hello fixture ${file}: handshake ${hs.length} B in ${recordSizes.length} records, manifest says ${entry.handshakeLength} in ${entry.records}`)
   }
   const sniStart = findSni(hs, entry.sni)
-  return { ...entry, wire, hs, sniStart, sniEnd: sniStart + entry.sni.length, recordSizes }
+  return { ...entry, hs, sniStart, sniEnd: sniStart + entry.sni.length, recordSizes }
 }
 
 /** Cut `wire` into chunks of the given sizes (the last chunk takes the rest); views, no copies. */
