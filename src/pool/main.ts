@@ -142,7 +142,10 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
         return
       case 'fatal':
         logger.error({ evt: 'worker.fatal', worker: slot.id, code: msg.code, message: msg.message }, 'worker.fatal')
-        failed.get(slot.id)?.(new ProxyError(ErrorCode.WORKER_START, 'worker ' + String(slot.id) + ': ' + msg.message, { source: ErrorSource.Internal }))
+        failed.get(slot.id)?.(msg.address === undefined
+          ? new ProxyError(ErrorCode.WORKER_START, 'worker ' + String(slot.id) + ': ' + msg.message, { source: ErrorSource.Internal })
+          // same shape as the main thread's own bind failures (handoff): code LISTEN, errno code as cause
+          : new ProxyError(ErrorCode.LISTEN, 'cannot listen on ' + msg.address + ': ' + msg.code, { cause: { code: msg.code, message: msg.message }, source: ErrorSource.Internal }))
         return
       case 'drained':
         slot.drained = true

@@ -26,5 +26,6 @@ export type MainToWorker =
 export type WorkerToMain =
   /** listening (reuseport: with the ports its listeners got, which resolves port 0 for the others) */
   | { readonly type: 'ready', readonly addresses: readonly HostPort[] }
-  | { readonly type: 'fatal', readonly code: string, readonly message: string }
+  /** startup failed; `address` is set when a listener could not bind */
+  | { readonly type: 'fatal', readonly code: string, readonly message: string, readonly address?: string }
   | { readonly type: 'drained' }

@@ -18,6 +18,7 @@ import { RelayContext, handleConnection } from '../relay/index.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import { setOutcome } from '../relay/accept.ts'
 import { verifyTable } from '../routes/index.ts'
+import { formatHostPort } from '../config/index.ts'
 import type { MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
 
 const data = workerData as WorkerData
@@ -49,17 +50,29 @@ function onListenerConnection (socket: Socket): void {
   handleConnection(ctx, socket)
 }
 
+/** accept failed after listening (EMFILE/ENFILE when fds run out): the listener stays, we report it */
 function onListenerError (err: NodeJS.ErrnoException): void {
-  post({ type: 'fatal', code: err.code ?? 'HG_ERR_LISTEN', message: err.message })
+  logger.warn({ evt: 'accept.error', code: err.code, message: err.message }, 'accept.error')
+}
+
+/** a bind failure, with the address it was for */
+class ListenError extends Error {
+  readonly code: string
+  readonly address: string
+  constructor (err: NodeJS.ErrnoException, address: string) {
+    super(err.message)
+    this.code = err.code ?? 'HG_ERR_LISTEN'
+    this.address = address
+  }
 }
 
 async function listenAll (): Promise<void> {
   for (const addr of data.listen) {
     const server = net.createServer({ allowHalfOpen: true, noDelay: true }, onListenerConnection)
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
+      server.once('error', (err: NodeJS.ErrnoException) => { reject(new ListenError(err, formatHostPort(addr))) })
       server.listen({ host: addr.host, port: addr.port, reusePort: true, backlog: 4096 }, () => {
-        server.removeListener('error', reject)
+        server.removeAllListeners('error')
         server.on('error', onListenerError)
         resolve()
       })
@@ -136,6 +149,7 @@ port.on('message', onMessage)
 listenAll().then(() => {
   logger.debug({ evt: 'worker.ready', threadId, listeners: servers.length }, 'worker.ready')
   post({ type: 'ready', addresses: servers.map(boundAddress) })
-}, (err: NodeJS.ErrnoException) => {
-  post({ type: 'fatal', code: err.code ?? 'HG_ERR_LISTEN', message: err.message })
+}, (err: unknown) => {
+  if (err instanceof ListenError) post({ type: 'fatal', code: err.code, message: err.message, address: err.address })
+  else post({ type: 'fatal', code: 'HG_ERR_WORKER_START', message: String(err) })
 })
