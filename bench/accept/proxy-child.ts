@@ -3,7 +3,7 @@
  *
  * Usage (spawned by run.ts with an IPC channel; not meant to be run by hand):
  *   node bench/accept/proxy-child.ts --accept handoff|reuseport --workers N --origin-port P --sni NAME
- *        [--balance leastconn|roundrobin] [--impl dist|src]
+ *        [--balance leastconn|roundrobin] [--impl dist|src|<compiled dir>]
  *
  * Contract:
  * - Starts the real proxy, `startProxy(parseConfig(…), createLogger(…))`, from dist/ (default; needs
@@ -57,7 +57,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 
 /** Import a module of the proxy from dist/ (compiled) or src/ (type-stripped), by runtime path so typecheck never needs dist. */
 async function load<T> (impl: string, rel: string): Promise<T> {
-  const file = impl === 'src' ? path.join(ROOT, 'src', rel + '.ts') : path.join(ROOT, 'dist', rel + '.js')
+  // `src`: type-stripped sources; anything else names a compiled tree (`dist`, or e.g. `dist-base` for A/B)
+  const file = impl === 'src' ? path.join(ROOT, 'src', rel + '.ts') : path.join(ROOT, impl, rel + '.js')
   return await import(pathToFileURL(file).href) as T
 }
 
@@ -77,7 +78,7 @@ function processCpuUs (): number {
 
 async function main (): Promise<void> {
   if (process.send === undefined) throw new Error('proxy-child.ts runs under bench/accept/run.ts (needs an IPC channel)')
-  const impl = values.impl === 'src' ? 'src' : 'dist'
+  const impl = values.impl
   const [pool, config, log] = await Promise.all([
     load<PoolModule>(impl, 'pool/index'),
     load<ConfigModule>(impl, 'config/index'),

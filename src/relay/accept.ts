@@ -37,7 +37,8 @@ export function handleConnection (ctx: RelayContext, socket: Socket): void {
     return
   }
   counters[Counter.ConnActive]!++
-  const session = new Session(ctx, client, performance.now())
+  // the clock is read only for the access log's durations
+  const session = new Session(ctx, client, ctx.options.accessLog ? performance.now() : 0)
   client[kSession] = session
   ctx.sessions.add(session)
   // the peer address is gone once the socket closes: read it now, and only when it will be logged
@@ -86,7 +87,7 @@ function routeHello (s: Session, status: HelloStatus): void {
   const counters = ctx.counters
   const state = ctx.state
   const info = asm.info
-  s.tHello = performance.now()
+  if (ctx.options.accessLog) s.tHello = performance.now()
   counters[Counter.HelloOk]!++
   if (info.records > 1) counters[Counter.HelloMultiRecord]!++
   if (s.helloChunks > 1) counters[Counter.HelloSegmented]!++

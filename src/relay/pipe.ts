@@ -30,7 +30,10 @@ export function connectOrigin (s: Session): void {
     port: s.originPort,
     allowHalfOpen: true,
     noDelay: true,
-    keepAlive: true,
+    // no SO_KEEPALIVE: two setsockopt calls per connection, and dead peers are already found by the
+    // idle timeout; HAProxy (`option srvtcpka` off) and nginx (`proxy_socket_keepalive off`) default
+    // the same way
+    keepAlive: false,
   }) as SessionSocket
   origin[kSession] = s
   s.origin = origin
@@ -56,7 +59,7 @@ function onOriginConnect (this: SessionSocket): void {
     this.destroy()
     return
   }
-  s.tConnect = performance.now()
+  if (s.ctx.options.accessLog) s.tConnect = performance.now()
   s.ctx.counters[Counter.OriginConnectOk]!++
   s.state = SessionState.Relaying
   // replay the ClientHello (and anything that came with it) byte for byte
