@@ -33,7 +33,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { envHeader, formatEnvHeader } from '../bench/lib/env.ts'
-import { freePort, hasTaskset, installCleanup, pinPid, spawnChild, stopAll } from '../bench/lib/children.ts'
+import { freePort, installCleanup, planCpus, spawnChild, stopAll } from '../bench/lib/children.ts'
 import { isAlive } from '../bench/lib/proc.ts'
 import { startOrigin, NODE } from '../bench/lib/targets.ts'
 import {
@@ -92,11 +92,7 @@ async function main (): Promise<void> {
   const cliA = path.resolve(values.a ?? '')
   const cliB = path.resolve(values.b ?? '')
   installCleanup()
-  const cpus = os.availableParallelism()
-  const pin = !values['no-pin'] && hasTaskset() && cpus >= 2
-  const proxyCpu = pin ? cpus - 1 : undefined
-  const loadCpu = pin ? 0 : undefined
-  if (pin && loadCpu !== undefined) pinPid(process.pid, loadCpu)
+  const { pin, proxyCpu, loadCpu } = planCpus(values['no-pin'] === true, true)
   const env = envHeader(pin ? `taskset: A and B on CPU ${String(proxyCpu)} (one loaded at a time); origin + load generator on CPU ${String(loadCpu)}` : 'not pinned')
   console.log(formatEnvHeader(env))
   console.log(`# A = ${cliA}\n# B = ${cliB}\n# ${scenario}${rate === undefined ? '' : ` open loop at ${String(rate)} connections/s`}: ${String(rounds)} rounds × (A, B alternating), ${String(warmupSec)} s warmup + ${String(durationSec)} s measured each`)

@@ -40,7 +40,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { envHeader, formatEnvHeader, type EnvHeader } from '../bench/lib/env.ts'
-import { freePort, hasTaskset, installCleanup, pinPid, spawnChild, stopAll, sleep, type Child } from '../bench/lib/children.ts'
+import { freePort, installCleanup, planCpus, spawnChild, stopAll, sleep, type Child } from '../bench/lib/children.ts'
 import { startOrigin, HELLOGATE_CLI, NODE } from '../bench/lib/targets.ts'
 import { REPO_ROOT } from '../bench/lib/results.ts'
 import type { PhaseResult } from '../bench/lib/phases.ts'
@@ -133,11 +133,7 @@ async function main (): Promise<void> {
   const clinic = tool === 'cpu' ? undefined : clinicBin()
   installCleanup()
 
-  const cpus = os.availableParallelism()
-  const pin = !values['no-pin'] && hasTaskset() && cpus >= 2
-  const proxyCpu = pin ? cpus - 1 : undefined
-  const loadCpu = pin ? 0 : undefined
-  if (pin && loadCpu !== undefined) pinPid(process.pid, loadCpu)
+  const { pin, proxyCpu, loadCpu } = planCpus(values['no-pin'] === true, true)
   const pinning = pin
     ? `taskset: hellogate${tool === 'cpu' ? '' : ' (under clinic)'} on CPU ${String(proxyCpu)}; origin + load generator on CPU ${String(loadCpu)}`
     : 'not pinned'

@@ -15,6 +15,7 @@
  * binds it); benchmarks run on an otherwise quiet 127.0.0.1, and a bind failure shows up as a
  * child that exits early, which `waitForPort()` reports with the log tail.
  */
+import os from 'node:os'
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { closeSync, openSync, readFileSync, existsSync } from 'node:fs'
 import net from 'node:net'
@@ -226,3 +227,22 @@ export function freePort (): Promise<number> {
 }
 
 export { sleep }
+
+/** Where a benchmark runs: the proxy alone on the last CPU, origin + load (this process) on CPU 0. */
+export interface CpuPlan {
+  pin: boolean
+  proxyCpu: number | undefined
+  loadCpu: number | undefined
+}
+
+/**
+ * Decide the CPU split (pinning only with taskset and at least 2 CPUs, unless `noPin`) and, when
+ * `pinSelf`, move this process onto the load CPU.
+ */
+export function planCpus (noPin: boolean, pinSelf: boolean): CpuPlan {
+  const cpus = os.availableParallelism()
+  const pin = !noPin && hasTaskset() && cpus >= 2
+  const plan = { pin, proxyCpu: pin ? cpus - 1 : undefined, loadCpu: pin ? 0 : undefined }
+  if (pinSelf && plan.loadCpu !== undefined) pinPid(process.pid, plan.loadCpu)
+  return plan
+}

@@ -29,7 +29,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { envHeader, formatEnvHeader } from '../lib/env.ts'
 import { isAlive, treeCpuTimeMs, processTree } from '../lib/proc.ts'
-import { hasTaskset, installCleanup, logTail, pinPid, raiseNofile, stopAll } from '../lib/children.ts'
+import { hasTaskset, installCleanup, logTail, pinPid, planCpus, raiseNofile, stopAll } from '../lib/children.ts'
 import { resolveProxy, startNodeProxy, startOrigin, type NodeProxyKind } from '../lib/targets.ts'
 import { runScenario, smoke, SCENARIOS, type PhaseResult, type Scenario } from '../lib/phases.ts'
 import { writeResults } from '../lib/results.ts'
@@ -70,10 +70,7 @@ interface Phase extends PhaseResult {
 
 async function main (): Promise<void> {
   installCleanup()
-  const cpus = os.availableParallelism()
-  const pin = !values['no-pin'] && hasTaskset() && cpus >= 2
-  const proxyCpu = pin ? cpus - 1 : undefined
-  const loadCpu = pin ? 0 : undefined
+  const { pin, proxyCpu, loadCpu } = planCpus(values['no-pin'] === true, false)
   const pinning = pin
     ? `taskset: proxy on CPU ${String(proxyCpu)}; origin + load generator (this process) on CPU ${String(loadCpu)}`
     : `not pinned (${values['no-pin'] ? '--no-pin' : hasTaskset() ? 'fewer than 2 CPUs' : 'taskset not found'})`

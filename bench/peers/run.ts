@@ -33,7 +33,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { envHeader, formatEnvHeader } from '../lib/env.ts'
 import { isAlive, treeCpuTimeMs, treeRssKiB, processTree } from '../lib/proc.ts'
-import { achievableNofile, hasTaskset, installCleanup, logTail, pinPid, raiseNofile, sleep, stopAll, stopChild } from '../lib/children.ts'
+import { achievableNofile, hasTaskset, installCleanup, logTail, pinPid, planCpus, raiseNofile, sleep, stopAll, stopChild } from '../lib/children.ts'
 import { BENCH_SNI, resolveProxy, startNodeProxy, startOrigin, type Running } from '../lib/targets.ts'
 import { runScenario, smoke, type LoadShape, type PhaseResult, type Scenario } from '../lib/phases.ts'
 import type { LatencySummary } from '../lib/stats.ts'
@@ -101,10 +101,7 @@ const emptyMetrics = (): Row['metrics'] => ({
 async function main (): Promise<void> {
   installCleanup()
   const t0 = Date.now()
-  const cpus = os.availableParallelism()
-  const pin = !values['no-pin'] && hasTaskset() && cpus >= 2
-  const proxyCpu = pin ? cpus - 1 : undefined
-  const loadCpu = pin ? 0 : undefined
+  const { pin, proxyCpu, loadCpu } = planCpus(values['no-pin'] === true, false)
   const pinning = pin
     ? `taskset: every proxy (one at a time) on CPU ${String(proxyCpu)}; origin + load generator (this process) on CPU ${String(loadCpu)}`
     : `not pinned (${values['no-pin'] ? '--no-pin' : hasTaskset() ? 'fewer than 2 CPUs' : 'taskset not found'})`
