@@ -3,12 +3,18 @@
  * lives in a SharedArrayBuffer. The worker is the only writer of its slots; the main thread only reads
  * them (stats, shutdown summary), so no message is ever sent per event.
  *
+ * One definition: `Counter` gives each base counter its slot; the exported names are derived from its
+ * keys (ConnAccepted → conn_accepted) and the outcome counters follow, one per Outcome in ALL_OUTCOMES
+ * order, named `outcome_<outcome>`. Nothing else lists counter names, so the slots and the names
+ * cannot drift apart; README.md's "Metrics" table is checked against COUNTER_NAMES (test/unit/docs.test.ts).
+ *
  * Float64 rather than BigUint64: integers stay exact up to 2^53 (9 PB relayed per worker) and a plain
- * `c[i]++` / `c[i] += n` on a Float64Array is the cheapest store V8 has.
+ * `c[i]++` / `c[i] += n` on a Float64Array is the cheapest store V8 has — cheap enough that the byte
+ * counters are added per chunk, as the bytes flow, not once at close.
  */
 import { ALL_OUTCOMES, type Outcome } from './outcomes.ts'
 
-/** Non-outcome counters; outcome counters follow them, one per Outcome, in ALL_OUTCOMES order. */
+/** Non-outcome counters and their slots (dense, from 0); outcome counters follow them. */
 export const Counter = {
   /** connections handed to this worker (accepted or transferred) */
   ConnAccepted: 0,
@@ -26,28 +32,46 @@ export const Counter = {
   RouteDefault: 6,
   /** origin TCP connections established */
   OriginConnectOk: 7,
-  /** bytes client → origin, hello included */
+  /** bytes client → origin, hello included; added as they are written to the origin */
   BytesUp: 8,
-  /** bytes origin → client */
+  /** bytes origin → client; added as they are written to the client */
   BytesDown: 9,
 } as const
 export type Counter = typeof Counter[keyof typeof Counter]
 
-const BASE_COUNTERS = Object.keys(Counter).length
+/** ConnAccepted → conn_accepted */
+function snakeCase (key: string): string {
+  return key.replace(/[A-Z]/g, (c, i: number) => (i === 0 ? '' : '_') + c.toLowerCase())
+}
 
-export const COUNTER_NAMES: readonly string[] = [
-  'conn_accepted', 'conn_active', 'hello_ok', 'hello_segmented', 'hello_multi_record',
-  'route_hit', 'route_default', 'origin_connect_ok', 'bytes_up', 'bytes_down',
-  ...ALL_OUTCOMES.map((o) => 'outcome_' + o),
-]
+function baseCounterNames (): string[] {
+  const names: string[] = []
+  for (const [key, slot] of Object.entries(Counter)) {
+    // a programmer error in the table above: two keys on one slot, or a gap
+    if (names[slot] !== undefined || slot < 0) throw new TypeError('metrics/counters: slot ' + String(slot) + ' used twice')
+    names[slot] = snakeCase(key)
+  }
+  if (names.length !== Object.keys(Counter).length) throw new TypeError('metrics/counters: Counter slots are not dense')
+  return names
+}
+
+const BASE_NAMES = baseCounterNames()
+
+/** Number of base (non-outcome) counters; the first outcome counter's slot. */
+export const BASE_COUNTERS = BASE_NAMES.length
+
+/** Counter name by slot: the base counters, then `outcome_<outcome>` per Outcome. */
+export const COUNTER_NAMES: readonly string[] = Object.freeze([...BASE_NAMES, ...ALL_OUTCOMES.map((o) => 'outcome_' + o)])
 
 export const COUNTER_SLOTS = COUNTER_NAMES.length
 
-const OUTCOME_SLOT = new Map<Outcome, number>(ALL_OUTCOMES.map((o, i) => [o, BASE_COUNTERS + i]))
+/** Outcome → its counter's slot, for every Outcome (a Record over the union: the type checker sees a missing one). */
+const OUTCOME_SLOT: Readonly<Record<Outcome, number>> = Object.freeze(
+  Object.fromEntries(ALL_OUTCOMES.map((o, i) => [o, BASE_COUNTERS + i])) as Record<Outcome, number>)
 
-/** Slot index of an outcome's counter. */
+/** Slot index of an outcome's counter. Total over Outcome: never a base counter's slot. */
 export function outcomeSlot (outcome: Outcome): number {
-  return OUTCOME_SLOT.get(outcome) ?? 0
+  return OUTCOME_SLOT[outcome]
 }
 
 export function createCounterBuffer (): SharedArrayBuffer {
@@ -60,7 +84,7 @@ export function sumCounters (views: readonly Float64Array[]): Record<string, num
   for (let i = 0; i < COUNTER_SLOTS; i++) {
     let v = 0
     for (const view of views) v += view[i] ?? 0
-    out[COUNTER_NAMES[i] ?? String(i)] = v
+    out[COUNTER_NAMES[i]!] = v
   }
   return out
 }
