@@ -6,11 +6,17 @@
  *  2. Per-connection outcomes are counted and logged by `Outcome` name (metrics/outcomes.ts), never thrown.
  *  3. Programmer and config errors are thrown as ProxyError at startup, before anything listens.
  *
- * Every code here is listed in README.md's "Error codes" table; test/unit/errors.test.ts keeps the two in sync.
+ * Sources (pingora ErrorSource): `config` (the operator's input: config file, command line), `origin`
+ * (an origin server: a failed connect attempt, normalised with the socket error as `.cause` the way
+ * undici's connector does, and handed to the one place that decides retry or fail, relay/connect.ts;
+ * it is never thrown, the connection's fate is still an Outcome) and `internal` (this process: bind,
+ * worker start, bugs). There is no `client` source: a client's misbehaviour is always an Outcome
+ * (layer 2), so no error can come from one.
+ *
+ * Every code here is listed in README.md's "Error codes" table; test/unit/docs.test.ts keeps the two in sync.
  */
 
 export const ErrorSource = {
-  Client: 'client',
   Origin: 'origin',
   Internal: 'internal',
   Config: 'config',
@@ -38,6 +44,12 @@ export const ErrorCode = {
   WORKER_START: 'HG_ERR_WORKER_START',
   /** bad command-line usage */
   CLI_USAGE: 'HG_ERR_CLI_USAGE',
+  /** an origin connect attempt failed (refused, reset, unreachable); `.cause` is the socket error */
+  ORIGIN_CONNECT: 'HG_ERR_ORIGIN_CONNECT',
+  /** an origin did not accept within timeouts.connect */
+  ORIGIN_CONNECT_TIMEOUT: 'HG_ERR_ORIGIN_CONNECT_TIMEOUT',
+  /** an internal invariant failed (a bug); uncaught in a worker, it ends the worker, which is replaced */
+  INTERNAL: 'HG_ERR_INTERNAL',
 } as const
 export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]
 
@@ -65,14 +77,37 @@ export class ProxyError extends Error {
     this.key = options.key
   }
 
-  /** plain object for postMessage: classes do not survive structured clone */
-  toJSON (): { code: ErrorCode, message: string, source: ErrorSource, file?: string, key?: string } {
-    const o: { code: ErrorCode, message: string, source: ErrorSource, file?: string, key?: string } =
-      { code: this.code, message: this.message, source: this.source }
+  /** plain object for postMessage: classes do not survive structured clone (rebuild with `fromJSON`) */
+  toJSON (): ProxyErrorJSON {
+    const o: ProxyErrorJSON = { code: this.code, message: this.message, source: this.source }
     if (this.file !== undefined) o.file = this.file
     if (this.key !== undefined) o.key = this.key
+    const cause = this.cause as { code?: unknown, message?: unknown } | null | undefined
+    if (cause !== null && typeof cause === 'object') {
+      o.cause = { message: String(cause.message) }
+      if (typeof cause.code === 'string') o.cause.code = cause.code
+    }
     return o
   }
+
+  /** The error `toJSON` described, on this side of a thread boundary (its cause as a plain { code, message }). */
+  static fromJSON (o: ProxyErrorJSON): ProxyError {
+    const options: ProxyErrorOptions = { source: o.source }
+    if (o.cause !== undefined) options.cause = o.cause
+    if (o.file !== undefined) options.file = o.file
+    if (o.key !== undefined) options.key = o.key
+    return new ProxyError(o.code, o.message, options)
+  }
+}
+
+/** ProxyError as structured-clone-safe data; `cause` keeps only the errno `code` and message. */
+export interface ProxyErrorJSON {
+  code: ErrorCode
+  message: string
+  source: ErrorSource
+  file?: string
+  key?: string
+  cause?: { code?: string, message: string }
 }
 
 export function isProxyError (e: unknown): e is ProxyError {
