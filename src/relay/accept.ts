@@ -4,6 +4,9 @@
  * three outcomes of the reader (need more / complete / refused) are the only branches (nginx
  * ssl_preread, Envoy tls_inspector onData).
  *
+ * A complete hello is routed here (the route recorded in the session) and handed to connect.ts; a refusal
+ * gets its alert and a linger deadline. Sessions end through session.ts.
+ *
  * Hot path rules: module-level named listeners, state via `this[kSession]`, no closures, the hello
  * bytes are never copied here (the assembler keeps them; pipe.ts forwards them unchanged).
  */
@@ -15,8 +18,9 @@ import { Counter, outcomeSlot } from '../metrics/counters.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import { alertFor } from './reject.ts'
 import type { RelayContext } from './context.ts'
-import { kSession, Session, SessionState, type SessionSocket } from './session.ts'
-import { connectOrigin, watchOriginIdle } from './pipe.ts'
+import { kSession, ROUTE_DEFAULT, Session, SessionState, setOutcome, socketClosed, type SessionSocket } from './session.ts'
+import { connectOrigin } from './connect.ts'
+import { watchOriginIdle } from './pipe.ts'
 
 /**
  * How long a refused client may take to read our alert and close before we destroy the socket.
@@ -80,7 +84,7 @@ function onClientHelloData (this: SessionSocket, chunk: Buffer): void {
   }
 }
 
-/** A complete hello: pick the origin (route, else default, else refuse) and connect. */
+/** A complete hello: pick the route (a match, else default, else refuse) and connect. */
 function routeHello (s: Session, status: HelloStatus): void {
   const asm = s.assembler!
   const ctx = s.ctx
@@ -101,16 +105,12 @@ function routeHello (s: Session, status: HelloStatus): void {
   }
   if (target >= 0) {
     counters[Counter.RouteHit]!++
-    s.target = target
+    s.routeIndex = target
     s.route = state.pattern[target] ?? null
-    s.originHost = state.originHost[target]!
-    s.originPort = state.originPort[target]!
   } else if (state.defaultOrigin !== null) {
     counters[Counter.RouteDefault]!++
-    s.target = -2
+    s.routeIndex = ROUTE_DEFAULT
     s.route = 'default'
-    s.originHost = state.defaultOrigin.host
-    s.originPort = state.defaultOrigin.port
   } else {
     rejectClient(s, status === HelloStatus.Ok ? Outcome.NoRoute : Outcome.NoSni)
     return
@@ -137,13 +137,13 @@ export function rejectClient (s: Session, outcome: Outcome): void {
   const alert = alertFor(outcome)
   if (alert !== null) client.end(alert)
   else client.end()
-  s.helloTimer = setTimeout(onRejectLinger, REJECT_LINGER_MS, s)
+  s.lingerTimer = setTimeout(onRejectLinger, REJECT_LINGER_MS, s)
 }
 
 function onDiscardData (): void {}
 
 function onRejectLinger (s: Session): void {
-  s.helloTimer = null
+  s.lingerTimer = null
   s.client.destroy()
 }
 
@@ -191,6 +191,7 @@ function onClientError (this: SessionSocket, err: NodeJS.ErrnoException): void {
 function onClientClose (this: SessionSocket, hadError: boolean): void {
   const s = this[kSession]
   clearHelloTimer(s)
+  if (s.lingerTimer !== null) { clearTimeout(s.lingerTimer); s.lingerTimer = null }
   if (s.state === SessionState.Hello || s.state === SessionState.Connecting) setOutcome(s, Outcome.ClientAbort)
   const origin = s.origin
   if (origin !== null && !origin.destroyed) {
@@ -204,55 +205,6 @@ function onClientClose (this: SessionSocket, hadError: boolean): void {
     }
   }
   socketClosed(s)
-}
-
-/** First decided outcome wins. */
-export function setOutcome (s: Session, outcome: Outcome): void {
-  if (s.outcome === null) s.outcome = outcome
-}
-
-/** Called once per socket close; the session ends when both of its sockets are closed. */
-export function socketClosed (s: Session): void {
-  if (--s.openSockets > 0) return
-  finishSession(s)
-}
-
-function finishSession (s: Session): void {
-  const ctx = s.ctx
-  const counters = ctx.counters
-  if (s.connectTimer !== null) { clearTimeout(s.connectTimer); s.connectTimer = null }
-  const outcome = s.outcome ?? Outcome.Ok
-  counters[outcomeSlot(outcome)]!++
-  counters[Counter.ConnActive]!--
-  counters[Counter.BytesUp]! += s.bytesUp
-  counters[Counter.BytesDown]! += s.bytesDown
-  ctx.sessions.delete(s)
-  s.assembler = null
-  if (ctx.options.accessLog) logAccess(s, outcome)
-  if (ctx.draining && ctx.sessions.size === 0) ctx.onDrained()
-}
-
-function logAccess (s: Session, outcome: Outcome): void {
-  const end = performance.now()
-  s.ctx.logger.info({
-    evt: 'conn.close',
-    client: s.clientAddr,
-    sni: s.sni,
-    alpn: s.alpn,
-    route: s.route,
-    origin: s.originPort === 0 ? null : s.originHost + ':' + String(s.originPort),
-    bytesUp: s.bytesUp,
-    bytesDown: s.bytesDown,
-    helloMs: s.tHello === 0 ? null : round(s.tHello - s.tAccept),
-    connectMs: s.tConnect === 0 ? null : round(s.tConnect - s.tHello),
-    totalMs: round(end - s.tAccept),
-    outcome,
-    reason: s.detail,
-  }, 'conn.close')
-}
-
-function round (ms: number): number {
-  return Math.round(ms * 1000) / 1000
 }
 
 function formatPeer (socket: Socket): string | null {

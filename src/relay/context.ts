@@ -7,6 +7,7 @@ import type { Logger } from 'pino'
 import type { CompiledRoutes } from '../routes/index.ts'
 import type { HostPort } from '../config/types.ts'
 import type { Session } from './session.ts'
+import { buildConnector, type Connect } from './connect.ts'
 
 /**
  * Everything a lookup needs, as one immutable object: a reload builds a new one and assigns it to
@@ -39,6 +40,8 @@ export class RelayContext {
   readonly options: RelayOptions
   readonly counters: Float64Array
   readonly logger: Logger
+  /** opens every origin connect attempt (connect.ts), with this worker's connect timeout */
+  readonly connect: Connect
   /** open sessions; used only to drain on shutdown, never iterated per connection */
   readonly sessions = new Set<Session>()
   /** set on shutdown: new connections are refused, open ones finish */
@@ -51,6 +54,7 @@ export class RelayContext {
     this.options = options
     this.counters = counters
     this.logger = logger
+    this.connect = buildConnector({ timeoutMs: options.connectMs })
   }
 }
 

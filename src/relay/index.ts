@@ -1,4 +1,6 @@
 /** relay/ — per-connection intake, hello phase, origin connect and the byte relay. */
 export { handleConnection, REJECT_LINGER_MS } from './accept.ts'
+export { setOutcome, type Session } from './session.ts'
+export { buildConnector, type Connect, type ConnectorOptions } from './connect.ts'
 export { RelayContext, type RouteState, type RelayOptions } from './context.ts'
 export { alertFor, AlertDescription } from './reject.ts'

@@ -1,7 +1,7 @@
 /**
- * Origin connection and the bidirectional relay (inetaf/tcpproxy): connect with a deadline, replay the
- * hello bytes exactly as received (the assembler's `received()`, early data included), then copy both
- * ways with backpressure and half-close.
+ * The bidirectional relay (inetaf/tcpproxy), from the moment the origin is connected (connect.ts):
+ * write the prefix if any, replay the hello bytes exactly as received (the assembler's `received()`,
+ * early data included), then copy both ways with backpressure and half-close.
  *
  * - Backpressure: a `write()` that returns false pauses the other socket until 'drain' — memory per
  *   connection stays bounded by the two sockets' highWaterMarks whatever the peers do.
@@ -14,76 +14,51 @@
  *   socket cost a bound closure, a Timeout and a 'timeout' listener per connection plus a refresh
  *   per chunk, for nothing (profiles/20261126-de9fe5e-cpu-new-conn/NOTES.md). The origin gets its
  *   own timer only when the client closes first and leaves it open (`watchOriginIdle`).
+ * - Counting: bytes go into the worker's shared counters per chunk as they are written on (a Float64Array
+ *   add), so a long transfer shows in the metrics while it runs; the session keeps its own totals for
+ *   the access log.
  */
-import net from 'node:net'
-import { performance } from 'node:perf_hooks'
 import { Counter } from '../metrics/counters.ts'
 import { Outcome } from '../metrics/outcomes.ts'
-import { kSession, SessionState, type Session, type SessionSocket } from './session.ts'
-import { setOutcome, socketClosed } from './accept.ts'
+import { kSession, setOutcome, type Session, type SessionSocket } from './session.ts'
 
-/** Open the origin connection for a session whose hello is complete and whose origin is chosen. */
-export function connectOrigin (s: Session): void {
-  s.openSockets++
-  const origin = net.connect({
-    host: s.originHost,
-    port: s.originPort,
-    allowHalfOpen: true,
-    noDelay: true,
-    // no SO_KEEPALIVE: two setsockopt calls per connection, and dead peers are already found by the
-    // idle timeout; HAProxy (`option srvtcpka` off) and nginx (`proxy_socket_keepalive off`) default
-    // the same way
-    keepAlive: false,
-  }) as SessionSocket
-  origin[kSession] = s
-  s.origin = origin
-  origin.once('connect', onOriginConnect)
-  origin.on('error', onOriginError)
-  origin.on('close', onOriginClose)
-  s.connectTimer = setTimeout(onConnectTimeout, s.ctx.options.connectMs, s)
-}
-
-function onConnectTimeout (s: Session): void {
-  s.connectTimer = null
-  if (s.state !== SessionState.Connecting) return
-  setOutcome(s, Outcome.OriginConnectTimeout)
-  s.origin?.destroy()
-  s.client.destroy()
-}
-
-function onOriginConnect (this: SessionSocket): void {
-  const s = this[kSession]
-  if (s.connectTimer !== null) { clearTimeout(s.connectTimer); s.connectTimer = null }
+/** The origin is connected and the session is Relaying: replay the hello and start copying. */
+export function startRelay (s: Session, origin: SessionSocket): void {
   const client = s.client
-  if (client.destroyed || s.state !== SessionState.Connecting) {
-    this.destroy()
-    return
-  }
-  if (s.ctx.options.accessLog) s.tConnect = performance.now()
-  s.ctx.counters[Counter.OriginConnectOk]!++
-  s.state = SessionState.Relaying
   // replay the ClientHello (and anything that came with it) byte for byte
   const hello = s.assembler!.received()
   s.assembler = null
   s.bytesUp += hello.length
-  const helloFlushed = this.write(hello)
-  const idleMs = s.ctx.options.idleMs
-  client.setTimeout(idleMs, onIdleTimeout)
+  s.ctx.counters[Counter.BytesUp]! += hello.length
+  let helloFlushed: boolean
+  const prefix = s.originPrefix
+  if (prefix === null) {
+    helloFlushed = origin.write(hello)
+  } else {
+    // one segment for prefix + hello where the kernel allows (cork: one writev)
+    origin.cork()
+    origin.write(prefix)
+    helloFlushed = origin.write(hello)
+    origin.uncork()
+  }
+  client.setTimeout(s.ctx.options.idleMs, onIdleTimeout)
   // no timer on the origin socket: the client's sees the traffic of both legs (module header)
-  this.on('data', onOriginData)
-  this.on('end', onOriginEnd)
-  this.on('drain', onOriginDrain)
+  origin.on('data', onOriginData)
+  origin.on('end', onOriginEnd)
+  origin.on('drain', onOriginDrain)
   client.on('data', onClientData)
   client.on('drain', onClientDrain)
   // a client FIN that came with the hello follows it; otherwise read on, unless the replay already
   // filled the origin socket's buffer ('drain' resumes the client then)
-  if (s.clientEnded) this.end()
+  if (s.clientEnded) origin.end()
   else if (helloFlushed) client.resume()
 }
 
 function onClientData (this: SessionSocket, chunk: Buffer): void {
   const s = this[kSession]
-  s.bytesUp += chunk.length
+  const n = chunk.length
+  s.bytesUp += n
+  s.ctx.counters[Counter.BytesUp]! += n
   if (!s.origin!.write(chunk)) this.pause()
 }
 
@@ -93,7 +68,9 @@ function onOriginDrain (this: SessionSocket): void {
 
 function onOriginData (this: SessionSocket, chunk: Buffer): void {
   const s = this[kSession]
-  s.bytesDown += chunk.length
+  const n = chunk.length
+  s.bytesDown += n
+  s.ctx.counters[Counter.BytesDown]! += n
   if (!s.client.write(chunk)) this.pause()
 }
 
@@ -118,27 +95,16 @@ function onIdleTimeout (this: SessionSocket): void {
   s.origin?.destroy()
 }
 
-function onOriginError (this: SessionSocket, err: NodeJS.ErrnoException): void {
-  const s = this[kSession]
-  if (s.state === SessionState.Connecting) {
-    setOutcome(s, Outcome.OriginConnectFailed)
-  } else {
-    setOutcome(s, Outcome.RelayError)
-  }
+/** An origin socket error once relaying (connect errors are connect.ts's). */
+export function originErrored (s: Session, err: NodeJS.ErrnoException): void {
+  setOutcome(s, Outcome.RelayError)
   if (s.detail === null) s.detail = err.code ?? 'origin_error'
 }
 
-function onOriginClose (this: SessionSocket, hadError: boolean): void {
-  const s = this[kSession]
+/** The origin socket closed once relaying: close the client after it (abruptly if the origin failed). */
+export function originClosed (s: Session, hadError: boolean): void {
   const client = s.client
-  if (s.state === SessionState.Connecting) {
-    // refused, reset or timed out before connecting: close the client promptly, forward nothing
-    if (s.connectTimer !== null) { clearTimeout(s.connectTimer); s.connectTimer = null }
-    setOutcome(s, Outcome.OriginConnectFailed)
-    client.destroy()
-  } else if (!client.destroyed) {
-    if (hadError) client.destroy()
-    else if (!client.writableEnded) client.end()
-  }
-  socketClosed(s)
+  if (client.destroyed) return
+  if (hadError) client.destroy()
+  else if (!client.writableEnded) client.end()
 }

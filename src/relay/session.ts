@@ -1,13 +1,24 @@
 /**
- * Fixed-shape per-connection state (STYLE C.2 rule 10): every field is declared and initialised here,
- * none is added or deleted later, so V8 keeps one hidden class for all sessions.
+ * Session lifecycle: the fixed-shape per-connection state and the three steps every connection ends
+ * with, whichever module saw its fate — `setOutcome` (first decided outcome wins), `socketClosed` (once
+ * per socket) and, when the last socket is gone, the finish: count the outcome, drop the gauge, write the
+ * access-log line. accept.ts, connect.ts, pipe.ts and pool/worker.ts all end sessions through here, so
+ * none of them imports another for it.
  *
- * Socket listeners (accept.ts, pipe.ts) are module-level named functions that find their Session via
- * `socket[kSession]` — no closure is created per connection or per chunk.
+ * Fixed shape (STYLE C.2 rule 10): every field is declared and initialised in the class, none is added or
+ * deleted later, so V8 keeps one hidden class for all sessions. Socket listeners are module-level named
+ * functions that find their Session via `socket[kSession]`: no closure per connection or per chunk.
+ *
+ * The route and the target are separate: `routeIndex`/`route` say which route matched (accept.ts), and
+ * `originHost`/`originPort` the server the current connect attempt goes to (connect.ts `chooseTarget`),
+ * so that a route with several servers can try another one without touching the route.
  */
 import type { Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
 import { HelloAssembler } from '../hello/index.ts'
-import type { Outcome } from '../metrics/outcomes.ts'
+import { Counter, outcomeSlot } from '../metrics/counters.ts'
+import { Outcome } from '../metrics/outcomes.ts'
+import type { ProxyError } from '../errors.ts'
 import type { RelayContext } from './context.ts'
 
 export const kSession = Symbol('hellogate.session')
@@ -19,7 +30,7 @@ export interface SessionSocket extends Socket {
 export const SessionState = {
   /** reading the ClientHello */
   Hello: 0,
-  /** hello complete, origin TCP connect in progress; client paused */
+  /** hello complete, origin TCP connect in progress (possibly a later attempt); client paused */
   Connecting: 1,
   /** bytes flow both ways */
   Relaying: 2,
@@ -27,6 +38,11 @@ export const SessionState = {
   Rejecting: 3,
 } as const
 export type SessionState = typeof SessionState[keyof typeof SessionState]
+
+/** `routeIndex` when no route matched yet (or none will) */
+export const ROUTE_NONE = -1
+/** `routeIndex` when the `default:` origin was used */
+export const ROUTE_DEFAULT = -2
 
 export class Session {
   readonly ctx: RelayContext
@@ -39,28 +55,38 @@ export class Session {
   /** reason detail for the log (e.g. the socket error code), slow path only */
   detail: string | null = null
   helloTimer: NodeJS.Timeout | null = null
+  /** after a refusal: destroys the client if it has not gone within REJECT_LINGER_MS */
+  lingerTimer: NodeJS.Timeout | null = null
   connectTimer: NodeJS.Timeout | null = null
   /** performance.now() at accept, hello complete, origin connected */
   tAccept: number
   tHello = 0
   tConnect = 0
+  /** client bytes written to the origin (hello included) / origin bytes written to the client, for the log */
   bytesUp = 0
   bytesDown = 0
-  /** route target, -2 when the default route was used, -1 when none */
-  target = -1
+  /** matched route (index into the config's routes), ROUTE_DEFAULT, or ROUTE_NONE */
+  routeIndex = ROUTE_NONE
   /** matched pattern (or 'default'), a shared string from the route state */
   route: string | null = null
   /** TCP segments (data events) the hello arrived in */
   helloChunks = 0
+  /** the target of the current (or last) connect attempt */
   originHost = ''
   originPort = 0
+  /** connect attempts started */
+  attempts = 0
+  /** why the current connect attempt failed (set by its error or deadline, read when its socket closes) */
+  connectError: ProxyError | null = null
+  /** bytes written to the origin before the hello (e.g. a PROXY protocol header); null: none */
+  originPrefix: Buffer | null = null
   /** strings for the access log, filled only when access logging is on */
   clientAddr: string | null = null
   sni: string | null = null
   alpn: string | null = null
   /** client FIN arrived while the origin connect was in progress */
   clientEnded = false
-  /** sockets still open (client, plus origin once created) */
+  /** sockets still open (client, plus the origin socket of the current attempt) */
   openSockets = 1
 
   constructor (ctx: RelayContext, client: SessionSocket, now: number) {
@@ -69,4 +95,52 @@ export class Session {
     this.assembler = new HelloAssembler(ctx.options.maxHelloBytes)
     this.tAccept = now
   }
+}
+
+/** First decided outcome wins. */
+export function setOutcome (s: Session, outcome: Outcome): void {
+  if (s.outcome === null) s.outcome = outcome
+}
+
+/** Called once per socket close; the session ends when all of its sockets are closed. */
+export function socketClosed (s: Session): void {
+  if (--s.openSockets > 0) return
+  finishSession(s)
+}
+
+function finishSession (s: Session): void {
+  const ctx = s.ctx
+  const counters = ctx.counters
+  if (s.connectTimer !== null) { clearTimeout(s.connectTimer); s.connectTimer = null }
+  const outcome = s.outcome ?? Outcome.Ok
+  counters[outcomeSlot(outcome)]!++
+  counters[Counter.ConnActive]!--
+  // bytes were added to the counters as they flowed (pipe.ts): nothing to add here
+  ctx.sessions.delete(s)
+  s.assembler = null
+  if (ctx.options.accessLog) logAccess(s, outcome)
+  if (ctx.draining && ctx.sessions.size === 0) ctx.onDrained()
+}
+
+function logAccess (s: Session, outcome: Outcome): void {
+  const end = performance.now()
+  s.ctx.logger.info({
+    evt: 'conn.close',
+    client: s.clientAddr,
+    sni: s.sni,
+    alpn: s.alpn,
+    route: s.route,
+    origin: s.originPort === 0 ? null : s.originHost + ':' + String(s.originPort),
+    bytesUp: s.bytesUp,
+    bytesDown: s.bytesDown,
+    helloMs: s.tHello === 0 ? null : round(s.tHello - s.tAccept),
+    connectMs: s.tConnect === 0 ? null : round(s.tConnect - s.tHello),
+    totalMs: round(end - s.tAccept),
+    outcome,
+    reason: s.detail,
+  }, 'conn.close')
+}
+
+function round (ms: number): number {
+  return Math.round(ms * 1000) / 1000
 }

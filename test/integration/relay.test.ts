@@ -122,6 +122,34 @@ describe.each(['reuseport', 'handoff'] as const)('relay, accept=%s', (accept) =>
     }
   })
 
+  it('adds relayed bytes to the counters as they flow, before the connection closes', async () => {
+    const down = Buffer.alloc(50_000, 1)
+    const origin = await startRecordingOrigin({ onConnection: (s) => { s.write(down); s.on('end', () => { s.end() }) } })
+    const p2 = await startTestProxy({ accept, workers: 1, routes: { [RAW]: '127.0.0.1:' + String(origin.port) } })
+    const c = net.connect({ port: p2.port, host: '127.0.0.1', allowHalfOpen: true })
+    try {
+      let got = 0
+      c.on('data', (d: Buffer) => { got += d.length })
+      const hs = record(buildClientHello({ sni: RAW }))
+      const body = Buffer.alloc(100_000, 2)
+      c.write(Buffer.concat([hs, body]))
+      await waitFor(() => got === down.length && origin.received[0]?.length === hs.length + body.length)
+      // both sockets still open: the relay has not finished, yet the counters have the bytes
+      await waitFor(() => p2.stats().counters.bytes_up === hs.length + body.length)
+      expect(p2.stats().counters.bytes_down).toBe(down.length)
+      expect(p2.stats().active[0]).toBe(1)
+      c.end()
+      await waitFor(() => p2.stats().outcomes.ok === 1)
+      // and nothing more is added when it closes
+      expect(p2.stats().counters.bytes_up).toBe(hs.length + body.length)
+      expect(p2.stats().counters.bytes_down).toBe(down.length)
+    } finally {
+      c.destroy()
+      await p2.close(500)
+      await origin.close()
+    }
+  })
+
   it('closes a non-TLS client (HTTP) with not_tls and forwards nothing', async () => {
     const before = raw.connections
     const notTls = proxy.stats().outcomes.not_tls!
