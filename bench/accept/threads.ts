@@ -13,7 +13,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { threadCpuTimeMs } from '../lib/proc.ts'
 
-/** comm prefix of hellogate's worker threads (`name: 'hellogate-worker-' + id` in src/pool/main.ts, cut to 15 bytes). */
+/** comm prefix of hellogate's worker threads (`name: 'hellogate-worker-' + id` in src/pool/supervisor.ts, cut to 15 bytes). */
 const WORKER_COMM_PREFIX = 'hellogate-work'
 
 export interface ThreadSample {

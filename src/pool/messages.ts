@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net'
 import type { ProxyConfig, HostPort } from '../config/types.ts'
 import type { RouteState } from '../relay/context.ts'
+import type { ProxyErrorJSON } from '../errors.ts'
 
 export interface WorkerData {
   readonly id: number
@@ -21,11 +22,13 @@ export type MainToWorker =
   | { readonly type: 'conn', readonly socket: Socket }
   | { readonly type: 'routes', readonly state: RouteState }
   | { readonly type: 'drain', readonly graceMs: number }
+  /** test hook (pool/main.ts crashWorker): raise an uncaught error, as a bug would */
   | { readonly type: 'crash' }
 
 export type WorkerToMain =
   /** listening (reuseport: with the ports its listeners got, which resolves port 0 for the others) */
   | { readonly type: 'ready', readonly addresses: readonly HostPort[] }
-  /** startup failed; `address` is set when a listener could not bind */
-  | { readonly type: 'fatal', readonly code: string, readonly message: string, readonly address?: string }
+  /** startup failed (HG_ERR_LISTEN when a listener could not bind); rebuilt with ProxyError.fromJSON */
+  | { readonly type: 'fatal', readonly error: ProxyErrorJSON }
+  /** after 'drain': every session closed and the log flushed; the main thread may terminate the worker */
   | { readonly type: 'drained' }

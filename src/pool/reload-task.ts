@@ -13,13 +13,22 @@ import { loadConfigFile } from '../config/index.ts'
 import type { ProxyConfig } from '../config/types.ts'
 import type { RouteState } from '../relay/context.ts'
 import { buildRouteState } from './route-state.ts'
+import { isProxyError, type ProxyErrorJSON } from '../errors.ts'
 
-export interface ReloadResult {
-  config: ProxyConfig
-  state: RouteState
-}
+/**
+ * A config error comes back as data (ProxyError.toJSON), not as a rejection: an Error thrown in a pool
+ * thread reaches this side as a plain Error, without its code, source or key.
+ */
+export type CompiledConfig =
+  | { readonly ok: true, readonly config: ProxyConfig, readonly state: RouteState }
+  | { readonly ok: false, readonly error: ProxyErrorJSON }
 
-export default async function reloadTask (file: string): Promise<ReloadResult> {
-  const config = await loadConfigFile(file)
-  return { config, state: buildRouteState(config) }
+export default async function reloadTask (file: string): Promise<CompiledConfig> {
+  try {
+    const config = await loadConfigFile(file)
+    return { ok: true, config, state: buildRouteState(config) }
+  } catch (err) {
+    if (isProxyError(err)) return { ok: false, error: err.toJSON() }
+    throw err
+  }
 }

@@ -1,16 +1,25 @@
 /**
- * Config reload (SIGHUP): routes and the default route are swapped whole in every worker; sessions
- * already relaying keep the origin they picked. Keys that shape listeners or threads (listen, workers,
- * accept, balance) and per-connection limits/timeouts need a restart: a reload reports them and keeps
- * the running values.
+ * Config reload: routes and the default route are swapped whole in every worker; sessions already
+ * relaying keep the origin they picked. Keys that shape listeners or threads (listen, workers, accept,
+ * balance) and per-connection limits/timeouts need a restart: a reload reports them and keeps the
+ * running values.
+ *
+ * `reloadFromFile` is the whole orchestration — load and compile off the main thread, swap, report, log —
+ * so that every trigger (the CLI's SIGHUP, `ProxyHandle.reload`, an admin endpoint) does the same thing.
+ * It never rejects: a bad file leaves the running routes in place and comes back as `{ ok: false }`.
  *
  * The file is loaded and compiled in a one-thread piscina pool (reload-task.ts says why), created on the
  * first reload and closed when idle, with `atomics: 'disabled'` (its default 'sync' mode blocks the pool
  * thread in Atomics.wait between tasks; harmless there, but we keep every thread of ours non-blocking).
  */
+import { performance } from 'node:perf_hooks'
 import { Piscina } from 'piscina'
+import type { Logger } from 'pino'
 import type { ProxyConfig } from '../config/types.ts'
-import type { ReloadResult } from './reload-task.ts'
+import type { RouteState } from '../relay/context.ts'
+import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
+import { LogEvent } from '../log/index.ts'
+import type { CompiledConfig } from './reload-task.ts'
 
 /** The pool thread exits after this long without a reload: reloads are rare, a thread is ~10 MiB. */
 const RELOAD_POOL_IDLE_MS = 30_000
@@ -19,8 +28,27 @@ const TASK_URL = new URL(import.meta.url.endsWith('.ts') ? './reload-task.ts' : 
 
 let pool: Piscina | null = null
 
-/** Load, validate and compile `file` off the main thread. Rejects with the config error. */
-export async function loadRoutesOffThread (file: string): Promise<ReloadResult> {
+/** What a reload did: the new table is live, or the error and the running table kept. */
+export type ReloadResult =
+  | {
+    readonly ok: true
+    /** routes in the new table */
+    readonly routes: number
+    /** ms from the reload request to the swap */
+    readonly ms: number
+    /** changed keys a reload cannot apply (restartOnlyChanges) */
+    readonly needsRestart: readonly string[]
+  }
+  | { readonly ok: false, readonly error: ProxyError }
+
+/** What a reload needs from the running proxy (ProxyHandle has it). */
+export interface Reloadable {
+  readonly config: ProxyConfig
+  updateRoutes: (state: RouteState) => void
+}
+
+/** Load, validate and compile `file` off the main thread. Rejects with the config error (a ProxyError). */
+export async function loadRoutesOffThread (file: string): Promise<{ config: ProxyConfig, state: RouteState }> {
   pool ??= new Piscina({
     filename: TASK_URL.href,
     minThreads: 0,
@@ -28,7 +56,32 @@ export async function loadRoutesOffThread (file: string): Promise<ReloadResult> 
     idleTimeout: RELOAD_POOL_IDLE_MS,
     atomics: 'disabled',
   })
-  return await (pool.run(file) as Promise<ReloadResult>)
+  const result = await (pool.run(file) as Promise<CompiledConfig>)
+  if (!result.ok) throw ProxyError.fromJSON(result.error)
+  return result
+}
+
+/** Reload `file` into a running proxy and log the result (`reload`, or `config.error` with the table kept). */
+export async function reloadFromFile (proxy: Reloadable, file: string, logger: Logger): Promise<ReloadResult> {
+  const t0 = performance.now()
+  try {
+    const { config, state } = await loadRoutesOffThread(file)
+    proxy.updateRoutes(state)
+    const result = {
+      ok: true,
+      routes: config.routes.length,
+      ms: Math.round(performance.now() - t0),
+      needsRestart: restartOnlyChanges(proxy.config, config),
+    } as const
+    logger.info({ evt: LogEvent.Reload, routes: result.routes, ms: result.ms, needsRestart: result.needsRestart }, LogEvent.Reload)
+    return result
+  } catch (err) {
+    const error = isProxyError(err)
+      ? err
+      : new ProxyError(ErrorCode.INTERNAL, 'reload of ' + file + ' failed: ' + String(err), { source: ErrorSource.Internal, cause: err })
+    logger.error({ evt: LogEvent.ConfigError, code: error.code, key: error.key, message: error.message, kept: 'running routes' }, LogEvent.ConfigError)
+    return { ok: false, error }
+  }
 }
 
 export async function closeReloadPool (): Promise<void> {

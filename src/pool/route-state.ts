@@ -15,7 +15,7 @@ export function routeSpecs (config: ProxyConfig): RouteSpec[] {
   return config.routes.map((r, i) => ({ pattern: r.pattern, target: i }))
 }
 
-/** Compile the config's routes inline (see compile-offthread.ts for large reloads). */
+/** Compile the config's routes inline (a reload compiles off the main thread instead: reload.ts). */
 export function buildRouteState (config: ProxyConfig): RouteState {
   const result = compileRoutes(routeSpecs(config))
   if (!result.ok) {

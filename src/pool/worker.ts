@@ -18,14 +18,15 @@ import { RelayContext, handleConnection } from '../relay/index.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import { setOutcome } from '../relay/index.ts'
 import { verifyTable } from '../routes/index.ts'
-import { formatHostPort } from '../config/index.ts'
+import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
+import { listenOn, boundAddress } from './listen.ts'
 import type { MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
 
 const data = workerData as WorkerData
 const port = parentPort!
 const config = data.config
 // matchServerName trusts the table's internal offsets; a table from another thread is checked once here
-if (!verifyTable(data.state.routes)) throw new Error('hellogate: worker received a corrupt route table')
+if (!verifyTable(data.state.routes)) throw new ProxyError(ErrorCode.WORKER_START, 'worker ' + String(data.id) + ' received a corrupt route table', { source: ErrorSource.Internal })
 // worker ids in logs start at 1; 0 is the main thread
 const logger = createLogger({ level: config.log.level, worker: data.id + 1 })
 const counters = new Float64Array(data.counters)
@@ -55,34 +56,13 @@ function onListenerError (err: NodeJS.ErrnoException): void {
   logger.warn({ evt: 'accept.error', code: err.code, message: err.message }, 'accept.error')
 }
 
-/** a bind failure, with the address it was for */
-class ListenError extends Error {
-  readonly code: string
-  readonly address: string
-  constructor (err: NodeJS.ErrnoException, address: string) {
-    super(err.message)
-    this.code = err.code ?? 'HG_ERR_LISTEN'
-    this.address = address
-  }
-}
-
 async function listenAll (): Promise<void> {
   for (const addr of data.listen) {
     const server = net.createServer({ allowHalfOpen: true, noDelay: true }, onListenerConnection)
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => { reject(new ListenError(err, formatHostPort(addr))) })
-      server.listen({ host: addr.host, port: addr.port, reusePort: true, backlog: 4096 }, () => {
-        server.removeAllListeners('error')
-        server.on('error', onListenerError)
-        resolve()
-      })
-    })
+    await listenOn(server, addr, true)
+    server.on('error', onListenerError)
     servers.push(server)
   }
-}
-
-function boundAddress (server: net.Server, i: number): { host: string, port: number } {
-  return { host: data.listen[i]!.host, port: (server.address() as net.AddressInfo).port }
 }
 
 function onMessage (msg: MainToWorker): void {
@@ -102,13 +82,13 @@ function onMessage (msg: MainToWorker): void {
       beginDrain(msg.graceMs)
       return
     case 'crash':
-      // test hook (ProxyHandle.crashWorker): an uncaught exception, as a bug would raise
+      // test hook (pool/main.ts crashWorker): an uncaught exception, as a bug would raise
       setImmediate(crashNow)
   }
 }
 
 function crashNow (): never {
-  throw new Error('hellogate: worker crash requested by crashWorker()')
+  throw new ProxyError(ErrorCode.INTERNAL, 'worker ' + String(data.id) + ': crash requested (test hook)', { source: ErrorSource.Internal })
 }
 
 function beginDrain (graceMs: number): void {
@@ -148,8 +128,10 @@ function noop (): void {}
 port.on('message', onMessage)
 listenAll().then(() => {
   logger.debug({ evt: 'worker.ready', threadId, listeners: servers.length }, 'worker.ready')
-  post({ type: 'ready', addresses: servers.map(boundAddress) })
+  post({ type: 'ready', addresses: servers.map((server, i) => boundAddress(server, data.listen[i]!)) })
 }, (err: unknown) => {
-  if (err instanceof ListenError) post({ type: 'fatal', code: err.code, message: err.message, address: err.address })
-  else post({ type: 'fatal', code: 'HG_ERR_WORKER_START', message: String(err) })
+  const error = isProxyError(err)
+    ? err
+    : new ProxyError(ErrorCode.WORKER_START, 'worker ' + String(data.id) + ': ' + String(err), { source: ErrorSource.Internal, cause: err })
+  post({ type: 'fatal', error: error.toJSON() })
 })

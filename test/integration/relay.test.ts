@@ -9,6 +9,7 @@ import {
   closedPort, rawExchange, startBlackholeOrigin, startRecordingOrigin, startTestProxy, startTlsOrigin,
   tlsRequest, waitFor, type RecordingOrigin, type TlsOrigin,
 } from '../helpers/servers.ts'
+import { crashWorker } from '../../src/pool/index.ts'
 
 const ALPHA = 'alpha.test.hellogate.example'
 const BETA = 'x.beta.test.hellogate.example'
@@ -272,12 +273,18 @@ describe.each(['reuseport', 'handoff'] as const)('supervision, accept=%s', (acce
     const proxy = await startTestProxy({ accept, workers: 2, routes: { [ALPHA]: '127.0.0.1:' + String(origin.port) } })
     try {
       expect((await tlsRequest(proxy.port, ALPHA, origin.cert)).body).toContain('origin alpha')
-      proxy.crashWorker(0)
-      await waitFor(() => proxy.stats().restarts === 1)
-      // every connection made while a worker is down or restarting still succeeds
+      crashWorker(proxy, 0)
+      await waitFor(() => proxy.stats().restarts === 1, 5000, 2)
+      // every connection made while a worker is down or restarting still succeeds; count the ones
+      // that began and ended while worker 0 was down, so that the claim is checked, not assumed
+      let whileDown = 0
       for (let i = 0; i < 10; i++) {
+        const downBefore = !proxy.stats().up[0]!
         expect((await tlsRequest(proxy.port, ALPHA, origin.cert)).body).toContain('origin alpha')
+        if (downBefore && !proxy.stats().up[0]!) whileDown++
       }
+      expect(whileDown).toBeGreaterThanOrEqual(1)
+      await waitFor(() => proxy.stats().up[0] === true)
       await new Promise((resolve) => setTimeout(resolve, 300))
       for (let i = 0; i < 6; i++) {
         expect((await tlsRequest(proxy.port, ALPHA, origin.cert)).body).toContain('origin alpha')

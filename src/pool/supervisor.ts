@@ -1,0 +1,206 @@
+/**
+ * Supervisor of the worker slots: spawns one worker thread per slot, tracks which are up, replaces a
+ * worker that exits unexpectedly (backoff from RESPAWN_MIN_MS doubling to RESPAWN_MAX_MS) and drains
+ * them all on shutdown.
+ *
+ * A slot outlives its workers: its counter slab (a SharedArrayBuffer) is handed to each replacement, so
+ * cumulative counts survive a crash; the dead worker's open connections are lost with it (they lived
+ * on its event loop), so its live gauge is zeroed.
+ *
+ * Startup: a worker that fails or exits before it is ready fails `startAll` (no respawn loop for a
+ * worker that cannot start). In `reuseport`, port 0 is resolved by starting worker 0 first and giving
+ * its bound ports to the others. Shutdown: each worker is asked to drain and terminated as soon as it
+ * reports `drained`, or DRAIN_SLACK_MS after the grace period if it never does.
+ */
+import { Worker } from 'node:worker_threads'
+import type { Logger } from 'pino'
+import type { HostPort, ProxyConfig } from '../config/types.ts'
+import type { RouteState } from '../relay/context.ts'
+import { Counter, createCounterBuffer } from '../metrics/counters.ts'
+import { ErrorCode, ErrorSource, ProxyError } from '../errors.ts'
+import { LogEvent } from '../log/index.ts'
+import type { MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
+
+/** First respawn delay after a crash; doubles per consecutive crash. */
+export const RESPAWN_MIN_MS = 100
+/** Respawn delay ceiling: a worker that crashes at start must not spin the CPU. */
+export const RESPAWN_MAX_MS = 5000
+/** A worker up this long resets the backoff. */
+const RESPAWN_STABLE_MS = 10_000
+/** Extra time past the drain deadline before a worker that has not reported is terminated. */
+const DRAIN_SLACK_MS = 2000
+
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url)
+
+interface Starting {
+  resolve: () => void
+  reject: (e: Error) => void
+}
+
+export class WorkerSlot {
+  readonly id: number
+  readonly counters: SharedArrayBuffer
+  readonly view: Float64Array
+  worker: Worker | null = null
+  /** ready and not failing: sockets may be sent to it */
+  up = false
+  startedAt = 0
+  backoffMs = RESPAWN_MIN_MS
+  respawnTimer: NodeJS.Timeout | null = null
+  /** set while startAll waits for this slot's first worker */
+  starting: Starting | null = null
+
+  constructor (id: number) {
+    this.id = id
+    this.counters = createCounterBuffer()
+    this.view = new Float64Array(this.counters)
+  }
+}
+
+export class Supervisor {
+  readonly slots: readonly WorkerSlot[]
+  /** worker replacements so far */
+  restarts = 0
+  /** shutting down (or startup failed): exits are final */
+  closing = false
+  /** called whenever a worker becomes ready (handoff: send the queued sockets) */
+  onWorkerUp: () => void = noop
+  private readonly config: ProxyConfig
+  private readonly logger: Logger
+  private state: RouteState
+  /** reuseport: what workers bind (ports resolved by worker 0); handoff: nothing */
+  private listen: readonly HostPort[]
+
+  constructor (config: ProxyConfig, state: RouteState, logger: Logger, listen: readonly HostPort[]) {
+    this.config = config
+    this.state = state
+    this.logger = logger
+    this.listen = listen
+    const slots: WorkerSlot[] = []
+    for (let i = 0; i < config.workers; i++) slots.push(new WorkerSlot(i))
+    this.slots = slots
+  }
+
+  /** The addresses the workers bound (reuseport), ports resolved once worker 0 is ready. */
+  get addresses (): readonly HostPort[] {
+    return this.listen
+  }
+
+  /** Start every worker; rejects (and terminates those started) if one fails before it is ready. */
+  async startAll (): Promise<void> {
+    const first = this.listen.some((a) => a.port === 0) ? 1 : 0
+    try {
+      if (first === 1) await this.start(this.slots[0]!)
+      await Promise.all(this.slots.slice(first).map((slot) => this.start(slot)))
+    } catch (err) {
+      this.closing = true
+      await Promise.all(this.slots.map((slot) => slot.worker?.terminate()))
+      throw err
+    } finally {
+      for (const slot of this.slots) slot.starting = null
+    }
+  }
+
+  private start (slot: WorkerSlot): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      slot.starting = { resolve, reject }
+      this.spawn(slot)
+    })
+  }
+
+  private spawn (slot: WorkerSlot): void {
+    const data: WorkerData = { id: slot.id, config: this.config, state: this.state, counters: slot.counters, listen: this.listen }
+    const worker = new Worker(WORKER_URL, { workerData: data, name: 'hellogate-worker-' + String(slot.id) })
+    slot.worker = worker
+    slot.up = false
+    slot.startedAt = Date.now()
+    worker.on('message', (msg: WorkerToMain) => { this.onMessage(slot, worker, msg) })
+    worker.on('error', (err) => {
+      // stop dispatching at once: 'exit' follows, and sockets posted in between would be lost
+      slot.up = false
+      this.logger.error({ evt: LogEvent.WorkerError, worker: slot.id, err }, LogEvent.WorkerError)
+    })
+    worker.on('exit', (code) => { this.onExit(slot, worker, code) })
+  }
+
+  private onMessage (slot: WorkerSlot, worker: Worker, msg: WorkerToMain): void {
+    switch (msg.type) {
+      case 'ready':
+        slot.up = true
+        if (slot.id === 0 && msg.addresses.length > 0) this.listen = msg.addresses.map((a) => ({ host: a.host, port: a.port }))
+        slot.starting?.resolve()
+        this.onWorkerUp()
+        return
+      case 'fatal':
+        this.logger.error({ evt: LogEvent.WorkerFatal, worker: slot.id, code: msg.error.code, message: msg.error.message }, LogEvent.WorkerFatal)
+        slot.starting?.reject(ProxyError.fromJSON(msg.error))
+        return
+      case 'drained':
+        // every session is closed and the log flushed: nothing left to wait for
+        worker.terminate().catch(noop)
+    }
+  }
+
+  private onExit (slot: WorkerSlot, worker: Worker, code: number): void {
+    if (slot.worker !== worker) return
+    slot.worker = null
+    slot.up = false
+    if (slot.starting !== null) {
+      // died before it was ever ready (bad build, corrupt table): fail startAll, do not respawn in a loop
+      slot.starting.reject(new ProxyError(ErrorCode.WORKER_START, 'worker ' + String(slot.id) + ' exited with code ' + String(code) + ' before it was ready', { source: ErrorSource.Internal }))
+      return
+    }
+    // its connections died with its event loop: the gauge must not count them any more
+    slot.view[Counter.ConnActive] = 0
+    if (this.closing) return
+    this.restarts++
+    if (Date.now() - slot.startedAt > RESPAWN_STABLE_MS) slot.backoffMs = RESPAWN_MIN_MS
+    const delay = slot.backoffMs
+    slot.backoffMs = Math.min(RESPAWN_MAX_MS, slot.backoffMs * 2)
+    this.logger.warn({ evt: LogEvent.WorkerExit, worker: slot.id, code, respawnInMs: delay }, LogEvent.WorkerExit)
+    slot.respawnTimer = setTimeout(() => { this.respawn(slot) }, delay)
+  }
+
+  private respawn (slot: WorkerSlot): void {
+    slot.respawnTimer = null
+    if (this.closing) return
+    this.logger.info({ evt: LogEvent.WorkerRestart, worker: slot.id }, LogEvent.WorkerRestart)
+    this.spawn(slot)
+  }
+
+  /** Swap the route table in every running worker; a worker started later gets it at spawn. */
+  updateRoutes (state: RouteState): void {
+    this.state = state
+    for (const slot of this.slots) slot.worker?.postMessage({ type: 'routes', state } satisfies MainToWorker)
+  }
+
+  /** Test hook: make worker i raise an uncaught error. */
+  crash (i: number): void {
+    this.slots[i]?.worker?.postMessage({ type: 'crash' } satisfies MainToWorker)
+  }
+
+  /** Shutdown: no more respawns; each worker finishes its sessions within graceMs, then exits. */
+  async drainAll (graceMs: number): Promise<void> {
+    this.closing = true
+    for (const slot of this.slots) {
+      if (slot.respawnTimer !== null) { clearTimeout(slot.respawnTimer); slot.respawnTimer = null }
+    }
+    await Promise.all(this.slots.map((slot) => drainWorker(slot, graceMs)))
+  }
+}
+
+/** Ask one worker to drain; it is terminated on its `drained` (Supervisor.onMessage) or at the deadline. */
+function drainWorker (slot: WorkerSlot, graceMs: number): Promise<void> {
+  const worker = slot.worker
+  if (worker === null) return Promise.resolve()
+  return new Promise<void>((resolve) => {
+    const deadline = setTimeout(() => { worker.terminate().catch(noop) }, graceMs + DRAIN_SLACK_MS)
+    worker.once('exit', () => {
+      clearTimeout(deadline)
+      resolve()
+    })
+    worker.postMessage({ type: 'drain', graceMs } satisfies MainToWorker)
+  })
+}
+
+function noop (): void {}
