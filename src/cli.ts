@@ -7,8 +7,10 @@
  *   hellogate demo [--port N]       two local TLS origins + the proxy in front, with commands to try
  *   hellogate --help | --version
  *
- * Exit status: 0 ok; 1 invalid config or startup failure (message on stderr); 2 usage error.
- * A second SIGINT/SIGTERM during the drain exits at once with status 1.
+ * Exit status: 0 ok; 1 invalid config or startup failure (message on stderr; a runtime that lacks
+ * what the accept model needs is HG_ERR_UNSUPPORTED_RUNTIME, found by pool/runtime.ts's probe);
+ * 2 usage error (HG_ERR_CLI_USAGE). A second SIGINT/SIGTERM during the drain exits at once with status 1.
+ * SIGHUP reloads the routes from the same file (pool/reload.ts).
  *
  * Limits: argv parsing is node:util parseArgs (strict: unknown options are usage errors).
  */
@@ -17,9 +19,7 @@ import { parseArgs } from 'node:util'
 import type { Logger } from 'pino'
 
 import type { ProxyConfig } from './config/index.ts'
-import type { ProxyHandle } from './pool/index.ts'
-import { performance } from 'node:perf_hooks'
-import { ErrorCode, isProxyError } from './errors.ts'
+import { ErrorCode, ErrorSource, isProxyError, ProxyError } from './errors.ts'
 
 // Everything else is imported lazily by the command that needs it: `--help`, `--version` and usage
 // errors then start in node's bare startup time (~2x faster than loading pino, yaml and the pool).
@@ -31,8 +31,6 @@ const EXIT_OK = 0
 const EXIT_FAILURE = 1
 /** bad command line */
 const EXIT_USAGE = 2
-/** oldest Node.js major with what hellogate relies on (reusePort, type stripping for the .ts sources) */
-const MIN_NODE_MAJOR = 24
 
 const USAGE = `Usage: hellogate <command> [options]
 
@@ -53,7 +51,9 @@ Options:
 Exit status: 0 ok, 1 invalid config or startup failure, 2 usage error.
 `
 
-class UsageError extends Error {}
+function usageError (message: string): ProxyError {
+  return new ProxyError(ErrorCode.CLI_USAGE, message, { source: ErrorSource.Config })
+}
 
 function readVersion (): string {
   // src/cli.ts and dist/cli.js both sit one level below package.json
@@ -67,7 +67,7 @@ interface Invocation {
   port?: number
 }
 
-/** argv (without node and script) → what to do; throws UsageError. */
+/** argv (without node and script) → what to do; throws a ProxyError HG_ERR_CLI_USAGE. */
 function parseCommandLine (argv: readonly string[]): Invocation {
   let parsed
   try {
@@ -83,29 +83,29 @@ function parseCommandLine (argv: readonly string[]): Invocation {
       },
     })
   } catch (err) {
-    throw new UsageError((err as Error).message)
+    throw usageError((err as Error).message)
   }
   const { values, positionals } = parsed
   if (values.help === true) return { command: 'help' }
   if (values.version === true) return { command: 'version' }
   const [command, ...extra] = positionals
-  if (command === undefined) throw new UsageError('missing command (serve, check or demo)')
+  if (command === undefined) throw usageError('missing command (serve, check or demo)')
   if (command === 'help') return { command: 'help' }
   if (command !== 'serve' && command !== 'check' && command !== 'demo') {
-    throw new UsageError(`unknown command '${command}' (expected serve, check or demo)`)
+    throw usageError(`unknown command '${command}' (expected serve, check or demo)`)
   }
-  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0] ?? ''}'`)
+  if (extra.length > 0) throw usageError(`unexpected argument '${extra[0] ?? ''}'`)
 
   if (command === 'demo') {
-    if (values.config !== undefined) throw new UsageError('demo takes no --config (it builds its own)')
+    if (values.config !== undefined) throw usageError('demo takes no --config (it builds its own)')
     if (values.port === undefined) return { command }
     if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65_535) {
-      throw new UsageError(`--port expects a number 0-65535, got '${values.port}'`)
+      throw usageError(`--port expects a number 0-65535, got '${values.port}'`)
     }
     return { command, port: Number(values.port) }
   }
-  if (values.port !== undefined) throw new UsageError(`--port applies to demo only; set listen: in the config file for ${command}`)
-  if (values.config === undefined || values.config === '') throw new UsageError(`${command} needs --config FILE`)
+  if (values.port !== undefined) throw usageError(`--port applies to demo only; set listen: in the config file for ${command}`)
+  if (values.config === undefined || values.config === '') throw usageError(`${command} needs --config FILE`)
   return { command, config: values.config }
 }
 
@@ -134,29 +134,6 @@ function waitForSignal (logger: Logger, log: Awaited<ReturnType<typeof loadLogMo
   })
 }
 
-/**
- * SIGHUP: reload the routes from the same file, compiled off the main thread; the running proxy keeps
- * its old table if the new file is invalid.
- */
-async function reloadRoutes (handle: ProxyHandle, file: string, logger: Logger, log: Awaited<ReturnType<typeof loadLogModule>>): Promise<void> {
-  const { LogEvent } = log
-  const { loadRoutesOffThread, restartOnlyChanges } = await import('./pool/index.ts')
-  const t0 = performance.now()
-  try {
-    const { config, state } = await loadRoutesOffThread(file)
-    handle.updateRoutes(state)
-    logger.info({
-      evt: LogEvent.Reload,
-      routes: config.routes.length,
-      ms: Math.round(performance.now() - t0),
-      needsRestart: restartOnlyChanges(handle.config, config),
-    }, LogEvent.Reload)
-  } catch (err) {
-    const e = err as { code?: string, key?: string, message?: string }
-    logger.error({ evt: LogEvent.ConfigError, code: e.code, key: e.key, message: e.message, kept: 'running routes' }, LogEvent.ConfigError)
-  }
-}
-
 async function runServe (file: string, version: string): Promise<number> {
   const [{ loadConfigFile }, log, { startProxy, closeReloadPool }] =
     await Promise.all([loadConfigModule(), loadLogModule(), import('./pool/index.ts')])
@@ -181,10 +158,11 @@ async function runServe (file: string, version: string): Promise<number> {
   } catch (err) {
     logger.fatal({ evt: LogEvent.Fatal, err }, LogEvent.Fatal)
     await flushLogger(logger)
-    printError(isProxyError(err) ? err.message : `cannot start: ${String((err as Error).stack ?? err)}`)
+    printError(isProxyError(err) ? `${err.code}: ${err.message}` : `cannot start: ${String((err as Error).stack ?? err)}`)
     return EXIT_FAILURE
   }
-  const reload = (): void => { reloadRoutes(handle, file, logger, log).catch(ignoreError) }
+  // the new routes, or the config error with the running table kept, are logged by reload itself
+  const reload = (): void => { handle.reload(file).catch(ignoreError) }
   process.on('SIGHUP', reload)
   const signal = await waitForSignal(logger, log)
   process.off('SIGHUP', reload)
@@ -261,8 +239,8 @@ async function main (argv: readonly string[]): Promise<number> {
   try {
     inv = parseCommandLine(argv)
   } catch (err) {
-    if (!(err instanceof UsageError)) throw err
-    printError(`${err.message}\nRun 'hellogate --help' for usage.`)
+    if (!isProxyError(err) || err.code !== ErrorCode.CLI_USAGE) throw err
+    printError(`${err.code}: ${err.message}\nRun 'hellogate --help' for usage.`)
     return EXIT_USAGE
   }
   const version = readVersion()
@@ -275,11 +253,6 @@ async function main (argv: readonly string[]): Promise<number> {
       return EXIT_OK
     default:
       break
-  }
-  const major = Number(process.versions.node.split('.')[0])
-  if (major < MIN_NODE_MAJOR) {
-    printError(`${ErrorCode.UNSUPPORTED_RUNTIME}: needs Node.js >= ${MIN_NODE_MAJOR}, this is ${process.version}`)
-    return EXIT_FAILURE
   }
   switch (inv.command) {
     case 'serve': return await runServe(inv.config ?? '', version)
@@ -297,5 +270,5 @@ main(process.argv.slice(2)).then((code) => {
   process.exit(EXIT_FAILURE)
 })
 
-/** reloadRoutes logs its own failures */
+/** handle.reload logs its own failures and does not reject */
 function ignoreError (): void {}

@@ -4,8 +4,9 @@
  */
 import { describe, expect, it } from 'vitest'
 import { writeFileSync } from 'node:fs'
-import { startCliProxy, startTlsOrigin, tlsRequest, rawConfig, rawExchange } from '../helpers/servers.ts'
+import { startCliProxy, startTestProxy, startTlsOrigin, tempFile, tlsRequest, rawConfig, rawExchange } from '../helpers/servers.ts'
 import { buildClientHello, wrapRecords } from '../helpers/build-hello.ts'
+import { closeReloadPool } from '../../src/pool/index.ts'
 
 const A = 'a.reload.hellogate.example'
 const B = 'b.reload.hellogate.example'
@@ -39,6 +40,32 @@ describe('hellogate serve + SIGHUP', () => {
       expect((await tlsRequest(proxy.port, B, beta.cert)).body).toContain('origin beta')
     } finally {
       expect(await proxy.close()).toBe(0)
+      await Promise.all([alpha.close(), beta.close()])
+    }
+  })
+})
+
+describe('ProxyHandle.reload (what SIGHUP and an API share)', () => {
+  it('reports the new table, or the config error with the running table kept', async () => {
+    const alpha = await startTlsOrigin('alpha', [A])
+    const beta = await startTlsOrigin('beta', [B])
+    const proxy = await startTestProxy({ workers: 1, routes: { [A]: '127.0.0.1:' + String(alpha.port) } })
+    try {
+      const file = tempFile('next.json', JSON.stringify(rawConfig({ workers: 1, routes: { [A]: '127.0.0.1:' + String(alpha.port), [B]: '127.0.0.1:' + String(beta.port) }, timeouts: { idle: '1m' } })))
+      const ok = await proxy.reload(file)
+      expect(ok).toMatchObject({ ok: true, routes: 2, needsRestart: ['timeouts'] })
+      expect((await tlsRequest(proxy.port, B, beta.cert)).body).toContain('origin beta')
+
+      const bad = await proxy.reload(tempFile('bad.json', '{ "routes": { "bad pattern!": "x" } }'))
+      expect(bad.ok).toBe(false)
+      if (bad.ok) return
+      // the error crossed from the compile thread with its code and key intact
+      expect(bad.error.code).toMatch(/^HG_ERR_(CONFIG|ROUTE)_/)
+      expect(bad.error.key).toBeDefined()
+      expect((await tlsRequest(proxy.port, B, beta.cert)).body).toContain('origin beta')
+    } finally {
+      await proxy.close(500)
+      await closeReloadPool()
       await Promise.all([alpha.close(), beta.close()])
     }
   })

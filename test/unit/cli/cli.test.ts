@@ -122,6 +122,7 @@ describe.concurrent('help, version, usage', () => {
     expect(r.code).toBe(2)
     expect(r.stdout).toBe('')
     expect(r.stderr).toContain(fragment)
+    expect(r.stderr).toContain('HG_ERR_CLI_USAGE: ')
     expect(r.stderr).toContain("Run 'hellogate --help' for usage.")
   }, RUN_TIMEOUT_MS)
 })
