@@ -196,13 +196,8 @@ async function runServe (file: string, version: string): Promise<number> {
 }
 
 async function routeSummary (config: ProxyConfig): Promise<string> {
-  const { compileRoutes, describeTable, RouteError } = await import('./routes/index.ts')
-  const result = compileRoutes(config.routes.map((r, i) => ({ pattern: r.pattern, target: i })))
-  if (!result.ok) {
-    const why = Object.entries(RouteError).find(([, v]) => v === result.error)?.[0] ?? String(result.error)
-    throw new Error(`${config.file}: routes.${JSON.stringify(result.pattern)}: the route table does not compile (${why})`)
-  }
-  const d = describeTable(result.table)
+  const [{ compileConfigRoutes }, { describeTable }] = await Promise.all([loadConfigModule(), import('./routes/index.ts')])
+  const d = describeTable(compileConfigRoutes(config))
   return `${config.routes.length} (${d.exact} exact, ${d.wildcard} wildcard); compiled table ${d.nodes} nodes, ${d.bytes} bytes`
 }
 

@@ -7,7 +7,10 @@
  * and the reason for the number.
  *
  * Limits: nothing here is read on the hot path; the pool copies the resolved values out of ProxyConfig.
+ * The ClientHello caps are hello/'s (hello/constants.ts, with their reasons): the reader enforces them, so
+ * they are defined where it is and only referred to here.
  */
+import { DEFAULT_MAX_HELLO_BYTES, MAX_HELLO_BYTES_LIMIT } from '../hello/index.ts'
 
 /** Defaults for every optional key. Units are in the trailing comments. */
 export const DEFAULTS = {
@@ -39,11 +42,8 @@ export const DEFAULTS = {
     shutdownMs: 30_000,
   },
   limits: {
-    /**
-     * bytes. The assembled ClientHello may be at most this long. 16 KiB = one TLS record's plaintext
-     * (RFC 8446 §5.1: 2^14); browsers' hellos are 0.5–2 KiB even with post-quantum key shares.
-     */
-    maxHelloBytes: 16_384,
+    /** bytes. The assembled ClientHello may be at most this long; 16 KiB (hello/ DEFAULT_MAX_HELLO_BYTES says why). */
+    maxHelloBytes: DEFAULT_MAX_HELLO_BYTES,
     /** connections, whole process (split evenly across workers). Each costs two fds and two socket buffers. */
     maxConnections: 100_000,
   },
@@ -57,12 +57,8 @@ export const DEFAULTS = {
 
 /** Hard bounds enforced by schema.ts. Min/max are inclusive. */
 export const LIMITS = {
-  /**
-   * bytes. rustls caps handshake messages at 64 KiB (`MAX_HANDSHAKE_SIZE`): TLS allows 16 MiB handshake
-   * messages, and rustls restricts that to 64 KiB "to limit potential for denial-of-service". We buffer the
-   * hello per connection before routing, so the same reasoning applies with more force.
-   */
-  maxHelloBytesMax: 65_536,
+  /** bytes. 64 KiB, as rustls caps handshake messages (hello/ MAX_HELLO_BYTES_LIMIT says why). */
+  maxHelloBytesMax: MAX_HELLO_BYTES_LIMIT,
   /**
    * bytes. Below this even a minimal TLS 1.2 hello with an SNI and a few cipher suites does not fit
    * (record 5 + handshake 4 + version 2 + random 32 + session id 33 + suites + extensions ≈ 200–500).

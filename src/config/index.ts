@@ -11,6 +11,11 @@ export { DEFAULTS, LIMITS } from './defaults.ts'
 /** Read + parse + validate a YAML/JSON config file (async or sync). */
 export { detectFormat, loadConfigFile, loadConfigFileSync, parseConfigText } from './load.ts'
 export type { ConfigFormat } from './load.ts'
+/**
+ * The config's compiled route table (the one parseConfig built, handed over once; else compiled now), and
+ * RouteError code → name. The one place routes are compiled for a config.
+ */
+export { compileConfigRoutes, routeErrorName } from './routes.ts'
 /** Validate an already-parsed value; helpers shared with the CLI summary and tests. */
 export { formatDuration, formatHostPort, formatKeyPath, parseConfig, parseDuration, parseHostPort } from './schema.ts'
 export type { KeyPath, Locator } from './schema.ts'

@@ -10,8 +10,9 @@
  *    `routes."*.example.net"`) and what was expected, e.g.
  *    `hellogate.yaml:7:10: timeouts.hello: expected a duration like 5s, 250ms or 5m, got 'x'`.
  *    The `line:col` part is present when the caller passes a locator (load.ts does for YAML and JSON).
- *  - Route patterns are canonicalised by routes/normalizePattern; two patterns with the same canonical
- *    form are HG_ERR_ROUTE_DUPLICATE.
+ *  - Route patterns are normalised, checked for duplicates (HG_ERR_ROUTE_DUPLICATE) and compiled once,
+ *    by config/routes.ts; the table is kept for the returned config (compileConfigRoutes hands it over).
+ *  - Origin host names follow names/'s host-name rule, the one SNI and route patterns follow.
  *  - Defaults and bounds come from defaults.ts; nothing is clamped silently.
  *
  * Limits: runs once at startup (or `hellogate check`), so it favours clear messages over speed; the
@@ -20,19 +21,14 @@
 import { isIPv4, isIPv6 } from 'node:net'
 import { availableParallelism } from 'node:os'
 
-import { ErrorCode, ErrorSource, ProxyError } from '../errors.ts'
-import { normalizePattern } from '../routes/index.ts'
+import { ErrorCode } from '../errors.ts'
+import { checkHostNameText, describeNameStatus, NameStatus } from '../names/index.ts'
 import { DEFAULTS, LIMITS } from './defaults.ts'
+import { configError, type KeyPath, type Locator } from './fault.ts'
+import { compileRouteTable, rememberTable } from './routes.ts'
 import type { AcceptModel, Balance, HostPort, LogLevel, ProxyConfig, RouteEntry } from './types.ts'
 
-/** One step of a key path: an object key or a list index. */
-export type KeyPath = ReadonlyArray<string | number>
-
-/**
- * Maps a key path to a `line:col` string in the source file (1-based), or undefined when unknown.
- * `target: 'key'` asks for the key itself (unknown keys), `'value'` for its value.
- */
-export type Locator = (path: KeyPath, target: 'key' | 'value') => string | undefined
+export { formatKeyPath, type KeyPath, type Locator } from './fault.ts'
 
 const ACCEPT_MODELS: readonly AcceptModel[] = ['reuseport', 'handoff']
 const BALANCES: readonly Balance[] = ['leastconn', 'roundrobin']
@@ -45,10 +41,6 @@ const LOG_KEYS = ['level', 'access'] as const
 
 /** longest value quoted back in an error message; longer ones are cut with an ellipsis */
 const MAX_SHOWN_VALUE_CHARS = 60
-/** RFC 1035 §2.3.4: 253 characters in the presentation form (255 octets on the wire) */
-const MAX_HOSTNAME_CHARS = 253
-/** RFC 1035 §2.3.4: labels are 63 octets or less */
-const MAX_LABEL_CHARS = 63
 /** a port is a 16-bit unsigned number (RFC 793 §3.1) */
 const MAX_PORT = 65_535
 
@@ -121,8 +113,10 @@ export function parseHostPort (s: string, opts: { minPort: number, allowAnyHost:
     if (host === '') {
       if (!opts.allowAnyHost) return 'missing host'
     } else if (!isIPv4(host)) {
-      const why = checkHostname(host)
-      if (why !== undefined) return why
+      // names/ host-name rule, the one SNI and route patterns follow
+      const status = checkHostNameText(host)
+      if (status === NameStatus.EndsInNumber) return `'${host}' is not a valid IPv4 address (${describeNameStatus(status)})`
+      if (status < 0) return `'${host}' is not a valid host name (${describeNameStatus(status)})`
       host = host.toLowerCase()
     }
   }
@@ -130,32 +124,6 @@ export function parseHostPort (s: string, opts: { minPort: number, allowAnyHost:
   const port = Number(portText)
   if (port < opts.minPort || port > MAX_PORT) return `port ${port} is out of range ${opts.minPort}-${MAX_PORT}`
   return { host, port }
-}
-
-/** undefined when `h` is a usable DNS host name (LDH labels, `_` tolerated for internal names). */
-function checkHostname (h: string): string | undefined {
-  const name = h.endsWith('.') ? h.slice(0, -1) : h
-  if (name.length === 0 || name.length > MAX_HOSTNAME_CHARS) return `'${h}' is not a valid host name`
-  const labels = name.split('.')
-  for (const label of labels) {
-    if (label.length === 0 || label.length > MAX_LABEL_CHARS || !/^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?$/.test(label)) {
-      return `'${h}' is not a valid host name or IPv4 address`
-    }
-  }
-  // WHATWG URL host parsing treats an all-numeric last label as IPv4: 1.2.3.4.5 or 300.1.1.1 is not a name
-  if (/^\d+$/.test(labels[labels.length - 1]!)) return `'${h}' is not a valid IPv4 address`
-  return undefined
-}
-
-/** `['routes', '*.a.com']` → `routes."*.a.com"`, `['listen', 1]` → `listen[1]`. */
-export function formatKeyPath (path: KeyPath): string {
-  let out = ''
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`
-    else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(seg)) out += out === '' ? seg : `.${seg}`
-    else out += (out === '' ? '' : '.') + JSON.stringify(seg)
-  }
-  return out
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -203,14 +171,7 @@ class Checker {
   }
 
   fail (code: ErrorCode, path: KeyPath, detail: string, target: 'key' | 'value' = 'value'): never {
-    const key = formatKeyPath(path)
-    const where = this.locate?.(path, target)
-    const prefix = where === undefined ? this.file : `${this.file}:${where}`
-    throw new ProxyError(code, `${prefix}: ${key === '' ? '(top level)' : key}: ${detail}`, {
-      source: ErrorSource.Config,
-      file: this.file,
-      key,
-    })
+    throw configError(this.file, this.locate, code, path, detail, target)
   }
 
   invalid (path: KeyPath, expected: string, got: unknown): never {
@@ -338,23 +299,12 @@ export function parseConfig (raw: unknown, file: string, locate?: Locator): Prox
   if (!isObject(routesRaw)) {
     c.invalid(['routes'], 'expected a mapping of pattern: host:port, e.g. a.example.com: 10.0.0.1:443', routesRaw)
   }
-  const routes: RouteEntry[] = []
-  const byPattern = new Map<string, string>()
-  for (const [source, value] of Object.entries(routesRaw)) {
-    const path = ['routes', source]
-    const pattern = normalizePattern(source)
-    if (pattern === null) {
-      c.fail(ErrorCode.CONFIG_INVALID, path,
-        'expected a host name (a.example.com) or a wildcard (*.example.com) as the route pattern', 'key')
-    }
-    const prev = byPattern.get(pattern)
-    if (prev !== undefined) {
-      c.fail(ErrorCode.ROUTE_DUPLICATE, path,
-        `same pattern as ${formatKeyPath(['routes', prev])} (both are '${pattern}' after normalisation)`, 'key')
-    }
-    byPattern.set(pattern, source)
-    routes.push(Object.freeze({ pattern, source, origin: freezeHostPort(c.origin(path, value)) }))
-  }
+  const sources = Object.keys(routesRaw)
+  const origins = sources.map((source) => freezeHostPort(c.origin(['routes', source], routesRaw[source])))
+  // patterns are normalised and duplicates found once, by the compile (config/routes.ts)
+  const table = compileRouteTable(sources, (code, path, detail, target) => c.fail(code, path, detail, target))
+  const routes: RouteEntry[] = sources.map((source, i) =>
+    Object.freeze({ pattern: table.patterns[i]!, source, origin: origins[i]! }))
 
   // default
   const defRaw = orDefault(top.default, DEFAULTS.default)
@@ -393,7 +343,7 @@ export function parseConfig (raw: unknown, file: string, locate?: Locator): Prox
   const accessRaw = orDefault(g.access, DEFAULTS.log.access)
   if (typeof accessRaw !== 'boolean') c.invalid(['log', 'access'], 'expected true or false', accessRaw)
 
-  return Object.freeze({
+  const config: ProxyConfig = Object.freeze({
     file,
     listen: Object.freeze(listen.map(freezeHostPort)),
     workers,
@@ -405,4 +355,6 @@ export function parseConfig (raw: unknown, file: string, locate?: Locator): Prox
     limits: Object.freeze({ maxHelloBytes, maxConnections }),
     log: Object.freeze({ level, access: accessRaw }),
   })
+  rememberTable(config, table)
+  return config
 }

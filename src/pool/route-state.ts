@@ -4,24 +4,17 @@
  * typed array over a SharedArrayBuffer shares the memory instead of copying it). The table is never written after
  * compile; a reload builds a new one and workers swap the reference.
  */
+import { compileConfigRoutes } from '../config/index.ts'
 import type { ProxyConfig } from '../config/types.ts'
-import { compileRoutes, RouteError, shareTable, type CompiledRoutes, type RouteSpec } from '../routes/index.ts'
+import { shareTable, type CompiledRoutes } from '../routes/index.ts'
 import type { RouteState } from '../relay/context.ts'
-import { ErrorCode, ErrorSource, ProxyError } from '../errors.ts'
 
-const ROUTE_ERROR_NAMES: Record<number, string> = Object.fromEntries(Object.entries(RouteError).map(([name, code]) => [code, name]))
-
-export function routeSpecs (config: ProxyConfig): RouteSpec[] {
-  return config.routes.map((r, i) => ({ pattern: r.pattern, target: i }))
-}
-
-/** Compile the config's routes inline (see compile-offthread.ts for large reloads). */
+/**
+ * Compile the config's routes inline (config/compileConfigRoutes: the table parseConfig already built, or
+ * a new compile) and build the state; reloads run this in the piscina thread of reload-task.ts.
+ */
 export function buildRouteState (config: ProxyConfig): RouteState {
-  const result = compileRoutes(routeSpecs(config))
-  if (!result.ok) {
-    throw new ProxyError(ErrorCode.ROUTE_INVALID, config.file + ': routes."' + result.pattern + '": cannot compile (' + ROUTE_ERROR_NAMES[result.error] + ')', { source: ErrorSource.Config, file: config.file, key: 'routes' })
-  }
-  return routeStateFromTable(config, result.table)
+  return routeStateFromTable(config, compileConfigRoutes(config))
 }
 
 export function routeStateFromTable (config: ProxyConfig, table: CompiledRoutes): RouteState {
