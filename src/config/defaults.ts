@@ -2,7 +2,7 @@
  * Every config default and every hard limit, in one place (fastify `defaultInitOptions` style).
  *
  * Contract: `DEFAULTS` holds the value used when a key is absent from the config file, in the *file's*
- * vocabulary (durations in milliseconds). `LIMITS` holds the bounds schema.ts enforces; a value outside
+ * vocabulary (durations in milliseconds). `LIMITS` holds the bounds schema.ts and validate.ts enforce; a value outside
  * them is a startup error (HG_ERR_CONFIG_INVALID), never silently clamped. Each entry carries its unit
  * and the reason for the number.
  *
@@ -55,7 +55,7 @@ export const DEFAULTS = {
   },
 } as const
 
-/** Hard bounds enforced by schema.ts. Min/max are inclusive. */
+/** Hard bounds enforced by schema.ts and validate.ts. Min/max are inclusive. */
 export const LIMITS = {
   /** bytes. 64 KiB, as rustls caps handshake messages (hello/ MAX_HELLO_BYTES_LIMIT says why). */
   maxHelloBytesMax: MAX_HELLO_BYTES_LIMIT,

@@ -49,3 +49,44 @@ export function configError (
 export function failIn (file: string, locate: Locator | undefined): Fail {
   return (code, path, detail, target = 'value') => { throw configError(file, locate, code, path, detail, target) }
 }
+
+/** longest value quoted back in an error message; longer ones are cut with an ellipsis */
+const MAX_SHOWN_VALUE_CHARS = 60
+
+/** The value as an error message shows it: strings quoted, containers named. */
+export function show (v: unknown): string {
+  if (typeof v === 'string') {
+    const s = v.length > MAX_SHOWN_VALUE_CHARS ? `${v.slice(0, MAX_SHOWN_VALUE_CHARS)}…` : v
+    return `'${s}'`
+  }
+  if (v === null) return 'null (an empty value)'
+  if (Array.isArray(v)) return 'a list'
+  if (typeof v === 'object') return 'a mapping'
+  return String(v)
+}
+
+/** Levenshtein distance, for "did you mean" (tiny inputs only). */
+function editDistance (a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i]
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    prev = cur
+  }
+  return prev[b.length]!
+}
+
+/**
+ * ` (did you mean 'x'?)` when one of `known` is close to `word`, else ''. Close: the same letters in
+ * another case, or a typo or near-synonym (maxHelloSize → maxHelloBytes) of up to a third of the word's
+ * length in edits (at least 2).
+ */
+export function didYouMean (word: string, known: Iterable<string>): string {
+  const limit = Math.max(2, Math.floor(word.length / 3))
+  for (const c of known) {
+    if (c.toLowerCase() === word.toLowerCase() || editDistance(c, word) <= limit) return ` (did you mean '${c}'?)`
+  }
+  return ''
+}

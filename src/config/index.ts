@@ -16,7 +16,9 @@ export type { ConfigFormat } from './load.ts'
  * RouteError code → name. The one place routes are compiled for a config.
  */
 export { compileConfigRoutes, routeErrorName } from './routes.ts'
-/** Validate an already-parsed value; helpers shared with the CLI summary and tests. */
-export { formatDuration, formatHostPort, formatKeyPath, parseConfig, parseDuration, parseHostPort } from './schema.ts'
-export type { KeyPath, Locator } from './schema.ts'
+/** Validate an already-parsed value. */
+export { parseConfig } from './validate.ts'
+/** Value syntaxes and key paths, shared with the CLI summary and tests. */
+export { formatDuration, formatHostPort, parseDuration, parseHostPort } from './values.ts'
+export { formatKeyPath, type KeyPath, type Locator } from './fault.ts'
 export type { AcceptModel, Balance, HostPort, LogLevel, ProxyConfig, RouteEntry } from './types.ts'
