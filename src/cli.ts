@@ -202,7 +202,7 @@ async function routeSummary (config: ProxyConfig): Promise<string> {
 }
 
 async function runCheck (file: string): Promise<number> {
-  const { formatDuration, formatHostPort, loadConfigFile } = await loadConfigModule()
+  const { describeUpstreams, formatDuration, formatHostPort, loadConfigFile } = await loadConfigModule()
   let config: ProxyConfig
   let routes: string
   try {
@@ -219,7 +219,8 @@ async function runCheck (file: string): Promise<number> {
     `  workers   ${config.workers}`,
     `  accept    ${config.accept}${config.accept === 'handoff' ? ` (balance ${config.balance})` : ''}`,
     `  routes    ${routes}`,
-    `  default   ${config.default === null ? 'reject' : formatHostPort(config.default)}`,
+    `  default   ${config.default === null ? 'reject' : config.upstreams[config.default]!.name}`,
+    `  upstreams ${describeUpstreams(config).join('\n')}`,
     `  timeouts  hello ${formatDuration(t.helloMs)}, connect ${formatDuration(t.connectMs)}, idle ${formatDuration(t.idleMs)}, shutdown ${formatDuration(t.shutdownMs)}`,
     `  limits    maxHelloBytes ${config.limits.maxHelloBytes}, maxConnections ${config.limits.maxConnections}`,
     `  log       level ${config.log.level}, access ${config.log.access ? 'on' : 'off'}`,

@@ -78,15 +78,21 @@ function editDistance (a: string, b: string): number {
   return prev[b.length]!
 }
 
+/** shortest common start that makes a prefix a hint (`health` for `healthcheck`, not `h` for `hash`) */
+const MIN_PREFIX_HINT = 4
+
 /**
  * ` (did you mean 'x'?)` when one of `known` is close to `word`, else ''. Close: the same letters in
- * another case, or a typo or near-synonym (maxHelloSize → maxHelloBytes) of up to a third of the word's
- * length in edits (at least 2).
+ * another case, a typo or near-synonym (maxHelloSize → maxHelloBytes) of up to a third of the word's
+ * length in edits (at least 2), or one word extending the other (healthcheck → health, server → servers).
  */
 export function didYouMean (word: string, known: Iterable<string>): string {
   const limit = Math.max(2, Math.floor(word.length / 3))
+  const w = word.toLowerCase()
   for (const c of known) {
-    if (c.toLowerCase() === word.toLowerCase() || editDistance(c, word) <= limit) return ` (did you mean '${c}'?)`
+    const k = c.toLowerCase()
+    const prefix = Math.min(k.length, w.length) >= MIN_PREFIX_HINT && (w.startsWith(k) || k.startsWith(w))
+    if (k === w || editDistance(c, word) <= limit || prefix) return ` (did you mean '${c}'?)`
   }
   return ''
 }

@@ -16,9 +16,14 @@ export type { ConfigFormat } from './load.ts'
  * RouteError code → name. The one place routes are compiled for a config.
  */
 export { compileConfigRoutes, routeErrorName } from './routes.ts'
+/** The pools part of `hellogate check`: pools, servers and the routes that use each. */
+export { describeUpstreams } from './summary.ts'
 /** Validate an already-parsed value. */
 export { parseConfig } from './validate.ts'
 /** Value syntaxes and key paths, shared with the CLI summary and tests. */
 export { formatDuration, formatHostPort, parseDuration, parseHostPort } from './values.ts'
 export { formatKeyPath, type KeyPath, type Locator } from './fault.ts'
-export type { AcceptModel, Balance, HostPort, LogLevel, ProxyConfig, RouteEntry } from './types.ts'
+export type {
+  AcceptModel, AlpnRoute, Balance, ConnectConfig, HealthCheck, HealthConfig, HostPort, LogLevel, PassiveConfig, PoolBalance,
+  ProxyConfig, ProxyProtocol, RouteEntry, ServerConfig, UpstreamConfig,
+} from './types.ts'

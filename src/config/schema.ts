@@ -20,12 +20,16 @@ import Type, { type Static } from 'typebox'
 
 import { DEFAULTS, LIMITS } from './defaults.ts'
 import {
-  DURATION_EXPECTED, DURATION_PATTERN, formatDuration, LISTEN_EXPECTED, ORIGIN_EXPECTED, ROUTES_EXPECTED,
+  ALPN_ID_EXPECTED, ALPN_ID_PATTERN, DEFAULT_EXPECTED, DURATION_EXPECTED, DURATION_PATTERN, formatDuration, LISTEN_EXPECTED,
+  POOL_NAME_EXPECTED, POOL_NAME_PATTERN, ROUTES_EXPECTED, SERVER_EXPECTED, TARGET_EXPECTED,
 } from './values.ts'
 
 export const ACCEPT_MODELS = ['reuseport', 'handoff'] as const
 export const BALANCES = ['leastconn', 'roundrobin'] as const
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export const POOL_BALANCES = ['roundrobin', 'leastconn', 'hash'] as const
+export const HEALTH_CHECKS = ['tcp', 'tls', 'off'] as const
+export const PROXY_PROTOCOLS = ['off', 'v1', 'v2'] as const
 
 /**
  * A route pattern as editors check it: a name or `*.` + a name, in letters, digits, `-`, `_`, `.` or any
@@ -43,23 +47,130 @@ function withDefault (description: string, def: string | number | boolean): stri
  * A duration key: integer milliseconds or a string with a unit. The range (`minMs` to the timer limit)
  * cannot be written for strings in JSON Schema; validate.ts checks it and the description says it.
  */
-function duration (description: string, defaultMs: number, minMs: number) {
+function duration (description: string, defaultMs: number | string, minMs: number) {
+  const def = typeof defaultMs === 'number' ? formatDuration(defaultMs) : defaultMs
   return Type.Union([
     Type.Integer({ minimum: 0 }),
     Type.String({ pattern: DURATION_PATTERN }),
   ], {
-    description: `${withDefault(description, formatDuration(defaultMs))} At least ${formatDuration(minMs)}.`,
-    default: formatDuration(defaultMs),
+    description: `${withDefault(description, def)} At least ${formatDuration(minMs)}.`,
+    ...(typeof defaultMs === 'number' ? { default: def } : {}),
     errorMessage: DURATION_EXPECTED,
   })
 }
 
+/** an integer key with its bounds, default and the "expected …" text that names them */
+function integer (description: string, def: number, min: number, max: number, what: string) {
+  return Type.Integer({
+    minimum: min,
+    maximum: max,
+    description: withDefault(description, def),
+    default: def,
+    errorMessage: `expected an integer ${what} between ${min} and ${max}`,
+  })
+}
+
+/** Where connections go: a pool declared in upstreams, by name, or one server's host:port. */
+const Target = Type.String({
+  description: 'A pool from upstreams, by name, or one server: host:port / [ipv6]:port (quote IPv6 in YAML).',
+  errorMessage: `${TARGET_EXPECTED} (as a string)`,
+})
+
+// ---- upstreams -------------------------------------------------------------------------------------
+
+const U = DEFAULTS.upstream
+
+const Server = Type.Union([
+  Type.String({ description: 'host:port of a server with weight 1.', errorMessage: SERVER_EXPECTED }),
+  Type.Object({
+    address: Type.String({ description: 'host:port or [ipv6]:port', errorMessage: `${SERVER_EXPECTED} (address as a string)` }),
+    weight: Type.Optional(Type.Integer({
+      minimum: LIMITS.weightMin,
+      maximum: LIMITS.weightMax,
+      description: withDefault('Share of new connections relative to the other servers.', LIMITS.weightMin),
+      default: LIMITS.weightMin,
+      errorMessage: `expected an integer weight between ${LIMITS.weightMin} and ${LIMITS.weightMax} ` +
+        '(to take a server out of rotation, remove it or mark it backup: true)',
+    })),
+    backup: Type.Optional(Type.Boolean({
+      description: 'Takes connections only while no primary server of the pool is healthy. Default: false.',
+      default: false,
+      errorMessage: 'expected true or false',
+    })),
+  }, { additionalProperties: false }),
+], { errorMessage: SERVER_EXPECTED })
+
+const Upstream = Type.Object({
+  servers: Type.Array(Server, {
+    minItems: 1,
+    maxItems: LIMITS.serversPerPoolMax,
+    description: 'The pool\'s servers: host:port, or { address, weight, backup }.',
+    errorMessage: `expected a list of 1 to ${LIMITS.serversPerPoolMax} servers (host:port or { address, weight, backup })`,
+  }),
+  balance: Type.Optional(Type.Enum(POOL_BALANCES, {
+    description: withDefault('How a server is chosen per connection: roundrobin (smooth weighted), leastconn ' +
+      '(fewest open connections, weighted, across all workers), hash (consistent hash of the client address).', U.balance),
+    default: U.balance,
+  })),
+  health: Type.Optional(Type.Object({
+    check: Type.Optional(Type.Enum(HEALTH_CHECKS, {
+      description: withDefault('Active check, once per process: tcp (connect), tls (a ClientHello with SNI ' +
+        'health.name must be answered by a ServerHello), off.', U.health.check),
+      default: U.health.check,
+    })),
+    name: Type.Optional(Type.String({
+      description: 'SNI of the tls check. Default: the first exact route that uses the pool.',
+      errorMessage: 'expected a host name (the SNI the tls check sends), e.g. health.shop.example',
+    })),
+    interval: Type.Optional(duration('Time between two checks of a server.', U.health.intervalMs, LIMITS.healthIntervalMinMs)),
+    timeout: Type.Optional(duration('A check slower than this failed; at most the interval.', U.health.timeoutMs, LIMITS.healthTimeoutMinMs)),
+    rise: Type.Optional(integer('Good checks in a row that bring a down server back.', U.health.rise, 1, LIMITS.riseFallMax, 'number of checks')),
+    fall: Type.Optional(integer('Failed checks in a row that mark a server down.', U.health.fall, 1, LIMITS.riseFallMax, 'number of checks')),
+  }, { additionalProperties: false })),
+  passive: Type.Optional(Type.Object({
+    failures: Type.Optional(integer('Consecutive connect failures that eject a server (0: never).', U.passive.failures, 0,
+      LIMITS.passiveFailuresMax, 'number of failures')),
+    eject: Type.Optional(duration('First ejection; longer on each repeated ejection.', U.passive.ejectMs, LIMITS.ejectMinMs)),
+  }, { additionalProperties: false })),
+  connect: Type.Optional(Type.Object({
+    timeout: Type.Optional(duration('TCP connect to a server.', 'timeouts.connect', LIMITS.connectMinMs)),
+    retries: Type.Optional(integer('Further attempts on another server after a failed connect, before any byte ' +
+      'goes to the client.', U.connect.retries, 0, LIMITS.connectRetriesMax, 'number of retries')),
+  }, { additionalProperties: false })),
+  proxyProtocol: Type.Optional(Type.Enum(PROXY_PROTOCOLS, {
+    description: withDefault('PROXY protocol header to the servers (they must expect it): off, v1 (text), v2 (binary, ' +
+      'with the SNI and the connection id).', U.proxyProtocol),
+    default: U.proxyProtocol,
+  })),
+}, { additionalProperties: false, required: ['servers'] })
+
+/** `upstreams:` — named pools. */
+const Upstreams = Type.Unsafe<Record<string, Static<typeof Upstream>>>({
+  type: 'object',
+  propertyNames: { pattern: POOL_NAME_PATTERN, errorMessage: POOL_NAME_EXPECTED },
+  additionalProperties: Upstream,
+  description: 'Named pools of servers; routes and default refer to them by name, many routes may share one.',
+})
+
+// ---- routes ----------------------------------------------------------------------------------------
+
+/** The long form of a route's value; later keys (per-route options) join `upstream` and `alpn` here. */
+const RouteObject = Type.Object({
+  upstream: Target,
+  alpn: Type.Optional(Type.Unsafe<Record<string, string>>({
+    type: 'object',
+    propertyNames: { pattern: ALPN_ID_PATTERN, errorMessage: ALPN_ID_EXPECTED },
+    additionalProperties: Target,
+    description: 'ALPN protocol id → target. The first entry (in this order) that the client offers wins; ' +
+      'no match → upstream.',
+  })),
+}, { additionalProperties: false, required: ['upstream'] })
+
 const listenAddress = Type.String({ errorMessage: `${LISTEN_EXPECTED} (as a string)` })
 
-/** The value of one route. */
-const RouteTarget = Type.String({
-  description: 'The origin for this name: host:port or [ipv6]:port (quote IPv6 in YAML).',
-  errorMessage: `${ORIGIN_EXPECTED} (as a string)`,
+/** The value of one route: a target, or the long form. */
+const RouteTarget = Type.Union([Target, RouteObject], {
+  errorMessage: `${TARGET_EXPECTED}, or { upstream, alpn }`,
 })
 
 /**
@@ -70,7 +181,7 @@ const Routes = Type.Unsafe<Record<string, Static<typeof RouteTarget>>>({
   type: 'object',
   propertyNames: { pattern: ROUTE_PATTERN_SHAPE },
   additionalProperties: RouteTarget,
-  description: 'SNI → origin. Exact names win over wildcards; "*.example.net" matches any name below example.net ' +
+  description: 'SNI → target (a pool name, host:port, or { upstream, alpn }). Exact names win over wildcards; "*.example.net" matches any name below example.net ' +
     '(quote patterns starting with * in YAML). Unicode names are converted to A-labels (IDNA).',
 })
 
@@ -105,12 +216,13 @@ export const ConfigSchema = Type.Object({
     description: withDefault('accept: handoff only: how the main thread picks a worker.', DEFAULTS.balance),
     default: DEFAULTS.balance,
   })),
+  upstreams: Type.Optional(Type.Union([Upstreams, Type.Null()], { errorMessage: 'expected a mapping of pool name: { servers, … }' })),
   routes: Type.Optional(Type.Union([Routes, Type.Null()], { errorMessage: ROUTES_EXPECTED })),
   default: Type.Optional(Type.String({
-    description: withDefault('No route for the SNI (or no SNI): reject (TLS alert unrecognized_name) or ' +
-      'forward to host:port.', DEFAULTS.default),
+    description: withDefault('No route for the SNI (or no SNI): reject (TLS alert unrecognized_name), a pool ' +
+      'name, or host:port.', DEFAULTS.default),
     default: DEFAULTS.default,
-    errorMessage: `${ORIGIN_EXPECTED} (as a string)`,
+    errorMessage: `${DEFAULT_EXPECTED} (as a string)`,
   })),
   timeouts: Type.Optional(Type.Object({
     hello: Type.Optional(duration('The whole ClientHello must arrive within this.', DEFAULTS.timeouts.helloMs, LIMITS.helloMinMs)),

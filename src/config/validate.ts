@@ -28,12 +28,12 @@ import { Ajv, type ErrorObject } from 'ajv'
 import { ErrorCode } from '../errors.ts'
 import { DEFAULTS, LIMITS } from './defaults.ts'
 import { didYouMean, failIn, show, type Fail, type KeyPath, type Locator } from './fault.ts'
+import { Pools } from './pools.ts'
+import { Report } from './report.ts'
 import { compileRouteTable, rememberTable } from './routes.ts'
 import type { RawConfig } from './schema.ts'
-import type { HostPort, ProxyConfig, RouteEntry } from './types.ts'
-import {
-  DURATION_EXPECTED, formatDuration, formatHostPort, LISTEN_EXPECTED, ORIGIN_EXPECTED, parseDuration, parseHostPort,
-} from './values.ts'
+import type { AlpnRoute, HostPort, ProxyConfig, RouteEntry } from './types.ts'
+import { formatHostPort, REJECT, TARGET_EXPECTED } from './values.ts'
 
 // ---------------------------------------------------------------------------------------------------
 // The schema step
@@ -53,11 +53,14 @@ function isObject (v: unknown): v is JsonObject {
  * start and every reload would pay that for a value that never changes after the build. The file sits two
  * levels above this module both in src/config/ and in dist/config/.
  */
-function runtimeSchema (): JsonObject {
+function runtimeSchema (): { schema: JsonObject, routeObject: JsonObject } {
   const schema = JSON.parse(readFileSync(new URL('../../hellogate.schema.json', import.meta.url), 'utf8')) as JsonObject
   const routes = (schema.properties as JsonObject).routes as { anyOf: JsonObject[] }
+  const value = routes.anyOf[0]!.additionalProperties as { anyOf: JsonObject[] }
+  const routeObject = value.anyOf.find((b) => b.type === 'object')
+  if (routeObject === undefined) throw new Error('hellogate.schema.json: routes values have no object form (regenerate it: npm run schema)')
   routes.anyOf[0] = { type: 'object' }
-  return schema
+  return { schema, routeObject }
 }
 
 /**
@@ -69,7 +72,10 @@ function runtimeSchema (): JsonObject {
  */
 const ajv = new Ajv({ verbose: true, strict: true, allErrors: false, validateSchema: false })
 ajv.addKeyword({ keyword: 'errorMessage', schemaType: 'string' })
-const validateShape = ajv.compile<RawConfig>(runtimeSchema())
+const shipped = runtimeSchema()
+const validateShape = ajv.compile<RawConfig>(shipped.schema)
+/** the long form of a route's value (`{ upstream, alpn }`), checked only for the routes that use it */
+const validateRouteObject = ajv.compile<RawRouteObject>(shipped.routeObject)
 
 /** JSON pointer (`/listen/1`) → key path (`['listen', 1]`), numbers where the value is a list. */
 function pointerToPath (pointer: string, root: unknown): Array<string | number> {
@@ -145,14 +151,21 @@ export function reportSchemaErrors (errors: readonly ErrorObject[], root: unknow
   }
   const path = [...base, ...pointerToPath(e.instancePath, root)]
   const node = (e.parentSchema ?? {}) as JsonObject
-  if (e.keyword === 'additionalProperties') {
-    const key = (e.params as { additionalProperty: string }).additionalProperty
-    const known = isObject(node.properties) ? Object.keys(node.properties) : []
-    return fail(ErrorCode.CONFIG_UNKNOWN_KEY, [...path, key],
-      `unknown key${didYouMean(key, known)}; allowed here: ${known.join(', ')}`, 'key')
-  }
+  const known = isObject(node.properties) ? Object.keys(node.properties) : []
+  const unknownKey = (key: string): never => fail(ErrorCode.CONFIG_UNKNOWN_KEY, [...path, key],
+    `unknown key${didYouMean(key, known)}; allowed here: ${known.join(', ')}`, 'key')
+  if (e.keyword === 'additionalProperties') return unknownKey((e.params as { additionalProperty: string }).additionalProperty)
   if (e.keyword === 'required') {
+    // `server: [...]` for `servers`: the unknown key is the fault, the missing one its consequence
+    const stray = isObject(e.data) && node.additionalProperties === false ? Object.keys(e.data).find((k) => !known.includes(k)) : undefined
+    if (stray !== undefined) return unknownKey(stray)
     return fail(ErrorCode.CONFIG_INVALID, path, `missing key '${(e.params as { missingProperty: string }).missingProperty}'`)
+  }
+  if (e.keyword === 'propertyNames') {
+    // a key that breaks the map's key rule (a pool name, an ALPN id): say so at the key itself
+    const key = (e.params as { propertyName: string }).propertyName
+    const rule = isObject(node.propertyNames) && typeof node.propertyNames.errorMessage === 'string' ? node.propertyNames.errorMessage : 'expected another key'
+    return fail(ErrorCode.CONFIG_INVALID, [...path, key], `${rule}, got ${show(key)}`, 'key')
   }
   const expected = typeof node.errorMessage === 'string' ? node.errorMessage : expectedFor(e)
   return fail(ErrorCode.CONFIG_INVALID, path, `${expected}, got ${show(e.data)}`)
@@ -166,44 +179,30 @@ function freezeHostPort (hp: HostPort): HostPort {
   return Object.freeze({ host: hp.host, port: hp.port })
 }
 
-/** What buildConfig needs to report a fault: where, and how to say what was expected. */
-class Report {
-  readonly fail: Fail
+/** the alpn list of every short-form route: one frozen empty array, not one per route */
+const NO_ALPN: readonly AlpnRoute[] = Object.freeze([])
 
-  constructor (fail: Fail) {
-    this.fail = fail
-  }
+type RawRouteObject = Exclude<NonNullable<RawConfig['routes']>[string], string>
 
-  invalid (path: KeyPath, expected: string, got: unknown): never {
-    return this.fail(ErrorCode.CONFIG_INVALID, path, `${expected}, got ${show(got)}`)
+/**
+ * A route's value → its pool id, and for the long form its alpn list into `alpnOf` under `index`: a
+ * target string (pool name or host:port), or `{ upstream, alpn }` (its shape checked against the schema
+ * here, since the runtime schema skips route values; the alpn map keeps config order).
+ */
+function buildRoute (r: Report, pools: Pools, source: string, value: unknown, index: number, alpnOf: Map<number, readonly AlpnRoute[]>): number {
+  const at = ['routes', source]
+  if (typeof value === 'string') return pools.resolve(at, value)
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const yamlHint = Array.isArray(value) ? '; quote IPv6 origins in YAML: "[::1]:443"' : ''
+    return r.invalid(at, `${TARGET_EXPECTED} (as a string), or { upstream, alpn }${yamlHint}`, value)
   }
-
-  /** a duration the schema let through (a number or a string with a unit), checked against its range */
-  duration (path: KeyPath, v: number | string | undefined, def: number, minMs: number): number {
-    if (v === undefined) return def
-    const ms = parseDuration(v)
-    if (ms === undefined) return this.invalid(path, DURATION_EXPECTED, v)
-    if (ms < minMs || ms > LIMITS.durationMaxMs) {
-      return this.invalid(path, `expected a duration between ${formatDuration(minMs)} and ${formatDuration(LIMITS.durationMaxMs)}`, v)
-    }
-    return ms
-  }
-
-  listenAddress (path: KeyPath, v: string): HostPort {
-    const r = parseHostPort(v.trim(), { minPort: 0, allowAnyHost: true })
-    if (typeof r === 'string') return this.invalid(path, `${LISTEN_EXPECTED} (${r})`, v)
-    return r
-  }
-
-  origin (path: KeyPath, v: unknown): HostPort {
-    if (typeof v !== 'string') {
-      const yamlHint = Array.isArray(v) ? '; quote IPv6 origins in YAML: "[::1]:443"' : ''
-      return this.invalid(path, `${ORIGIN_EXPECTED} (as a string)${yamlHint}`, v)
-    }
-    const r = parseHostPort(v.trim(), { minPort: 1, allowAnyHost: false })
-    if (typeof r === 'string') return this.invalid(path, `${ORIGIN_EXPECTED} (${r})`, v)
-    return r
-  }
+  if (!validateRouteObject(value)) return reportSchemaErrors(validateRouteObject.errors ?? [], value, at, r.fail)
+  const upstream = pools.resolve([...at, 'upstream'], value.upstream)
+  const alpnRaw = value.alpn ?? {}
+  const alpn = Object.keys(alpnRaw).map((protocol) =>
+    Object.freeze({ protocol, upstream: pools.resolve([...at, 'alpn', protocol], alpnRaw[protocol]!) }))
+  if (alpn.length > 0) alpnOf.set(index, Object.freeze(alpn))
+  return upstream
 }
 
 function buildListen (r: Report, raw: RawConfig['listen']): HostPort[] {
@@ -232,26 +231,33 @@ function buildConfig (c: RawConfig, file: string, r: Report): ProxyConfig {
   }
   const balance = c.balance ?? DEFAULTS.balance
 
-  // routes: one pass over the entries (targets), then one compile (patterns and duplicates, routes.ts).
-  // `routes:` left empty (null) is an empty table: legitimate with a default origin.
+  // pools first (routes name them), then one pass over the routes (targets), then one compile (patterns
+  // and duplicates, routes.ts). `routes:` / `upstreams:` left empty (null) are empty maps: legitimate with
+  // a default.
+  const t = c.timeouts ?? {}
+  const connectMs = r.duration(['timeouts', 'connect'], t.connect, DEFAULTS.timeouts.connectMs, LIMITS.connectMinMs)
+  const pools = new Pools(r, connectMs)
+  for (const [name, raw] of Object.entries(c.upstreams ?? {})) pools.declare(name, raw)
   const routesRaw: Record<string, unknown> = c.routes ?? {}
   const sources = Object.keys(routesRaw)
-  const origins = sources.map((source) => freezeHostPort(r.origin(['routes', source], routesRaw[source])))
+  const upstreamOf = new Int32Array(sources.length)
+  const alpnOf = new Map<number, readonly AlpnRoute[]>() // long-form routes only
+  sources.forEach((source, i) => { upstreamOf[i] = buildRoute(r, pools, source, routesRaw[source], i, alpnOf) })
   const table = compileRouteTable(sources, r.fail)
   const routes: RouteEntry[] = sources.map((source, i) =>
-    Object.freeze({ pattern: table.patterns[i]!, source, origin: origins[i]! }))
+    Object.freeze({ pattern: table.patterns[i]!, source, upstream: upstreamOf[i]!, alpn: alpnOf.get(i) ?? NO_ALPN }))
 
   const defRaw = c.default ?? DEFAULTS.default
-  const def = defRaw === 'reject' ? null : r.origin(['default'], defRaw)
+  const def = defRaw === REJECT ? null : pools.resolve(['default'], defRaw)
   if (routes.length === 0 && def === null) {
     r.fail(ErrorCode.CONFIG_INVALID, ['routes'],
-      'no routes and default: reject would refuse every connection; add routes or set default: host:port')
+      'no routes and default: reject would refuse every connection; add routes or set default to a pool or host:port')
   }
+  const upstreams = pools.finish(routes)
 
-  const t = c.timeouts ?? {}
   const timeouts = Object.freeze({
     helloMs: r.duration(['timeouts', 'hello'], t.hello, DEFAULTS.timeouts.helloMs, LIMITS.helloMinMs),
-    connectMs: r.duration(['timeouts', 'connect'], t.connect, DEFAULTS.timeouts.connectMs, LIMITS.connectMinMs),
+    connectMs,
     idleMs: r.duration(['timeouts', 'idle'], t.idle, DEFAULTS.timeouts.idleMs, LIMITS.idleMinMs),
     shutdownMs: r.duration(['timeouts', 'shutdown'], t.shutdown, DEFAULTS.timeouts.shutdownMs, LIMITS.shutdownMinMs),
   })
@@ -268,8 +274,9 @@ function buildConfig (c: RawConfig, file: string, r: Report): ProxyConfig {
     workers,
     accept,
     balance,
+    upstreams,
     routes: Object.freeze(routes),
-    default: def === null ? null : freezeHostPort(def),
+    default: def,
     timeouts,
     limits: Object.freeze({ maxHelloBytes, maxConnections }),
     log: Object.freeze({ level: c.log?.level ?? DEFAULTS.log.level, access: c.log?.access ?? DEFAULTS.log.access }),

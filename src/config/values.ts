@@ -19,7 +19,32 @@ const MAX_PORT = 65_535
 export const DURATION_EXPECTED = 'expected a duration like 5s, 250ms or 5m (a bare number is milliseconds)'
 export const LISTEN_EXPECTED = 'expected host:port, [ipv6]:port or :port (all interfaces) with port 0-65535, e.g. 127.0.0.1:8443'
 export const ORIGIN_EXPECTED = 'expected host:port or [ipv6]:port with port 1-65535, e.g. 10.0.0.1:443'
-export const ROUTES_EXPECTED = 'expected a mapping of pattern: host:port, e.g. a.example.com: 10.0.0.1:443'
+export const ROUTES_EXPECTED = 'expected a mapping of pattern: host:port or pool name, e.g. a.example.com: 10.0.0.1:443'
+/** a route's target, an alpn value, a long form's upstream: an address or a declared pool */
+export const TARGET_EXPECTED = `${ORIGIN_EXPECTED}, or the name of a pool in upstreams`
+export const DEFAULT_EXPECTED = `${TARGET_EXPECTED}, or reject`
+export const SERVER_EXPECTED = 'expected host:port or { address: host:port, weight: 1-256, backup: true|false }'
+
+/**
+ * A pool name: letters, digits, '.', '-', '_', starting with a letter or digit, at most
+ * LIMITS.poolNameMaxChars (64). No ':', so a name never reads as host:port and an implicit pool's name
+ * (its address) never collides with a declared one.
+ */
+export const POOL_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'
+export const POOL_NAME_EXPECTED = 'expected a pool name: letters, digits, ., -, _, starting with a letter or digit, ' +
+  'at most 64 characters (no ":", which would read as host:port)'
+/** the value `default:` uses for "no pool": a pool may not take this name */
+export const REJECT = 'reject'
+
+/**
+ * An ALPN protocol id as a config key: 1-255 visible ASCII characters (RFC 7301 §3.1 ProtocolName is
+ * 1-255 bytes; every registered id is visible ASCII, so a space, a control character or non-ASCII here is
+ * a typo), and not a plain number: a JSON object (and the YAML parser's output) puts integer-like keys
+ * first, which would silently change the alpn map's order, and the order decides.
+ */
+export const ALPN_ID_PATTERN = '^(?!(0|[1-9][0-9]*)$)[\\x21-\\x7e]{1,255}$'
+export const ALPN_ID_EXPECTED = 'expected an ALPN protocol id (RFC 7301): 1-255 visible ASCII characters, ' +
+  'e.g. h2, http/1.1, acme-tls/1, and not a plain number (its place in the map would not be kept)'
 
 /** A duration string: a decimal number and a unit (ms, s, m, h), spaces around allowed. */
 export const DURATION_PATTERN = '^\\s*(\\d+(?:\\.\\d+)?)\\s*(ms|s|m|h)\\s*$'

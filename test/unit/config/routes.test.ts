@@ -7,19 +7,14 @@ import { describe, expect, it } from 'vitest'
 import { compileConfigRoutes, parseConfig, routeErrorName } from '../../../src/config/index.ts'
 import type { ProxyConfig } from '../../../src/config/index.ts'
 import { takeRememberedTable } from '../../../src/config/routes.ts'
-import { ErrorCode, ProxyError } from '../../../src/errors.ts'
+import { ErrorCode, type ProxyError } from '../../../src/errors.ts'
+import { configErrorOf } from '../../helpers/config.ts'
 import { matchRouteIndex, RouteError } from '../../../src/routes/index.ts'
 
 const ROUTES = { 'a.example.com': '10.0.0.1:443', '*.Example.net': '10.0.0.2:443' }
 
 function errorOf (routes: Record<string, string>): ProxyError {
-  try {
-    parseConfig({ routes }, 'r.yaml')
-  } catch (err) {
-    expect(err).toBeInstanceOf(ProxyError)
-    return err as ProxyError
-  }
-  throw new Error('expected parseConfig to throw')
+  return configErrorOf({ routes }, 'r.yaml')
 }
 
 describe('compileConfigRoutes', () => {
