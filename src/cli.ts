@@ -174,18 +174,13 @@ async function runServe (file: string, version: string): Promise<number> {
 }
 
 async function routeSummary (config: ProxyConfig): Promise<string> {
-  const { compileRoutes, describeTable, RouteError } = await import('./routes/index.ts')
-  const result = compileRoutes(config.routes.map((r, i) => ({ pattern: r.pattern, target: i })))
-  if (!result.ok) {
-    const why = Object.entries(RouteError).find(([, v]) => v === result.error)?.[0] ?? String(result.error)
-    throw new Error(`${config.file}: routes.${JSON.stringify(result.pattern)}: the route table does not compile (${why})`)
-  }
-  const d = describeTable(result.table)
+  const [{ compileConfigRoutes }, { describeTable }] = await Promise.all([loadConfigModule(), import('./routes/index.ts')])
+  const d = describeTable(compileConfigRoutes(config))
   return `${config.routes.length} (${d.exact} exact, ${d.wildcard} wildcard); compiled table ${d.nodes} nodes, ${d.bytes} bytes`
 }
 
 async function runCheck (file: string): Promise<number> {
-  const { formatDuration, formatHostPort, loadConfigFile } = await loadConfigModule()
+  const { describeUpstreams, formatDuration, formatHostPort, loadConfigFile } = await loadConfigModule()
   let config: ProxyConfig
   let routes: string
   try {
@@ -202,7 +197,8 @@ async function runCheck (file: string): Promise<number> {
     `  workers   ${config.workers}`,
     `  accept    ${config.accept}${config.accept === 'handoff' ? ` (balance ${config.balance})` : ''}`,
     `  routes    ${routes}`,
-    `  default   ${config.default === null ? 'reject' : formatHostPort(config.default)}`,
+    `  default   ${config.default === null ? 'reject' : config.upstreams[config.default]!.name}`,
+    `  upstreams ${describeUpstreams(config).join('\n')}`,
     `  timeouts  hello ${formatDuration(t.helloMs)}, connect ${formatDuration(t.connectMs)}, idle ${formatDuration(t.idleMs)}, shutdown ${formatDuration(t.shutdownMs)}`,
     `  limits    maxHelloBytes ${config.limits.maxHelloBytes}, maxConnections ${config.limits.maxConnections}`,
     `  log       level ${config.log.level}, access ${config.log.access ? 'on' : 'off'}`,

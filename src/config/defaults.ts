@@ -2,12 +2,15 @@
  * Every config default and every hard limit, in one place (fastify `defaultInitOptions` style).
  *
  * Contract: `DEFAULTS` holds the value used when a key is absent from the config file, in the *file's*
- * vocabulary (durations in milliseconds). `LIMITS` holds the bounds schema.ts enforces; a value outside
+ * vocabulary (durations in milliseconds). `LIMITS` holds the bounds schema.ts and validate.ts enforce; a value outside
  * them is a startup error (HG_ERR_CONFIG_INVALID), never silently clamped. Each entry carries its unit
  * and the reason for the number.
  *
  * Limits: nothing here is read on the hot path; the pool copies the resolved values out of ProxyConfig.
+ * The ClientHello caps are hello/'s (hello/constants.ts, with their reasons): the reader enforces them, so
+ * they are defined where it is and only referred to here.
  */
+import { DEFAULT_MAX_HELLO_BYTES, MAX_HELLO_BYTES_LIMIT } from '../hello/index.ts'
 
 /** Defaults for every optional key. Units are in the trailing comments. */
 export const DEFAULTS = {
@@ -39,11 +42,8 @@ export const DEFAULTS = {
     shutdownMs: 30_000,
   },
   limits: {
-    /**
-     * bytes. The assembled ClientHello may be at most this long. 16 KiB = one TLS record's plaintext
-     * (RFC 8446 §5.1: 2^14); browsers' hellos are 0.5–2 KiB even with post-quantum key shares.
-     */
-    maxHelloBytes: 16_384,
+    /** bytes. The assembled ClientHello may be at most this long; 16 KiB (hello/ DEFAULT_MAX_HELLO_BYTES says why). */
+    maxHelloBytes: DEFAULT_MAX_HELLO_BYTES,
     /** connections, whole process (split evenly across workers). Each costs two fds and two socket buffers. */
     maxConnections: 100_000,
   },
@@ -53,16 +53,60 @@ export const DEFAULTS = {
     /** one `conn.close` line per connection */
     access: true,
   },
+  /**
+   * A pool declared under `upstreams:`. (A route's bare host:port is an implicit one-server pool that
+   * behaves as a single origin always has: IMPLICIT_POOL in validate.ts, no checks, no retries.)
+   */
+  upstream: {
+    /**
+     * Fewest open connections (weighted). A passthrough connection is a tunnel that may carry an HTTP/2
+     * session for minutes: round robin evens out connection starts, not load; HAProxy recommends
+     * leastconn "where very long sessions are expected". Same reason as the handoff `balance` above.
+     */
+    balance: 'leastconn',
+    health: {
+      /**
+       * `tcp`: a connect proves the server listens, works for every pool and needs no name. `tls` proves
+       * more (a ServerHello for the route's name) but needs a name, so it is chosen explicitly. HAProxy's
+       * plain `check` is also a layer-4 connect.
+       */
+      check: 'tcp',
+      /**
+       * ms. 5 s: HAProxy's `inter` default is 2 s, but a TLS check costs the origin a handshake each time,
+       * and a dead server is caught sooner than any interval by passive ejection (connect failures). With
+       * fall 3 a silent server is marked down within 15 s.
+       */
+      intervalMs: 5_000,
+      /** ms. A ServerHello comes one RTT after the hello; 2 s covers another continent and stays below the interval. */
+      timeoutMs: 2_000,
+      /** good checks in a row before a down server takes connections again (HAProxy's default) */
+      rise: 2,
+      /** failed checks in a row before a server is marked down: one lost probe does not flap it (HAProxy's default) */
+      fall: 3,
+    },
+    passive: {
+      /** consecutive connect failures that eject a server; the same evidence as `fall` active checks */
+      failures: 3,
+      /** ms. First ejection; it grows with each repeated ejection. 30 s is Envoy's `base_ejection_time`. */
+      ejectMs: 30_000,
+    },
+    connect: {
+      /**
+       * Connect attempts on another server after the first one failed. A refused connect is retried at
+       * once, but one that times out has already cost `connect.timeout` before the client sees a byte,
+       * so more than one retry is the operator's choice.
+       */
+      retries: 1,
+    },
+    /** the origin sees hellogate's address unless it is set up to read a PROXY header */
+    proxyProtocol: 'off',
+  },
 } as const
 
-/** Hard bounds enforced by schema.ts. Min/max are inclusive. */
+/** Hard bounds enforced by schema.ts and validate.ts. Min/max are inclusive. */
 export const LIMITS = {
-  /**
-   * bytes. rustls caps handshake messages at 64 KiB (`MAX_HANDSHAKE_SIZE`): TLS allows 16 MiB handshake
-   * messages, and rustls restricts that to 64 KiB "to limit potential for denial-of-service". We buffer the
-   * hello per connection before routing, so the same reasoning applies with more force.
-   */
-  maxHelloBytesMax: 65_536,
+  /** bytes. 64 KiB, as rustls caps handshake messages (hello/ MAX_HELLO_BYTES_LIMIT says why). */
+  maxHelloBytesMax: MAX_HELLO_BYTES_LIMIT,
   /**
    * bytes. Below this even a minimal TLS 1.2 hello with an SNI and a few cipher suites does not fit
    * (record 5 + handshake 4 + version 2 + random 32 + session id 33 + suites + extensions ≈ 200–500).
@@ -89,6 +133,28 @@ export const LIMITS = {
   shutdownMinMs: 0,
   /** addresses. A handful of listeners per process; more is almost certainly generated config gone wrong. */
   listenMax: 64,
+  /** servers in one pool. Each has shared per-server gauges, and a consistent-hash table needs ~100 slots per server; a larger pool is generated config gone wrong. */
+  serversPerPoolMax: 1024,
+  /** server weight. HAProxy's range is 0-256; 0 would take the server out of rotation, which is what removing it (or `backup`) says clearly. */
+  weightMin: 1,
+  /** see weightMin */
+  weightMax: 256,
+  /** health checks in a row for rise/fall. At the shortest interval 100 is over a minute and a half of evidence; more is a typo. */
+  riseFallMax: 100,
+  /** ms. Checks more often than once a second cost origins a handshake each time and detect nothing sooner than passive ejection. */
+  healthIntervalMinMs: 1_000,
+  /** ms. Same floor as a connect: below 100 ms an origin in another region cannot answer. */
+  healthTimeoutMinMs: 100,
+  /** consecutive connect failures for passive ejection; 0 turns it off. Past 100 a dead server would take 100 failed clients first. */
+  passiveFailuresMax: 100,
+  /** ms. An ejection shorter than a second would retry a dead server at once. */
+  ejectMinMs: 1_000,
+  /** connect retries on another server. Each may wait `connect.timeout` before the client gets a byte; past 10 the client has left. */
+  connectRetriesMax: 10,
+  /** characters in a pool name: it is printed in logs and `check`, and will label metrics. */
+  poolNameMaxChars: 64,
+  /** bytes in an ALPN protocol id: RFC 7301 §3.1 `opaque ProtocolName<1..2^8-1>` */
+  alpnProtocolMaxBytes: 255,
   /**
    * bytes. Largest config file we read: a million routes at ~60 bytes per line is ~60 MiB; anything bigger
    * is the wrong file (and YAML parsing it would take seconds and gigabytes).

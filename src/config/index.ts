@@ -11,7 +11,19 @@ export { DEFAULTS, LIMITS } from './defaults.ts'
 /** Read + parse + validate a YAML/JSON config file (async or sync). */
 export { detectFormat, loadConfigFile, loadConfigFileSync, parseConfigText } from './load.ts'
 export type { ConfigFormat } from './load.ts'
-/** Validate an already-parsed value; helpers shared with the CLI summary and tests. */
-export { formatDuration, formatHostPort, formatKeyPath, parseConfig, parseDuration, parseHostPort } from './schema.ts'
-export type { KeyPath, Locator } from './schema.ts'
-export type { AcceptModel, Balance, HostPort, LogLevel, ProxyConfig, RouteEntry } from './types.ts'
+/**
+ * The config's compiled route table (the one parseConfig built, handed over once; else compiled now), and
+ * RouteError code → name. The one place routes are compiled for a config.
+ */
+export { compileConfigRoutes, routeErrorName } from './routes.ts'
+/** The pools part of `hellogate check`: pools, servers and the routes that use each. */
+export { describeUpstreams } from './summary.ts'
+/** Validate an already-parsed value. */
+export { parseConfig } from './validate.ts'
+/** Value syntaxes and key paths, shared with the CLI summary and tests. */
+export { formatDuration, formatHostPort, parseDuration, parseHostPort } from './values.ts'
+export { formatKeyPath, type KeyPath, type Locator } from './fault.ts'
+export type {
+  AcceptModel, AlpnRoute, Balance, ConnectConfig, HealthCheck, HealthConfig, HostPort, LogLevel, PassiveConfig, PoolBalance,
+  ProxyConfig, ProxyProtocol, RouteEntry, ServerConfig, UpstreamConfig,
+} from './types.ts'

@@ -1,5 +1,5 @@
 /**
- * Config file loading: read → parse (YAML or JSON) → validate (schema.ts) → deep-frozen ProxyConfig.
+ * Config file loading: read → parse (YAML or JSON) → validate (validate.ts) → deep-frozen ProxyConfig.
  *
  * Contract:
  *  - Format by extension (`.json` → JSON, `.yaml`/`.yml` → YAML); any other name is sniffed: a first
@@ -8,7 +8,7 @@
  *    a syntax error, multiple documents are a syntax error.
  *  - JSON is parsed with JSON.parse (duplicate keys: the last one wins, as JSON.parse does).
  *  - Read failures → HG_ERR_CONFIG_READ, parse failures → HG_ERR_CONFIG_SYNTAX, both naming the file;
- *    validation errors (schema.ts) carry `file:line:col` located through the parsed document.
+ *    validation errors (validate.ts) carry `file:line:col` located through the parsed document.
  *
  * Limits: files over LIMITS.configFileMaxBytes are refused before reading (HG_ERR_CONFIG_READ).
  * Cost (2-core dev VM, 100k routes): JSON ≈ 0.8 s, YAML several seconds (the yaml package builds a full
@@ -23,8 +23,8 @@ import type { Document } from 'yaml'
 
 import { ErrorCode, ErrorSource, ProxyError } from '../errors.ts'
 import { LIMITS } from './defaults.ts'
-import { formatKeyPath, parseConfig } from './schema.ts'
-import type { KeyPath, Locator } from './schema.ts'
+import { formatKeyPath, type KeyPath, type Locator } from './fault.ts'
+import { parseConfig } from './validate.ts'
 import type { ProxyConfig } from './types.ts'
 
 export type ConfigFormat = 'yaml' | 'json'

@@ -1,408 +1,271 @@
 /**
- * Config validation: a parsed YAML/JSON value in, a deep-frozen ProxyConfig out, or a ProxyError.
+ * config/schema — what a config file may contain, declared once with TypeBox: every key, its type, its
+ * allowed values and bounds, a description and default for editors, and `errorMessage`, the "expected …"
+ * text of hellogate's own errors (VS Code's JSON and YAML language servers show the same keyword).
  *
  * Contract:
- *  - `parseConfig(raw, file, locate?)` accepts exactly the keys documented in examples/hellogate.yaml
- *    (listen, workers, accept, balance, routes, default, timeouts.{hello,connect,idle,shutdown},
- *    limits.{maxHelloBytes,maxConnections}, log.{level,access}); any other key, at any level, is
- *    HG_ERR_CONFIG_UNKNOWN_KEY.
- *  - Every error message names the file, the dotted key (`timeouts.hello`, `listen[1]`,
- *    `routes."*.example.net"`) and what was expected, e.g.
- *    `hellogate.yaml:7:10: timeouts.hello: expected a duration like 5s, 250ms or 5m, got 'x'`.
- *    The `line:col` part is present when the caller passes a locator (load.ts does for YAML and JSON).
- *  - Route patterns are canonicalised by routes/normalizePattern; two patterns with the same canonical
- *    form are HG_ERR_ROUTE_DUPLICATE.
- *  - Defaults and bounds come from defaults.ts; nothing is clamped silently.
+ *  - `ConfigSchema` is a JSON Schema (draft-07 keywords only, no $ref) that accepts exactly the keys of
+ *    examples/hellogate.yaml; `additionalProperties: false` at every level makes any other key an error.
+ *  - It says what JSON Schema can say. validate.ts checks the rest, in one pass after the schema: value
+ *    syntaxes (values.ts: durations' ranges, host:port), rules across keys (balance needs handoff,
+ *    maxConnections ≥ workers, routes or a default), route patterns (names/, routes/) and route targets.
+ *  - `RawConfig` is the file's type after the schema accepted it (what validate.ts builds ProxyConfig from).
+ *  - The same object, serialised by json-schema.ts, is the shipped hellogate.schema.json.
  *
- * Limits: runs once at startup (or `hellogate check`), so it favours clear messages over speed; the
- * only size-dependent work is one pass over the routes.
+ * Limits: the routes map is declared for editors (pattern keys, host:port values); the runtime check
+ * skips its entries (validate.ts checks each route once, in the same pass that collects them), so a
+ * 1M-route file costs the schema nothing per route.
  */
-import { isIPv4, isIPv6 } from 'node:net'
-import { availableParallelism } from 'node:os'
+import Type, { type Static } from 'typebox'
 
-import { ErrorCode, ErrorSource, ProxyError } from '../errors.ts'
-import { normalizePattern } from '../routes/index.ts'
 import { DEFAULTS, LIMITS } from './defaults.ts'
-import type { AcceptModel, Balance, HostPort, LogLevel, ProxyConfig, RouteEntry } from './types.ts'
+import {
+  ALPN_ID_EXPECTED, ALPN_ID_PATTERN, DEFAULT_EXPECTED, DURATION_EXPECTED, DURATION_PATTERN, formatDuration, LISTEN_EXPECTED,
+  POOL_NAME_EXPECTED, POOL_NAME_PATTERN, ROUTES_EXPECTED, SERVER_EXPECTED, TARGET_EXPECTED,
+} from './values.ts'
 
-/** One step of a key path: an object key or a list index. */
-export type KeyPath = ReadonlyArray<string | number>
-
-/**
- * Maps a key path to a `line:col` string in the source file (1-based), or undefined when unknown.
- * `target: 'key'` asks for the key itself (unknown keys), `'value'` for its value.
- */
-export type Locator = (path: KeyPath, target: 'key' | 'value') => string | undefined
-
-const ACCEPT_MODELS: readonly AcceptModel[] = ['reuseport', 'handoff']
-const BALANCES: readonly Balance[] = ['leastconn', 'roundrobin']
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
-
-const TOP_KEYS = ['listen', 'workers', 'accept', 'balance', 'routes', 'default', 'timeouts', 'limits', 'log'] as const
-const TIMEOUT_KEYS = ['hello', 'connect', 'idle', 'shutdown'] as const
-const LIMIT_KEYS = ['maxHelloBytes', 'maxConnections'] as const
-const LOG_KEYS = ['level', 'access'] as const
-
-/** longest value quoted back in an error message; longer ones are cut with an ellipsis */
-const MAX_SHOWN_VALUE_CHARS = 60
-/** RFC 1035 §2.3.4: 253 characters in the presentation form (255 octets on the wire) */
-const MAX_HOSTNAME_CHARS = 253
-/** RFC 1035 §2.3.4: labels are 63 octets or less */
-const MAX_LABEL_CHARS = 63
-/** a port is a 16-bit unsigned number (RFC 793 §3.1) */
-const MAX_PORT = 65_535
-
-const DURATION_EXPECTED = 'expected a duration like 5s, 250ms or 5m (a bare number is milliseconds)'
-const LISTEN_EXPECTED = 'expected host:port, [ipv6]:port or :port (all interfaces) with port 0-65535, e.g. 127.0.0.1:8443'
-const ORIGIN_EXPECTED = 'expected host:port or [ipv6]:port with port 1-65535, e.g. 10.0.0.1:443'
-
-// ---------------------------------------------------------------------------------------------------
-// Public helpers (also used by the CLI summary and tests)
-// ---------------------------------------------------------------------------------------------------
+export const ACCEPT_MODELS = ['reuseport', 'handoff'] as const
+export const BALANCES = ['leastconn', 'roundrobin'] as const
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export const POOL_BALANCES = ['roundrobin', 'leastconn', 'hash'] as const
+export const HEALTH_CHECKS = ['tcp', 'tls', 'off'] as const
+export const PROXY_PROTOCOLS = ['off', 'v1', 'v2'] as const
 
 /**
- * Duration → integer milliseconds, or undefined when it is not a duration.
- * Numbers are milliseconds; strings need a unit: `250ms`, `5s`, `1.5s`, `5m`, `1h`.
+ * A route pattern as editors check it: a name or `*.` + a name, in letters, digits, `-`, `_`, `.` or any
+ * non-ASCII character (Unicode names are converted to A-labels). The full rule is names/'s, applied by
+ * validate.ts; this pattern only catches what is plainly wrong while typing.
  */
-export function parseDuration (value: unknown): number | undefined {
-  let ms: number
-  if (typeof value === 'number') {
-    ms = value
-  } else if (typeof value === 'string') {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(value)
-    if (m === null) return undefined
-    const unit = m[2] === 'ms' ? 1 : m[2] === 's' ? 1_000 : m[2] === 'm' ? 60_000 : 3_600_000
-    ms = Number(m[1]) * unit
-  } else {
-    return undefined
-  }
-  if (!Number.isFinite(ms) || ms < 0) return undefined
-  const rounded = Math.round(ms)
-  // 1.1s * 1000 = 1100.0000000000002: accept float noise, refuse real sub-millisecond values
-  if (Math.abs(ms - rounded) > 1e-6) return undefined
-  return rounded
-}
+const ROUTE_PATTERN_SHAPE = '^(\\*\\.)?[^*\\s:/\\[\\]@%]+$'
 
-/** Milliseconds → the shortest exact duration string (`300000` → `5m`, `1500` → `1500ms`). */
-export function formatDuration (ms: number): string {
-  if (ms !== 0) {
-    if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`
-    if (ms % 60_000 === 0) return `${ms / 60_000}m`
-    if (ms % 1_000 === 0) return `${ms / 1_000}s`
-  }
-  return `${ms}ms`
-}
-
-/** `{ host, port }` → `host:port`, bracketing IPv6 and writing all-interfaces as `:port`. */
-export function formatHostPort (hp: HostPort): string {
-  return `${hp.host.includes(':') ? `[${hp.host}]` : hp.host}:${hp.port}`
+/** a description with its default appended, for editors' hover text */
+function withDefault (description: string, def: string | number | boolean): string {
+  return `${description} Default: ${String(def)}.`
 }
 
 /**
- * Parse `host:port`, `[v6]:port` or (when `allowAnyHost`) `:port`. Returns a reason string on failure.
- * IPv6 hosts come back without brackets, host names lower-cased; `:port` comes back with host ''
- * (net.Server#listen treats an empty host as "all interfaces": `::` with IPv4 fallback).
+ * A duration key: integer milliseconds or a string with a unit. The range (`minMs` to the timer limit)
+ * cannot be written for strings in JSON Schema; validate.ts checks it and the description says it.
  */
-export function parseHostPort (s: string, opts: { minPort: number, allowAnyHost: boolean }): HostPort | string {
-  let host: string
-  let portText: string
-  if (s.startsWith('[')) {
-    const close = s.indexOf(']')
-    if (close < 0 || s[close + 1] !== ':') return 'an IPv6 address must be written [addr]:port'
-    host = s.slice(1, close)
-    portText = s.slice(close + 2)
-    if (!isIPv6(host)) return `'${host}' is not an IPv6 address`
-  } else {
-    const colon = s.lastIndexOf(':')
-    if (colon < 0) return 'missing :port'
-    host = s.slice(0, colon)
-    portText = s.slice(colon + 1)
-    if (host.includes(':')) return `an IPv6 address needs brackets: [${host}]:${portText}`
-    if (host === '') {
-      if (!opts.allowAnyHost) return 'missing host'
-    } else if (!isIPv4(host)) {
-      const why = checkHostname(host)
-      if (why !== undefined) return why
-      host = host.toLowerCase()
-    }
-  }
-  if (!/^\d{1,5}$/.test(portText)) return `port '${portText}' is not a number`
-  const port = Number(portText)
-  if (port < opts.minPort || port > MAX_PORT) return `port ${port} is out of range ${opts.minPort}-${MAX_PORT}`
-  return { host, port }
-}
-
-/** undefined when `h` is a usable DNS host name (LDH labels, `_` tolerated for internal names). */
-function checkHostname (h: string): string | undefined {
-  const name = h.endsWith('.') ? h.slice(0, -1) : h
-  if (name.length === 0 || name.length > MAX_HOSTNAME_CHARS) return `'${h}' is not a valid host name`
-  const labels = name.split('.')
-  for (const label of labels) {
-    if (label.length === 0 || label.length > MAX_LABEL_CHARS || !/^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?$/.test(label)) {
-      return `'${h}' is not a valid host name or IPv4 address`
-    }
-  }
-  // WHATWG URL host parsing treats an all-numeric last label as IPv4: 1.2.3.4.5 or 300.1.1.1 is not a name
-  if (/^\d+$/.test(labels[labels.length - 1]!)) return `'${h}' is not a valid IPv4 address`
-  return undefined
-}
-
-/** `['routes', '*.a.com']` → `routes."*.a.com"`, `['listen', 1]` → `listen[1]`. */
-export function formatKeyPath (path: KeyPath): string {
-  let out = ''
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`
-    else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(seg)) out += out === '' ? seg : `.${seg}`
-    else out += (out === '' ? '' : '.') + JSON.stringify(seg)
-  }
-  return out
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Validation
-// ---------------------------------------------------------------------------------------------------
-
-type Obj = Record<string, unknown>
-
-function isObject (v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
-/** The value as an error message shows it: strings quoted, containers named. */
-function show (v: unknown): string {
-  if (typeof v === 'string') {
-    const s = v.length > MAX_SHOWN_VALUE_CHARS ? `${v.slice(0, MAX_SHOWN_VALUE_CHARS)}…` : v
-    return `'${s}'`
-  }
-  if (v === null) return 'null (an empty value)'
-  if (Array.isArray(v)) return 'a list'
-  if (typeof v === 'object') return 'a mapping'
-  return String(v)
-}
-
-/** Levenshtein distance, for "did you mean" on unknown keys (tiny inputs only). */
-function editDistance (a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i]
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
-    }
-    prev = cur
-  }
-  return prev[b.length]!
-}
-
-class Checker {
-  readonly file: string
-  readonly locate: Locator | undefined
-
-  constructor (file: string, locate: Locator | undefined) {
-    this.file = file
-    this.locate = locate
-  }
-
-  fail (code: ErrorCode, path: KeyPath, detail: string, target: 'key' | 'value' = 'value'): never {
-    const key = formatKeyPath(path)
-    const where = this.locate?.(path, target)
-    const prefix = where === undefined ? this.file : `${this.file}:${where}`
-    throw new ProxyError(code, `${prefix}: ${key === '' ? '(top level)' : key}: ${detail}`, {
-      source: ErrorSource.Config,
-      file: this.file,
-      key,
-    })
-  }
-
-  invalid (path: KeyPath, expected: string, got: unknown): never {
-    return this.fail(ErrorCode.CONFIG_INVALID, path, `${expected}, got ${show(got)}`)
-  }
-
-  mapping (path: KeyPath, v: unknown, known: readonly string[]): Obj {
-    if (!isObject(v)) return this.invalid(path, `expected a mapping with keys ${known.join(', ')}`, v)
-    for (const k of Object.keys(v)) {
-      if (known.includes(k)) continue
-      // a typo or a near-synonym (maxHelloSize → maxHelloBytes): up to a third of the key's length in edits
-      const near = known.find(c => c.toLowerCase() === k.toLowerCase() || editDistance(c, k) <= Math.max(2, Math.floor(k.length / 3)))
-      const hint = near === undefined ? '' : ` (did you mean '${near}'?)`
-      this.fail(ErrorCode.CONFIG_UNKNOWN_KEY, [...path, k],
-        `unknown key${hint}; allowed here: ${known.join(', ')}`, 'key')
-    }
-    return v
-  }
-
-  duration (path: KeyPath, v: unknown, minMs: number): number {
-    const ms = parseDuration(v)
-    if (ms === undefined) return this.invalid(path, DURATION_EXPECTED, v)
-    if (ms < minMs || ms > LIMITS.durationMaxMs) {
-      return this.invalid(path, `expected a duration between ${formatDuration(minMs)} and ${formatDuration(LIMITS.durationMaxMs)}`, v)
-    }
-    return ms
-  }
-
-  integer (path: KeyPath, v: unknown, min: number, max: number, unit: string, why = ''): number {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      return this.invalid(path, `expected an integer ${unit} between ${min} and ${max}${why}`, v)
-    }
-    return v
-  }
-
-  oneOf<T extends string> (path: KeyPath, v: unknown, allowed: readonly T[]): T {
-    if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-      return this.invalid(path, `expected one of ${allowed.join(', ')}`, v)
-    }
-    return v as T
-  }
-
-  listenAddress (path: KeyPath, v: unknown): HostPort {
-    if (typeof v !== 'string') return this.invalid(path, `${LISTEN_EXPECTED} (as a string)`, v)
-    const r = parseHostPort(v.trim(), { minPort: 0, allowAnyHost: true })
-    if (typeof r === 'string') return this.invalid(path, `${LISTEN_EXPECTED} (${r})`, v)
-    return r
-  }
-
-  origin (path: KeyPath, v: unknown): HostPort {
-    if (typeof v !== 'string') {
-      const yamlHint = Array.isArray(v) ? '; quote IPv6 origins in YAML: "[::1]:443"' : ''
-      return this.invalid(path, `${ORIGIN_EXPECTED} (as a string)${yamlHint}`, v)
-    }
-    const r = parseHostPort(v.trim(), { minPort: 1, allowAnyHost: false })
-    if (typeof r === 'string') return this.invalid(path, `${ORIGIN_EXPECTED} (${r})`, v)
-    return r
-  }
-}
-
-/** An absent key takes its default; an explicit null (`key:` with no value in YAML) is validated, not defaulted. */
-function orDefault<T> (v: unknown, def: T): unknown {
-  return v === undefined ? def : v
-}
-
-function freezeHostPort (hp: HostPort): HostPort {
-  return Object.freeze({ host: hp.host, port: hp.port })
-}
-
-/**
- * Validate a parsed config value and build the deep-frozen ProxyConfig.
- * `file` names the source in error messages ('<demo>', '<inline>' for generated configs).
- * Throws ProxyError (HG_ERR_CONFIG_INVALID, HG_ERR_CONFIG_UNKNOWN_KEY, HG_ERR_ROUTE_DUPLICATE).
- */
-export function parseConfig (raw: unknown, file: string, locate?: Locator): ProxyConfig {
-  // explicit type: TypeScript only narrows after `never`-returning calls through explicitly typed references
-  const c: Checker = new Checker(file, locate)
-  if (raw === null || raw === undefined) {
-    return c.fail(ErrorCode.CONFIG_INVALID, [], 'the file is empty; expected a mapping with at least `routes`')
-  }
-  const top = c.mapping([], raw, TOP_KEYS)
-
-  // listen: one address or a list of them
-  const listenRaw = orDefault(top.listen, DEFAULTS.listen)
-  const listen: HostPort[] = []
-  if (Array.isArray(listenRaw)) {
-    if (listenRaw.length === 0 || listenRaw.length > LIMITS.listenMax) {
-      c.invalid(['listen'], `expected 1 to ${LIMITS.listenMax} addresses`, listenRaw)
-    }
-    const seen = new Map<string, number>()
-    listenRaw.forEach((a: unknown, i) => {
-      const hp = c.listenAddress(['listen', i], a)
-      const k = formatHostPort(hp)
-      const first = seen.get(k)
-      if (first !== undefined && hp.port !== 0) c.invalid(['listen', i], `duplicate of listen[${first}]`, a)
-      seen.set(k, i)
-      listen.push(hp)
-    })
-  } else {
-    listen.push(c.listenAddress(['listen'], listenRaw))
-  }
-
-  // workers
-  const workersRaw = orDefault(top.workers, DEFAULTS.workers)
-  let workers: number
-  if (workersRaw === 'auto') {
-    workers = Math.max(1, Math.min(availableParallelism(), LIMITS.workersMax))
-  } else if (typeof workersRaw === 'number' && Number.isInteger(workersRaw) && workersRaw >= 1 && workersRaw <= LIMITS.workersMax) {
-    workers = workersRaw
-  } else {
-    c.invalid(['workers'], `expected auto or an integer between 1 and ${LIMITS.workersMax}`, workersRaw)
-  }
-
-  // accept / balance
-  const accept = c.oneOf(['accept'], orDefault(top.accept, DEFAULTS.accept), ACCEPT_MODELS)
-  if (top.balance !== undefined && accept !== 'handoff') {
-    c.fail(ErrorCode.CONFIG_INVALID, ['balance'],
-      `only applies with accept: handoff (accept is ${accept}; with reuseport the kernel balances)`)
-  }
-  const balance = c.oneOf(['balance'], orDefault(top.balance, DEFAULTS.balance), BALANCES)
-
-  // routes
-  // `routes:` left empty (null) is an empty table: legitimate with a default origin
-  const routesRaw = top.routes ?? {}
-  if (!isObject(routesRaw)) {
-    c.invalid(['routes'], 'expected a mapping of pattern: host:port, e.g. a.example.com: 10.0.0.1:443', routesRaw)
-  }
-  const routes: RouteEntry[] = []
-  const byPattern = new Map<string, string>()
-  for (const [source, value] of Object.entries(routesRaw)) {
-    const path = ['routes', source]
-    const pattern = normalizePattern(source)
-    if (pattern === null) {
-      c.fail(ErrorCode.CONFIG_INVALID, path,
-        'expected a host name (a.example.com) or a wildcard (*.example.com) as the route pattern', 'key')
-    }
-    const prev = byPattern.get(pattern)
-    if (prev !== undefined) {
-      c.fail(ErrorCode.ROUTE_DUPLICATE, path,
-        `same pattern as ${formatKeyPath(['routes', prev])} (both are '${pattern}' after normalisation)`, 'key')
-    }
-    byPattern.set(pattern, source)
-    routes.push(Object.freeze({ pattern, source, origin: freezeHostPort(c.origin(path, value)) }))
-  }
-
-  // default
-  const defRaw = orDefault(top.default, DEFAULTS.default)
-  const def = defRaw === 'reject' ? null : c.origin(['default'], defRaw)
-  if (routes.length === 0 && def === null) {
-    c.fail(ErrorCode.CONFIG_INVALID, ['routes'],
-      'no routes and default: reject would refuse every connection; add routes or set default: host:port')
-  }
-
-  // timeouts
-  const t = top.timeouts === undefined ? {} : c.mapping(['timeouts'], top.timeouts, TIMEOUT_KEYS)
-  const timeouts = Object.freeze({
-    helloMs: t.hello === undefined ? DEFAULTS.timeouts.helloMs : c.duration(['timeouts', 'hello'], t.hello, LIMITS.helloMinMs),
-    connectMs: t.connect === undefined ? DEFAULTS.timeouts.connectMs : c.duration(['timeouts', 'connect'], t.connect, LIMITS.connectMinMs),
-    idleMs: t.idle === undefined ? DEFAULTS.timeouts.idleMs : c.duration(['timeouts', 'idle'], t.idle, LIMITS.idleMinMs),
-    shutdownMs: t.shutdown === undefined ? DEFAULTS.timeouts.shutdownMs : c.duration(['timeouts', 'shutdown'], t.shutdown, LIMITS.shutdownMinMs),
-  })
-
-  // limits
-  const l = top.limits === undefined ? {} : c.mapping(['limits'], top.limits, LIMIT_KEYS)
-  const maxHelloBytes = l.maxHelloBytes === undefined
-    ? DEFAULTS.limits.maxHelloBytes
-    : c.integer(['limits', 'maxHelloBytes'], l.maxHelloBytes, LIMITS.maxHelloBytesMin, LIMITS.maxHelloBytesMax,
-      'number of bytes', ' (64 KiB cap as in rustls: larger hellos are a denial-of-service vector)')
-  const maxConnections = l.maxConnections === undefined
-    ? DEFAULTS.limits.maxConnections
-    : c.integer(['limits', 'maxConnections'], l.maxConnections, LIMITS.maxConnectionsMin, LIMITS.maxConnectionsMax,
-      'number of connections')
-  if (maxConnections < workers) {
-    c.invalid(['limits', 'maxConnections'], `expected at least one connection per worker (workers: ${workers})`, maxConnections)
-  }
-
-  // log
-  const g = top.log === undefined ? {} : c.mapping(['log'], top.log, LOG_KEYS)
-  const level = c.oneOf(['log', 'level'], orDefault(g.level, DEFAULTS.log.level), LOG_LEVELS)
-  const accessRaw = orDefault(g.access, DEFAULTS.log.access)
-  if (typeof accessRaw !== 'boolean') c.invalid(['log', 'access'], 'expected true or false', accessRaw)
-
-  return Object.freeze({
-    file,
-    listen: Object.freeze(listen.map(freezeHostPort)),
-    workers,
-    accept,
-    balance,
-    routes: Object.freeze(routes),
-    default: def === null ? null : freezeHostPort(def),
-    timeouts,
-    limits: Object.freeze({ maxHelloBytes, maxConnections }),
-    log: Object.freeze({ level, access: accessRaw }),
+function duration (description: string, defaultMs: number | string, minMs: number) {
+  const def = typeof defaultMs === 'number' ? formatDuration(defaultMs) : defaultMs
+  return Type.Union([
+    Type.Integer({ minimum: 0 }),
+    Type.String({ pattern: DURATION_PATTERN }),
+  ], {
+    description: `${withDefault(description, def)} At least ${formatDuration(minMs)}.`,
+    ...(typeof defaultMs === 'number' ? { default: def } : {}),
+    errorMessage: DURATION_EXPECTED,
   })
 }
+
+/** an integer key with its bounds, default and the "expected …" text that names them */
+function integer (description: string, def: number, min: number, max: number, what: string) {
+  return Type.Integer({
+    minimum: min,
+    maximum: max,
+    description: withDefault(description, def),
+    default: def,
+    errorMessage: `expected an integer ${what} between ${min} and ${max}`,
+  })
+}
+
+/** Where connections go: a pool declared in upstreams, by name, or one server's host:port. */
+const Target = Type.String({
+  description: 'A pool from upstreams, by name, or one server: host:port / [ipv6]:port (quote IPv6 in YAML).',
+  errorMessage: `${TARGET_EXPECTED} (as a string)`,
+})
+
+// ---- upstreams -------------------------------------------------------------------------------------
+
+const U = DEFAULTS.upstream
+
+const Server = Type.Union([
+  Type.String({ description: 'host:port of a server with weight 1.', errorMessage: SERVER_EXPECTED }),
+  Type.Object({
+    address: Type.String({ description: 'host:port or [ipv6]:port', errorMessage: `${SERVER_EXPECTED} (address as a string)` }),
+    weight: Type.Optional(Type.Integer({
+      minimum: LIMITS.weightMin,
+      maximum: LIMITS.weightMax,
+      description: withDefault('Share of new connections relative to the other servers.', LIMITS.weightMin),
+      default: LIMITS.weightMin,
+      errorMessage: `expected an integer weight between ${LIMITS.weightMin} and ${LIMITS.weightMax} ` +
+        '(to take a server out of rotation, remove it or mark it backup: true)',
+    })),
+    backup: Type.Optional(Type.Boolean({
+      description: 'Takes connections only while no primary server of the pool is healthy. Default: false.',
+      default: false,
+      errorMessage: 'expected true or false',
+    })),
+  }, { additionalProperties: false }),
+], { errorMessage: SERVER_EXPECTED })
+
+const Upstream = Type.Object({
+  servers: Type.Array(Server, {
+    minItems: 1,
+    maxItems: LIMITS.serversPerPoolMax,
+    description: 'The pool\'s servers: host:port, or { address, weight, backup }.',
+    errorMessage: `expected a list of 1 to ${LIMITS.serversPerPoolMax} servers (host:port or { address, weight, backup })`,
+  }),
+  balance: Type.Optional(Type.Enum(POOL_BALANCES, {
+    description: withDefault('How a server is chosen per connection: roundrobin (smooth weighted), leastconn ' +
+      '(fewest open connections, weighted, across all workers), hash (consistent hash of the client address).', U.balance),
+    default: U.balance,
+  })),
+  health: Type.Optional(Type.Object({
+    check: Type.Optional(Type.Enum(HEALTH_CHECKS, {
+      description: withDefault('Active check, once per process: tcp (connect), tls (a ClientHello with SNI ' +
+        'health.name must be answered by a ServerHello), off.', U.health.check),
+      default: U.health.check,
+    })),
+    name: Type.Optional(Type.String({
+      description: 'SNI of the tls check. Default: the first exact route that uses the pool.',
+      errorMessage: 'expected a host name (the SNI the tls check sends), e.g. health.shop.example',
+    })),
+    interval: Type.Optional(duration('Time between two checks of a server.', U.health.intervalMs, LIMITS.healthIntervalMinMs)),
+    timeout: Type.Optional(duration('A check slower than this failed; at most the interval.', U.health.timeoutMs, LIMITS.healthTimeoutMinMs)),
+    rise: Type.Optional(integer('Good checks in a row that bring a down server back.', U.health.rise, 1, LIMITS.riseFallMax, 'number of checks')),
+    fall: Type.Optional(integer('Failed checks in a row that mark a server down.', U.health.fall, 1, LIMITS.riseFallMax, 'number of checks')),
+  }, { additionalProperties: false })),
+  passive: Type.Optional(Type.Object({
+    failures: Type.Optional(integer('Consecutive connect failures that eject a server (0: never).', U.passive.failures, 0,
+      LIMITS.passiveFailuresMax, 'number of failures')),
+    eject: Type.Optional(duration('First ejection; longer on each repeated ejection.', U.passive.ejectMs, LIMITS.ejectMinMs)),
+  }, { additionalProperties: false })),
+  connect: Type.Optional(Type.Object({
+    timeout: Type.Optional(duration('TCP connect to a server.', 'timeouts.connect', LIMITS.connectMinMs)),
+    retries: Type.Optional(integer('Further attempts on another server after a failed connect, before any byte ' +
+      'goes to the client.', U.connect.retries, 0, LIMITS.connectRetriesMax, 'number of retries')),
+  }, { additionalProperties: false })),
+  proxyProtocol: Type.Optional(Type.Enum(PROXY_PROTOCOLS, {
+    description: withDefault('PROXY protocol header to the servers (they must expect it): off, v1 (text), v2 (binary, ' +
+      'with the SNI and the connection id).', U.proxyProtocol),
+    default: U.proxyProtocol,
+  })),
+}, { additionalProperties: false, required: ['servers'] })
+
+/** `upstreams:` — named pools. */
+const Upstreams = Type.Unsafe<Record<string, Static<typeof Upstream>>>({
+  type: 'object',
+  propertyNames: { pattern: POOL_NAME_PATTERN, errorMessage: POOL_NAME_EXPECTED },
+  additionalProperties: Upstream,
+  description: 'Named pools of servers; routes and default refer to them by name, many routes may share one.',
+})
+
+// ---- routes ----------------------------------------------------------------------------------------
+
+/** The long form of a route's value; later keys (per-route options) join `upstream` and `alpn` here. */
+const RouteObject = Type.Object({
+  upstream: Target,
+  alpn: Type.Optional(Type.Unsafe<Record<string, string>>({
+    type: 'object',
+    propertyNames: { pattern: ALPN_ID_PATTERN, errorMessage: ALPN_ID_EXPECTED },
+    additionalProperties: Target,
+    description: 'ALPN protocol id → target. The first entry (in this order) that the client offers wins; ' +
+      'no match → upstream.',
+  })),
+}, { additionalProperties: false, required: ['upstream'] })
+
+const listenAddress = Type.String({ errorMessage: `${LISTEN_EXPECTED} (as a string)` })
+
+/** The value of one route: a target, or the long form. */
+const RouteTarget = Type.Union([Target, RouteObject], {
+  errorMessage: `${TARGET_EXPECTED}, or { upstream, alpn }`,
+})
+
+/**
+ * The `routes` map: pattern → target. Written out rather than with Type.Record, which would allow keys
+ * that miss its pattern (patternProperties) instead of flagging them (propertyNames).
+ */
+const Routes = Type.Unsafe<Record<string, Static<typeof RouteTarget>>>({
+  type: 'object',
+  propertyNames: { pattern: ROUTE_PATTERN_SHAPE },
+  additionalProperties: RouteTarget,
+  description: 'SNI → target (a pool name, host:port, or { upstream, alpn }). Exact names win over wildcards; "*.example.net" matches any name below example.net ' +
+    '(quote patterns starting with * in YAML). Unicode names are converted to A-labels (IDNA).',
+})
+
+export const ConfigSchema = Type.Object({
+  listen: Type.Optional(Type.Union([
+    listenAddress,
+    Type.Array(listenAddress, {
+      minItems: 1,
+      maxItems: LIMITS.listenMax,
+      errorMessage: `expected 1 to ${LIMITS.listenMax} addresses`,
+    }),
+  ], {
+    description: withDefault('Where to accept TLS connections: one address or a list. "127.0.0.1:8443", ' +
+      '"[::1]:8443" (quote IPv6 in YAML), ":8443" (all interfaces); port 0 = any free port.', DEFAULTS.listen),
+    default: DEFAULTS.listen,
+    errorMessage: `${LISTEN_EXPECTED} (as a string)`,
+  })),
+  workers: Type.Optional(Type.Union([
+    Type.Literal('auto'),
+    Type.Integer({ minimum: 1, maximum: LIMITS.workersMax }),
+  ], {
+    description: withDefault(`Worker threads: auto (one per core the process may use) or 1-${LIMITS.workersMax}.`, DEFAULTS.workers),
+    default: DEFAULTS.workers,
+    errorMessage: `expected auto or an integer between 1 and ${LIMITS.workersMax}`,
+  })),
+  accept: Type.Optional(Type.Enum(ACCEPT_MODELS, {
+    description: withDefault('reuseport: every worker binds the port and the kernel spreads connections; ' +
+      'handoff: the main thread accepts and hands each socket to a worker.', DEFAULTS.accept),
+    default: DEFAULTS.accept,
+  })),
+  balance: Type.Optional(Type.Enum(BALANCES, {
+    description: withDefault('accept: handoff only: how the main thread picks a worker.', DEFAULTS.balance),
+    default: DEFAULTS.balance,
+  })),
+  upstreams: Type.Optional(Type.Union([Upstreams, Type.Null()], { errorMessage: 'expected a mapping of pool name: { servers, … }' })),
+  routes: Type.Optional(Type.Union([Routes, Type.Null()], { errorMessage: ROUTES_EXPECTED })),
+  default: Type.Optional(Type.String({
+    description: withDefault('No route for the SNI (or no SNI): reject (TLS alert unrecognized_name), a pool ' +
+      'name, or host:port.', DEFAULTS.default),
+    default: DEFAULTS.default,
+    errorMessage: `${DEFAULT_EXPECTED} (as a string)`,
+  })),
+  timeouts: Type.Optional(Type.Object({
+    hello: Type.Optional(duration('The whole ClientHello must arrive within this.', DEFAULTS.timeouts.helloMs, LIMITS.helloMinMs)),
+    connect: Type.Optional(duration('TCP connect to the origin.', DEFAULTS.timeouts.connectMs, LIMITS.connectMinMs)),
+    idle: Type.Optional(duration('No bytes either way for this long closes the relay.', DEFAULTS.timeouts.idleMs, LIMITS.idleMinMs)),
+    shutdown: Type.Optional(duration('On SIGTERM/SIGINT: drain open relays this long, then close them.', DEFAULTS.timeouts.shutdownMs, LIMITS.shutdownMinMs)),
+  }, {
+    additionalProperties: false,
+    description: 'Durations: a number is milliseconds; strings take ms, s, m or h.',
+  })),
+  limits: Type.Optional(Type.Object({
+    maxHelloBytes: Type.Optional(Type.Integer({
+      minimum: LIMITS.maxHelloBytesMin,
+      maximum: LIMITS.maxHelloBytesMax,
+      description: withDefault('Largest ClientHello handshake message accepted, in bytes.', DEFAULTS.limits.maxHelloBytes),
+      default: DEFAULTS.limits.maxHelloBytes,
+      errorMessage: `expected an integer number of bytes between ${LIMITS.maxHelloBytesMin} and ${LIMITS.maxHelloBytesMax}` +
+        ' (64 KiB cap as in rustls: larger hellos are a denial-of-service vector)',
+    })),
+    maxConnections: Type.Optional(Type.Integer({
+      minimum: LIMITS.maxConnectionsMin,
+      maximum: LIMITS.maxConnectionsMax,
+      description: withDefault('Open connections, whole process (split evenly across workers).', DEFAULTS.limits.maxConnections),
+      default: DEFAULTS.limits.maxConnections,
+      errorMessage: `expected an integer number of connections between ${LIMITS.maxConnectionsMin} and ${LIMITS.maxConnectionsMax}`,
+    })),
+  }, { additionalProperties: false })),
+  log: Type.Optional(Type.Object({
+    level: Type.Optional(Type.Enum(LOG_LEVELS, {
+      description: withDefault('pino log level.', DEFAULTS.log.level),
+      default: DEFAULTS.log.level,
+    })),
+    access: Type.Optional(Type.Boolean({
+      description: withDefault('One conn.close line per connection.', DEFAULTS.log.access),
+      default: DEFAULTS.log.access,
+      errorMessage: 'expected true or false',
+    })),
+  }, { additionalProperties: false })),
+}, {
+  additionalProperties: false,
+  title: 'hellogate config',
+  description: 'hellogate: SNI-routing TLS passthrough proxy. Reference: README.md "Config reference".',
+})
+
+/** A config file's content once ConfigSchema accepted it. */
+export type RawConfig = Static<typeof ConfigSchema>

@@ -1,4 +1,12 @@
-/** The validated, frozen configuration that the rest of hellogate consumes. */
+/**
+ * The validated, frozen configuration that the rest of hellogate consumes (validate.ts builds it).
+ *
+ * Origins are pools: `upstreams` lists every pool the routes and the default can reach, and everything
+ * else refers to a pool by its index there (its id). A pool declared under `upstreams:` keeps its name;
+ * a bare `host:port` (a route's value, an `alpn` value, the default) becomes an implicit one-server pool
+ * named by that address, one per distinct address however many routes use it. So the runtime never
+ * resolves a name or parses an address: a route is a pool id, a pool is a list of servers.
+ */
 
 export interface HostPort {
   readonly host: string
@@ -6,15 +14,97 @@ export interface HostPort {
 }
 
 export type AcceptModel = 'reuseport' | 'handoff'
+/** how the main thread picks a worker (accept: handoff) */
 export type Balance = 'leastconn' | 'roundrobin'
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+/** how a pool picks a server: smooth weighted round robin, fewest open connections (weighted), consistent hash of the client address */
+export type PoolBalance = 'roundrobin' | 'leastconn' | 'hash'
+/** active health check: TCP connect, TLS ClientHello answered by a ServerHello, or none */
+export type HealthCheck = 'tcp' | 'tls' | 'off'
+/** PROXY protocol header written to the origin before the hello (HAProxy proxy-protocol.txt) */
+export type ProxyProtocol = 'off' | 'v1' | 'v2'
+
+/** One server of a pool. */
+export interface ServerConfig {
+  /** host to connect to: an IP address (IPv6 without brackets) or a host name in lower case */
+  readonly host: string
+  /** TCP port, 1-65535 */
+  readonly port: number
+  /** `host:port` as printed (IPv6 in brackets): the server's name in logs and `check`, unique within its pool */
+  readonly address: string
+  /** share of new connections relative to the pool's other servers, LIMITS.weightMin-weightMax (default 1) */
+  readonly weight: number
+  /** true: takes connections only while no primary (non-backup) server of the pool is healthy */
+  readonly backup: boolean
+}
+
+/** Active health checking of a pool's servers (run once per process). */
+export interface HealthConfig {
+  readonly check: HealthCheck
+  /**
+   * SNI of the `tls` check (A-label, lower case): `health.name` as written, else the first exact route
+   * (in config order) whose upstream or one of whose alpn entries is this pool; null when neither exists
+   * (allowed only when check is not `tls`).
+   */
+  readonly name: string | null
+  /** ms between checks of one server */
+  readonly intervalMs: number
+  /** ms a check may take before it counts as failed; ≤ intervalMs */
+  readonly timeoutMs: number
+  /** good checks in a row that bring a down server back */
+  readonly rise: number
+  /** failed checks in a row that mark a server down */
+  readonly fall: number
+}
+
+/** Passive ejection: consecutive connect failures take a server out for a while, longer each time. */
+export interface PassiveConfig {
+  /** consecutive connect failures that eject a server; 0 = never eject */
+  readonly failures: number
+  /** ms of the first ejection (the runtime grows it on repeated ejections) */
+  readonly ejectMs: number
+}
+
+/** Connecting to the pool's servers. */
+export interface ConnectConfig {
+  /** ms a connect may take (default: the global timeouts.connect) */
+  readonly timeoutMs: number
+  /** further attempts on another server after a failed connect, before any byte goes to the client */
+  readonly retries: number
+}
+
+/** A pool: ProxyConfig.upstreams[id]. */
+export interface UpstreamConfig {
+  /** the key under `upstreams:`, or for an implicit pool its server's `host:port` (never both: pool names have no ':') */
+  readonly name: string
+  /** true for a one-server pool made from a bare host:port: no health checks, no ejection, no retries (a single origin) */
+  readonly implicit: boolean
+  /** at least one, at least one of them not a backup; addresses unique */
+  readonly servers: readonly ServerConfig[]
+  readonly balance: PoolBalance
+  readonly health: HealthConfig
+  readonly passive: PassiveConfig
+  readonly connect: ConnectConfig
+  readonly proxyProtocol: ProxyProtocol
+}
+
+/** One entry of a route's `alpn` map. */
+export interface AlpnRoute {
+  /** ALPN protocol id as the client sends it (1-255 visible ASCII characters, RFC 7301), e.g. `h2`, `acme-tls/1` */
+  readonly protocol: string
+  /** pool id for connections that offer this protocol */
+  readonly upstream: number
+}
 
 export interface RouteEntry {
   /** canonical pattern (lower-case A-labels; `*.` prefix for wildcards) */
   readonly pattern: string
   /** pattern as written in the file */
   readonly source: string
-  readonly origin: HostPort
+  /** pool id (index into ProxyConfig.upstreams) for connections no alpn entry claims */
+  readonly upstream: number
+  /** in config order: the first entry whose protocol the client offers wins; empty for the short form */
+  readonly alpn: readonly AlpnRoute[]
 }
 
 export interface ProxyConfig {
@@ -26,11 +116,14 @@ export interface ProxyConfig {
   readonly accept: AcceptModel
   /** handoff only: how the main thread picks a worker */
   readonly balance: Balance
+  /** every pool, index = pool id: the declared ones in config order, then implicit ones in order of first use */
+  readonly upstreams: readonly UpstreamConfig[]
   readonly routes: readonly RouteEntry[]
-  /** null = reject */
-  readonly default: HostPort | null
+  /** pool id for hellos without SNI or without a route; null = reject */
+  readonly default: number | null
   readonly timeouts: {
     readonly helloMs: number
+    /** the default of every declared pool's connect.timeoutMs, and the connect timeout of implicit pools */
     readonly connectMs: number
     readonly idleMs: number
     /** graceful shutdown: how long open connections may finish after SIGTERM */

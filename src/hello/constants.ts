@@ -56,13 +56,6 @@ export const EXT_ALPN = 16
 /** NameType.host_name — RFC 6066 §3 `host_name(0)` */
 export const NAME_TYPE_HOST_NAME = 0
 
-// --- Host names (RFC 1035 §2.3.4, RFC 6066 §3) -----------------------------------------------
-
-/** RFC 1035 §2.3.4 "labels 63 octets or less" */
-export const MAX_LABEL_LEN = 63
-/** RFC 1035 §2.3.4 "names 255 octets or less" on the wire = 253 characters in dotted text form */
-export const MAX_HOST_NAME_LEN = 253
-
 // --- SSLv2-compatible ClientHello (RFC 5246 Appendix E.2, RFC 6101 Appendix E) ----------------
 
 /** 2-byte SSLv2 record header, high bit set: `msg_length = ((b0 & 0x7f) << 8) | b1` */
@@ -83,16 +76,18 @@ export const SSLV2_MAX_CHALLENGE_LEN = 32
 // --- Limits of this reader -------------------------------------------------------------------
 
 /**
- * Default cap on the ClientHello handshake message, header included (bytes). 16 KiB is Envoy
- * tls_inspector's cap; today's largest real hellos (Chromium with an X25519MLKEM768 key share) are
- * about 1.8 KB, so this leaves ~9× headroom for more post-quantum key shares and padding.
+ * Default cap on the ClientHello handshake message, header included (bytes); config `limits.maxHelloBytes`
+ * defaults to it. 16 KiB is Envoy tls_inspector's cap and one TLS record's plaintext (RFC 8446 §5.1:
+ * 2^14); today's largest real hellos (Chromium with an X25519MLKEM768 key share) are about 1.8 KB, so
+ * this leaves ~9× headroom for more post-quantum key shares and padding.
  */
 export const DEFAULT_MAX_HELLO_BYTES = 16384
 
 /**
- * Hard maximum for `maxHelloBytes` (bytes). rustls `deframer` `MAX_HANDSHAKE_SIZE`: handshake
- * messages may be up to 2^24-1 bytes, but "we restrict that to 64KB to limit potential for
- * denial-of-service". A hello larger than this is not a browser.
+ * Hard maximum for `maxHelloBytes` (bytes; the config refuses more). rustls `deframer`
+ * `MAX_HANDSHAKE_SIZE`: handshake messages may be up to 2^24-1 bytes, but "we restrict that to 64KB to
+ * limit potential for denial-of-service". We buffer the hello per connection before routing, so the same
+ * reasoning applies with more force. A hello larger than this is not a browser.
  */
 export const MAX_HELLO_BYTES_LIMIT = 65536
 

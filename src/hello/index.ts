@@ -1,5 +1,6 @@
 /**
- * hello/ — the zero-copy, incremental ClientHello reader (pure: no node:*, no pino, no relay/).
+ * hello/ — the zero-copy, incremental ClientHello reader (pure: no node:*, no pino, no relay/; the SNI is
+ * checked with names/checkHostName, the host-name rule routes/ and config/ share).
  *
  * Bytes in, offsets out: `HelloAssembler` gathers a ClientHello across TCP chunks and TLS records
  * under hard caps, `parseClientHello` validates one handshake message and reports the SNI and ALPN as
@@ -8,7 +9,6 @@
  *
  *   constants.ts  wire numbers and limits (each with its reason)
  *   cursor.ts     bounds-checked reads (cryptobyte style)
- *   hostname.ts   SNI host_name validation via a 256-entry byte table
  *   parse.ts      parseClientHello
  *   assemble.ts   HelloAssembler (records, reassembly, caps, SSLv2)
  *   strings.ts    slow-path string helpers for logs
@@ -25,9 +25,6 @@ export { parseClientHello } from './parse.ts'
  * Takes ownership of pushed chunks (callers must not reuse their memory).
  */
 export { HelloAssembler } from './assemble.ts'
-
-/** Validate SNI bytes as a host name: returns the end to match on (one trailing dot excluded) or -1. */
-export { checkHostName } from './hostname.ts'
 
 /** Slow path only (allocate): SNI / ALPN as strings for logs. */
 export { alpnToStrings, sniToString } from './strings.ts'

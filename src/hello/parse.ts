@@ -34,8 +34,8 @@ import {
   NAME_TYPE_HOST_NAME,
   RANDOM_LEN,
 } from './constants.ts'
+import { checkHostName } from '../names/index.ts'
 import { Cursor } from './cursor.ts'
-import { checkHostName } from './hostname.ts'
 import { HelloStatus, type HelloInfo } from './types.ts'
 
 // Reused cursors, one per nesting level (fixed shapes, no allocation per parse).
@@ -151,6 +151,7 @@ function readServerName (ext: Cursor, out: HelloInfo): boolean {
     if (nameType !== NAME_TYPE_HOST_NAME) continue
     // RFC 6066 §3: "The ServerNameList MUST NOT contain more than one name of the same name_type."
     if (out.sniStart >= 0) return false
+    // names/host-name.ts: the one host-name rule (also the route patterns'); a refused name is Malformed
     const e = checkHostName(cItem.buf, cItem.pos, cItem.end)
     if (e < 0) return false
     out.sniStart = cItem.pos

@@ -106,7 +106,7 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
     workers: config.workers,
     accept: config.accept,
     routes: config.routes.length,
-    default: config.default === null ? 'reject' : formatHostPort(config.default),
+    default: config.default === null ? 'reject' : config.upstreams[config.default]!.name,
   }, LogEvent.Listening)
   return new PoolHandle(config, logger, addresses, supervisor, dispatcher, servers, mainCounters)
 }

@@ -4,34 +4,39 @@
  * typed array over a SharedArrayBuffer shares the memory instead of copying it). The table is never written after
  * compile; a reload builds a new one and workers swap the reference.
  */
-import type { ProxyConfig } from '../config/types.ts'
-import { compileRoutes, RouteError, shareTable, type CompiledRoutes, type RouteSpec } from '../routes/index.ts'
+import { compileConfigRoutes } from '../config/index.ts'
+import type { HostPort, ProxyConfig } from '../config/types.ts'
+import { shareTable, type CompiledRoutes } from '../routes/index.ts'
 import type { RouteState } from '../relay/context.ts'
-import { ErrorCode, ErrorSource, ProxyError } from '../errors.ts'
 
-const ROUTE_ERROR_NAMES: Record<number, string> = Object.fromEntries(Object.entries(RouteError).map(([name, code]) => [code, name]))
-
-export function routeSpecs (config: ProxyConfig): RouteSpec[] {
-  return config.routes.map((r, i) => ({ pattern: r.pattern, target: i }))
+/**
+ * Compile the config's routes inline (config/compileConfigRoutes: the table parseConfig already built, or
+ * a new compile) and build the state; reloads run this in the piscina thread of reload-task.ts.
+ */
+export function buildRouteState (config: ProxyConfig): RouteState {
+  return routeStateFromTable(config, compileConfigRoutes(config))
 }
 
-/** Compile the config's routes inline (a reload compiles off the main thread instead: reload.ts). */
-export function buildRouteState (config: ProxyConfig): RouteState {
-  const result = compileRoutes(routeSpecs(config))
-  if (!result.ok) {
-    throw new ProxyError(ErrorCode.ROUTE_INVALID, config.file + ': routes."' + result.pattern + '": cannot compile (' + ROUTE_ERROR_NAMES[result.error] + ')', { source: ErrorSource.Config, file: config.file, key: 'routes' })
-  }
-  return routeStateFromTable(config, result.table)
+/**
+ * The one server a route's pool stands for until the relay chooses among a pool's servers: its first
+ * primary (non-backup) server. For a route written as host:port (an implicit one-server pool) that is
+ * exactly the origin it names, so routing is what it was before pools; alpn entries are not used yet.
+ */
+function firstServer (config: ProxyConfig, pool: number): HostPort {
+  const servers = config.upstreams[pool]!.servers
+  return servers.find((s) => !s.backup) ?? servers[0]!
 }
 
 export function routeStateFromTable (config: ProxyConfig, table: CompiledRoutes): RouteState {
   const originPort = new Int32Array(new SharedArrayBuffer(Math.max(1, config.routes.length) * 4))
-  config.routes.forEach((r, i) => { originPort[i] = r.origin.port })
+  const origins = config.routes.map((r) => firstServer(config, r.upstream))
+  origins.forEach((o, i) => { originPort[i] = o.port })
+  const def = config.default === null ? null : firstServer(config, config.default)
   return {
     routes: shareTable(table),
-    originHost: config.routes.map((r) => r.origin.host),
+    originHost: origins.map((o) => o.host),
     originPort,
     pattern: config.routes.map((r) => r.pattern),
-    defaultOrigin: config.default,
+    defaultOrigin: def === null ? null : { host: def.host, port: def.port },
   }
 }

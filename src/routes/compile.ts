@@ -1,12 +1,15 @@
 /**
  * routes/compile — RouteSpec[] → CompiledRoutes, once per config load (STYLE C.2 rule 7).
  *
- * SEMANTICS (the issue's, public; tested by test/unit/routes/conformance.ts against reference.ts):
+ * SEMANTICS (public, in the README's routing rules; tested by test/unit/routes/conformance.ts against
+ * reference.ts):
  *  - `a.example.com` matches that name only (ASCII case-insensitive, one trailing dot ignored).
  *  - `*.example.com` matches any name ending in `.example.com` with ONE OR MORE labels in front
  *    (`x.example.com`, `x.y.example.com`), never `example.com` itself.
- *    NOTE: STYLE.md C.2 rule 8 says "wildcards match exactly one label" (tlsrouter); the issue overrides
- *    it: a wildcard here covers every depth below its suffix.
+ *    NOTE: STYLE.md C.2 rule 8 says "wildcards match exactly one label" (tlsrouter). A route says where a
+ *    subtree's connections go, not which names a certificate covers, so a wildcard here covers every
+ *    depth below its suffix, as nginx's `server_name *.example.org` does ("matches not only
+ *    www.example.org but www.sub.example.org as well"); a deeper route overrides it where needed.
  *  - Precedence: an exact pattern beats every wildcard; among wildcards the longest suffix wins
  *    (`*.b.example.com` beats `*.example.com` for `x.b.example.com`). No match → -1 (the caller's default).
  *  - Patterns are canonicalised by normalize.ts (IDNA → A-labels, lower-case, one trailing dot dropped);
@@ -38,10 +41,11 @@
  * verifyTable checks the same invariants on a table from elsewhere, with explicit bounds.
  */
 import {
-  FNV_OFFSET, FNV_PRIME, MAX_HEAP_WORDS, MAX_LABEL_LENGTH, MAX_LOAD_DEN, MAX_LOAD_NUM, MAX_ROUTES, MAX_TARGET,
+  FNV_OFFSET, FNV_PRIME, MAX_HEAP_WORDS, MAX_LOAD_DEN, MAX_LOAD_NUM, MAX_ROUTES, MAX_TARGET,
   INFO_HAS_CHILDREN, INFO_LENGTH_MASK, MIN_SLOTS, N_EXACT, N_HEADER_WORDS, N_INFO, N_PARENT, N_WILDCARD, recordWords,
   recordWordsAt, ROOT, ROUTES_FORMAT_VERSION, SLOT_STRIDE, slotKey,
 } from './constants.ts'
+import { MAX_LABEL_LENGTH } from '../names/index.ts'
 import { normalizePattern } from './normalize.ts'
 import type { CompiledRoutes, RouteSpec } from './types.ts'
 

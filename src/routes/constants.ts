@@ -1,6 +1,7 @@
 /**
- * routes/constants — DNS limits, compile limits and the compiled-table layout shared by compile.ts
- * (writer), match.ts (hot-path reader) and reference.ts (oracle).
+ * routes/constants — compile limits and the compiled-table layout shared by compile.ts (writer), match.ts
+ * (hot-path reader) and reference.ts (oracle). The name limits (63-byte labels, 253-byte names) are
+ * names/'s: the table stores labels of at most names' MAX_LABEL_LENGTH bytes in the 8-bit INFO_LENGTH_MASK.
  *
  * Contract: every number here is part of the CompiledRoutes format (`ROUTES_FORMAT_VERSION`): change
  * one and bump the version, because a table compiled by one build may be posted to a worker of another.
@@ -10,18 +11,8 @@
 /** Format version of CompiledRoutes (types.ts); 2 = one node heap of variable-length records + global child hash. */
 export const ROUTES_FORMAT_VERSION = 2
 
-// ---- DNS limits -------------------------------------------------------------------------------------
+// ---- pattern input ----------------------------------------------------------------------------------
 
-/** RFC 1035 §2.3.4: "labels 63 octets or less". */
-export const MAX_LABEL_LENGTH = 63
-/**
- * RFC 1035 §2.3.4 caps a name at 255 octets on the wire (length bytes included), which is 253 characters
- * in dotted text without the trailing dot (RFC 2181 §11, RFC 1123 §2.1). Applies to patterns (with their
- * `*.`) and to looked-up names (after one trailing dot is dropped).
- */
-export const MAX_NAME_LENGTH = 253
-/** RFC 1035 §2.3.4 / RFC 2181 §11: at most 127 labels fit in MAX_NAME_LENGTH (`a.` × 126 + `a`). */
-export const MAX_LABELS = 127
 /**
  * Cap on a pattern as written in config, before IDNA. UTS #46 mapping can delete characters (U+00AD soft
  * hyphen maps to nothing), so the raw string may legitimately exceed 253, but nothing valid is 4× longer;
@@ -32,8 +23,9 @@ export const MAX_PATTERN_INPUT_LENGTH = 1024
 // ---- compile limits ---------------------------------------------------------------------------------
 
 /**
- * Most routes one table may hold: 2^22 = 4,194,304, 4× the 1M the issue benchmarks (~90 bytes a route,
- * so ~380 MB per copy, and every worker holds a copy). It also keeps route indices far inside int32.
+ * Most routes one table may hold: 2^22 = 4,194,304, 4× the 1M-route table the benchmarks use as the
+ * largest realistic deployment (~90 bytes a route, so ~380 MB per copy, and every worker holds a copy).
+ * It also keeps route indices far inside int32.
  */
 export const MAX_ROUTES = 4_194_304
 /**

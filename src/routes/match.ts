@@ -7,7 +7,9 @@
  * one or more labels). The name is ASCII in any case (A–Z folded with |0x20) with at most one trailing dot
  * ignored. A name that is not a host name in the pattern alphabet — empty, over 253 characters, an empty
  * label, a label over 63, a byte outside letters/digits/'-'/'_' anywhere in it — never matches (-1), even
- * under a wildcard: the part a wildcard covers is validated too.
+ * under a wildcard: the part a wildcard covers is validated too. The alphabet, the fold and the limits are
+ * names/'s (the SNI reader's and the pattern normaliser's too); a name whose last label is a number, which
+ * names/ also refuses, never matches because no pattern can end in one.
  *
  * Cost: one right-to-left pass over the bytes; per label one FNV-1a hash (computed while looking for the
  * label's start), ~1.5 hash probes (load < 1/2; none below a leaf) and one byte compare. No allocation,
@@ -19,20 +21,21 @@
  * costs 88 / 94 / 52 ns, the extra being cache and TLB misses on the two records each label touches.
  *
  * Indexing: `buf[i]!` only for i in [start, end), which the entry check puts inside buf; `FOLD[b]!` with b
- * a byte (0..255) and FOLD 256 long; table arrays are indexed by ids and offsets the table itself holds,
+ * a byte (0..255) and FOLD (names/ NAME_FOLD) 256 long; table arrays are indexed by ids and offsets the table itself holds,
  * in range by compile.ts's construction (verifyTable checks a table that came from elsewhere).
  */
+import * as N from '../names/index.ts'
 import * as C from './constants.ts'
 import type { CompiledRoutes } from './types.ts'
 
 // Module-local copies of the layout constants. V8 does not constant-fold loads of imported bindings
 // (each is a module-cell load at run time) but does fold module-local consts: copying them here made
-// matchRouteIndex ~30% faster (3-label exact hit, 10 routes: 84 → 58 ns, min of 6 runs; see the report
-// that introduced this file; bench/micro/routes-match.bench.ts is to track it).
+// matchRouteIndex ~30% faster (3-label exact hit, 10 routes: 84 → 58 ns, min of 6 runs, measured when
+// this file was written; bench/micro/routes-match.bench.ts tracks it).
 const FNV_OFFSET = C.FNV_OFFSET
 const FNV_PRIME = C.FNV_PRIME
-const MAX_LABEL_LENGTH = C.MAX_LABEL_LENGTH
-const MAX_NAME_LENGTH = C.MAX_NAME_LENGTH
+const MAX_LABEL_LENGTH = N.MAX_LABEL_LENGTH
+const MAX_NAME_LENGTH = N.MAX_NAME_LENGTH
 const N_EXACT = C.N_EXACT
 const N_HEADER_WORDS = C.N_HEADER_WORDS
 const N_INFO = C.N_INFO
@@ -43,37 +46,17 @@ const N_WILDCARD = C.N_WILDCARD
 const ROOT = C.ROOT
 const SLOT_STRIDE = C.SLOT_STRIDE
 const slotKey = C.slotKey
+/** byte → lower-case label byte, 0 for a byte that may not appear in a label (names/ NAME_FOLD) */
+const FOLD = N.NAME_FOLD
+const checkLabels = N.checkLabels
 const DOT = 0x2e // '.'
 
 /**
- * Byte → lower-case name character, 0 for every byte that cannot appear in a name (ws tokenChars style).
- * One table load replaces the A–Z fold and four range tests per byte.
+ * true when buf[start, stop) is valid as the part of a name a wildcard covers: nothing (stop < start: the
+ * wildcard covered exactly the label already validated), or labels of 1..63 label bytes (names/ rule)
  */
-const FOLD = ((): Uint8Array => {
-  const t = new Uint8Array(256)
-  for (let c = 0x30; c <= 0x39; c++) t[c] = c // 0-9
-  for (let c = 0x61; c <= 0x7a; c++) t[c] = c // a-z
-  for (let c = 0x41; c <= 0x5a; c++) t[c] = c | 0x20 // A-Z → a-z
-  t[0x2d] = 0x2d // '-'
-  t[0x5f] = 0x5f // '_'
-  return t
-})()
-
-/** true when buf[start, stop) is empty, or is dot-separated labels of 1..63 name characters */
 function isValidPrefix (buf: Uint8Array, start: number, stop: number): boolean {
-  if (stop < start) return true // the wildcard covered exactly the label already validated
-  if (start < 0 || stop > buf.length) return false
-  let len = 0
-  for (let i = start; i < stop; i++) {
-    const b = buf[i]!
-    if (b === DOT) {
-      if (len === 0) return false
-      len = 0
-    } else if (FOLD[b]! === 0 || ++len > MAX_LABEL_LENGTH) {
-      return false
-    }
-  }
-  return len > 0
+  return stop < start || checkLabels(buf, start, stop) === 0
 }
 
 /**

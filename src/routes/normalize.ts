@@ -7,84 +7,40 @@
  * never throws. When the input is already canonical the same string is returned (no allocation), which
  * keeps a 1M-route table from holding two copies of every name.
  *
- * Rejected (null): empty input; empty labels (`a..b`, `.a`, a second trailing dot); labels over 63
- * octets and names over 253 (RFC 1035 §2.3.4), the `*.` counted; any character outside
- * letters/digits/`-`/`_` after IDNA (`_` is allowed because SRV/DKIM-style service labels appear in SNI);
- * `*` anywhere but a leading `*.` label, and a bare `*`; IP literals (`[::1]`, and any name whose last
- * label is all digits or `0x` + hex digits, which the URL standard's "ends in a number" rule turns into
- * IPv4, RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted in HostName").
+ * What a valid name is — bytes, label and name lengths, a last label that is not a number — is names/'s
+ * rule (names/host-name.ts), the same one the SNI reader applies to hellos, so every pattern accepted here
+ * can be matched by some SNI the reader accepts. This file adds only what is particular to patterns:
+ * Unicode input (IDNA), the `*.` prefix (`*` anywhere else and a bare `*` are rejected), and the total
+ * length counting the `*.` (253: a wildcard whose suffix is longer could only match names over 253).
  *
  * ASCII characters outside the allowed set are rejected BEFORE IDNA runs, because domainToASCII is a
  * URL-host parser and would otherwise silently percent-decode (`a%41` → `aa`) and drop tabs. Pure-ASCII
  * input skips domainToASCII: for ASCII in the allowed set its only effects are lower-casing and the
- * IPv4 rule, both reproduced here (test/property/routes-normalize.test.ts checks the two paths agree).
+ * "ends in a number" rule, which names/ applies too (test/property/routes-normalize.test.ts checks the
+ * two paths agree).
  *
  * Limits: input longer than MAX_PATTERN_INPUT_LENGTH is rejected unread.
  * This is the one routes/ file allowed to import a node: module (eslint.config.js override).
  */
 import { domainToASCII } from 'node:url'
-import { MAX_LABEL_LENGTH, MAX_NAME_LENGTH, MAX_PATTERN_INPUT_LENGTH } from './constants.ts'
+import { checkHostNameText, MAX_NAME_LENGTH, NAME_FOLD } from '../names/index.ts'
+import { MAX_PATTERN_INPUT_LENGTH } from './constants.ts'
 
 const STAR = 0x2a // '*'
 const DOT = 0x2e // '.'
-const DASH = 0x2d // '-'
-const UNDERSCORE = 0x5f // '_'
-const DIGIT_0 = 0x30
-const DIGIT_9 = 0x39
-const UPPER_A = 0x41
-const UPPER_Z = 0x5a
-const LOWER_A = 0x61
-const LOWER_F = 0x66
-const LOWER_X = 0x78
-const LOWER_Z = 0x7a
 const ASCII_END = 0x80
 
-/** letters (either case), digits, '-', '_' */
+/** letters (either case), digits, '-', '_' (names/ NAME_FOLD) */
 function isNameChar (c: number): boolean {
-  return (c >= LOWER_A && c <= LOWER_Z) || (c >= DIGIT_0 && c <= DIGIT_9) ||
-    (c >= UPPER_A && c <= UPPER_Z) || c === DASH || c === UNDERSCORE
-}
-
-function isLowerNameChar (c: number): boolean {
-  return (c >= LOWER_A && c <= LOWER_Z) || (c >= DIGIT_0 && c <= DIGIT_9) || c === DASH || c === UNDERSCORE
-}
-
-/** WHATWG URL "ends in a number": the last label is all digits, or `0x` followed by hex digits. */
-function isNumericLabel (s: string, start: number, end: number): boolean {
-  if (end - start >= 2 && s.charCodeAt(start) === DIGIT_0 && s.charCodeAt(start + 1) === LOWER_X) {
-    for (let i = start + 2; i < end; i++) {
-      const c = s.charCodeAt(i)
-      if (!((c >= DIGIT_0 && c <= DIGIT_9) || (c >= LOWER_A && c <= LOWER_F))) return false
-    }
-    return true
-  }
-  for (let i = start; i < end; i++) {
-    const c = s.charCodeAt(i)
-    if (c < DIGIT_0 || c > DIGIT_9) return false
-  }
-  return true
+  return NAME_FOLD[c]! !== 0
 }
 
 /**
- * True when s[from..] is a non-empty dotted name of lower-case name characters with labels of 1..63
- * characters, s is at most 253 characters long, and the last label is not numeric.
+ * True when s (already lower-case) is a name by names/'s rule from `from` on (after a `*.` when 2), with no
+ * trailing dot left, and at most MAX_NAME_LENGTH characters including the `*.`.
  */
 function isCanonicalName (s: string, from: number): boolean {
-  const end = s.length
-  if (end <= from || end > MAX_NAME_LENGTH) return false
-  let labelStart = from
-  for (let i = from; i < end; i++) {
-    const c = s.charCodeAt(i)
-    if (c === DOT) {
-      const len = i - labelStart
-      if (len === 0 || len > MAX_LABEL_LENGTH) return false
-      labelStart = i + 1
-    } else if (!isLowerNameChar(c)) {
-      return false
-    }
-  }
-  const last = end - labelStart
-  return last > 0 && last <= MAX_LABEL_LENGTH && !isNumericLabel(s, labelStart, end)
+  return s.length <= MAX_NAME_LENGTH && checkHostNameText(s, from) === s.length
 }
 
 /** drop exactly one trailing dot (RFC 1034 §3.1: a trailing dot marks an absolute name) */
@@ -105,10 +61,10 @@ export function normalizePattern (input: string): string | null {
     const c = input.charCodeAt(i)
     if (c >= ASCII_END) {
       ascii = false
-    } else if (c === DOT || isNameChar(c)) {
-      if (c >= UPPER_A && c <= UPPER_Z) upper = true
-    } else {
-      return null
+    } else if (c !== DOT) {
+      const folded = NAME_FOLD[c]!
+      if (folded === 0) return null
+      if (folded !== c) upper = true
     }
   }
   if (!ascii) return finishIdna(input, from)

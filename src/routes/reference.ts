@@ -11,7 +11,8 @@
  *  - otherwise -1.
  * Compile errors are found the obvious way too (normalizePattern, then a Set of canonical patterns).
  */
-import { MAX_LABEL_LENGTH, MAX_NAME_LENGTH, MAX_ROUTES, MAX_TARGET } from './constants.ts'
+import { MAX_LABEL_LENGTH, MAX_NAME_LENGTH } from '../names/index.ts'
+import { MAX_ROUTES, MAX_TARGET } from './constants.ts'
 import { RouteError } from './compile.ts'
 import { normalizePattern } from './normalize.ts'
 import type { RouteSpec } from './types.ts'

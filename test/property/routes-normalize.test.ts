@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { MAX_LABEL_LENGTH, MAX_NAME_LENGTH } from '../../src/routes/constants.ts'
+import { MAX_LABEL_LENGTH, MAX_NAME_LENGTH } from '../../src/names/index.ts'
 import { normalizePattern } from '../../src/routes/index.ts'
 import { normalizeViaIdna } from '../../src/routes/normalize.ts'
 

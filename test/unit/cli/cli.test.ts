@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { once } from 'node:events'
 import { request } from 'node:https'
@@ -147,6 +147,24 @@ describe('check', () => {
     expect(r.stdout).toContain('accept    handoff (balance roundrobin)')
     expect(r.stdout).toContain('default   10.0.0.9:443')
     expect(r.stdout).toContain('listen    127.0.0.1:8443, [::1]:8443')
+  }, RUN_TIMEOUT_MS)
+
+  it('every shipped example passes check', async () => {
+    const files = readdirSync(join(ROOT, 'examples')).filter((f) => /\.(ya?ml|json)$/.test(f))
+    expect(files).toEqual(expect.arrayContaining(['pools.yaml', 'acme-tls-alpn.yaml', 'hellogate.yaml']))
+    const results = await Promise.all(files.map(async (f) => await run(['check', '-c', join(ROOT, 'examples', f)])))
+    results.forEach((r, i) => { expect([files[i], r.code, r.stderr]).toEqual([files[i], 0, '']) })
+  }, RUN_TIMEOUT_MS)
+
+  it('prints pools, their servers and the routes that use each', async () => {
+    const r = await run(['check', '-c', join(ROOT, 'examples/pools.yaml')])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^ {2}default {3}shop$/m)
+    expect(r.stdout).toMatch(/^ {2}upstreams 2 declared, 1 implicit/m)
+    expect(r.stdout).toMatch(/^ {4}shop: leastconn; health tls health\.shop\.example every 5s \(timeout 2s, rise 2, fall 3\); passive 3 failures, eject 30s; connect 2s, 2 retries; proxyProtocol v2$/m)
+    expect(r.stdout).toContain('      server 10.0.1.2:443 weight 3\n      server 10.0.9.9:443 backup\n      used by *.shop.example, b.example.com, default\n')
+    expect(r.stdout).toContain('      used by b.example.com (alpn h2)\n')
+    expect(r.stdout).toContain('    10.0.0.1:443 (implicit)\n      used by a.example.com\n')
   }, RUN_TIMEOUT_MS)
 
   it('invalid config: the error (file:line:col key expected) on stderr, exit 1', async () => {

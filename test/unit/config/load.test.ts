@@ -116,6 +116,10 @@ describe('errors name file, line:col and key', () => {
   it('YAML: route pattern errors point at the pattern, list items at the item', async () => {
     const p1 = await write('pattern.yaml', 'routes:\n  a.example.com: 10.0.0.1:443\n  "bad..name": 10.0.0.1:443\n')
     expect((await loadError(p1)).message.startsWith(`${p1}:3:3: routes."bad..name": `)).toBe(true)
+    const p3 = await write('dup-pattern.yaml', 'routes:\n  a.example.com: 10.0.0.1:443\n  A.Example.com.: 10.0.0.2:443\n')
+    const dup = await loadError(p3)
+    expect(dup.code).toBe(ErrorCode.ROUTE_DUPLICATE)
+    expect(dup.message).toBe(`${p3}:3:3: routes."A.Example.com.": same pattern as routes."a.example.com" (both are 'a.example.com' after normalisation)`)
     const p2 = await write('list.yaml', 'listen:\n  - 127.0.0.1:1\n  - nope\nroutes: {a.com: "1.2.3.4:1"}\n')
     expect((await loadError(p2)).message.startsWith(`${p2}:3:5: listen[1]: `)).toBe(true)
   })

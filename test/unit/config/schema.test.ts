@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { DEFAULTS, LIMITS, formatDuration, formatKeyPath, parseConfig, parseDuration, parseHostPort } from '../../../src/config/index.ts'
 import type { ProxyConfig } from '../../../src/config/index.ts'
 import { ErrorCode, ErrorSource, ProxyError } from '../../../src/errors.ts'
+import { configErrorOf } from '../../helpers/config.ts'
 
 const FILE = 'test.yaml'
 const ROUTES = { 'a.example.com': '10.0.0.1:443' }
@@ -19,13 +20,7 @@ function parse (extra: Record<string, unknown>): ProxyConfig {
 
 /** The ProxyError thrown by parseConfig, or fails the test. */
 function errorOf (raw: unknown): ProxyError {
-  try {
-    parseConfig(raw, FILE)
-  } catch (err) {
-    expect(err).toBeInstanceOf(ProxyError)
-    return err as ProxyError
-  }
-  throw new Error('expected parseConfig to throw')
+  return configErrorOf(raw, FILE)
 }
 
 function expectInvalid (extra: Record<string, unknown>, key: string, ...fragments: string[]): ProxyError {
@@ -37,6 +32,12 @@ function expectInvalid (extra: Record<string, unknown>, key: string, ...fragment
   expect(err.message.startsWith(`${FILE}: ${key}: `)).toBe(true)
   for (const f of fragments) expect(err.message).toContain(f)
   return err
+}
+
+/** host and port of the one server of route i's pool (a route written as host:port is a one-server pool) */
+function originOf (c: ProxyConfig, i: number): { host: string, port: number } {
+  const s = c.upstreams[c.routes[i]!.upstream]!.servers[0]!
+  return { host: s.host, port: s.port }
 }
 
 function isDeepFrozen (v: unknown): boolean {
@@ -57,7 +58,8 @@ describe('defaults', () => {
     expect(c.timeouts).toEqual({ helloMs: 5_000, connectMs: 5_000, idleMs: 300_000, shutdownMs: 30_000 })
     expect(c.limits).toEqual({ maxHelloBytes: 16_384, maxConnections: 100_000 })
     expect(c.log).toEqual({ level: 'info', access: true })
-    expect(c.routes).toEqual([{ pattern: 'a.example.com', source: 'a.example.com', origin: { host: '10.0.0.1', port: 443 } }])
+    expect(c.routes).toEqual([{ pattern: 'a.example.com', source: 'a.example.com', upstream: 0, alpn: [] }])
+    expect(originOf(c, 0)).toEqual({ host: '10.0.0.1', port: 443 })
   })
 
   it('keeps DEFAULTS.timeouts and DEFAULTS.limits in the documented units', () => {
@@ -102,7 +104,7 @@ describe('unknown keys are errors at every level', () => {
   it.each([
     [{ timeout: { hello: '5s' } }, 'timeout', "did you mean 'timeouts'"],
     [{ Listen: '127.0.0.1:1' }, 'Listen', "did you mean 'listen'"],
-    [{ extra: 1 }, 'extra', 'allowed here: listen, workers, accept, balance, routes, default, timeouts, limits, log'],
+    [{ extra: 1 }, 'extra', 'allowed here: listen, workers, accept, balance, upstreams, routes, default, timeouts, limits, log'],
     [{ timeouts: { helo: '5s' } }, 'timeouts.helo', "did you mean 'hello'"],
     [{ timeouts: { read: '5s' } }, 'timeouts.read', 'allowed here: hello, connect, idle, shutdown'],
     [{ limits: { maxHelloSize: 1 } }, 'limits.maxHelloSize', "did you mean 'maxHelloBytes'"],
@@ -209,7 +211,7 @@ describe('routes', () => {
     }, FILE)
     expect(c.routes.map(r => r.pattern)).toEqual(['a.example.com', '*.example.net', 'xn--bcher-kva.example.org', 'api.internal'])
     expect(c.routes.map(r => r.source)).toEqual(['A.Example.COM.', '*.Example.net', 'bücher.example.org', 'api.internal'])
-    expect(c.routes.map(r => r.origin)).toEqual([
+    expect(c.routes.map((_, i) => originOf(c, i))).toEqual([
       { host: '10.0.0.1', port: 443 },
       { host: '10.0.0.2', port: 8443 },
       { host: '2001:db8::10', port: 443 },
@@ -261,7 +263,8 @@ describe('routes', () => {
 describe('default', () => {
   it('reject or host:port', () => {
     expect(parse({ default: 'reject' }).default).toBeNull()
-    expect(parse({ default: '[::1]:9443' }).default).toEqual({ host: '::1', port: 9443 })
+    const c = parse({ default: '[::1]:9443' })
+    expect(c.upstreams[c.default!]).toMatchObject({ name: '[::1]:9443', implicit: true, servers: [{ host: '::1', port: 9443 }] })
   })
 
   it.each(['drop', 'origin', 0, '1.2.3.4:0'])('rejects %j', (def) => {

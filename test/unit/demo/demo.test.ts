@@ -76,7 +76,7 @@ describe('demoConfig', () => {
     expect(c.listen).toEqual([{ host: '127.0.0.1', port: 0 }])
     expect(c.workers).toBe(2)
     expect(c.default).toBeNull()
-    expect(c.routes.map(r => [r.pattern, r.origin.port])).toEqual([
+    expect(c.routes.map(r => [r.pattern, c.upstreams[r.upstream]!.servers[0]!.port])).toEqual([
       ['alpha.demo.hellogate.test', 1001],
       ['beta.demo.hellogate.test', 1002],
       ['*.beta.demo.hellogate.test', 1002],
@@ -109,7 +109,7 @@ describe('startDemo (injected proxy)', () => {
     let closed = false
     closers.push(async () => { if (!closed) await demo.close() })
 
-    expect(seen?.routes.map(r => r.origin.port)).toEqual([demo.origins.alpha.port, demo.origins.beta.port, demo.origins.beta.port])
+    expect(seen?.routes.map(r => seen?.upstreams[r.upstream]!.servers[0]!.port)).toEqual([demo.origins.alpha.port, demo.origins.beta.port, demo.origins.beta.port])
     expect(demo.port).toBe(45678)
     expect(demo.fellBack).toBe(false)
     expect(readFileSync(demo.certFiles.alpha, 'utf8')).toBe(demo.origins.alpha.cert.cert)
@@ -133,7 +133,7 @@ describe('startDemo (injected proxy)', () => {
   it('closes the origins and removes the temp dir when the proxy fails to start', async () => {
     let origins: { alpha: number } | undefined
     const failing: StartProxyFn = async (config) => {
-      origins = { alpha: config.routes[0]!.origin.port }
+      origins = { alpha: config.upstreams[config.routes[0]!.upstream]!.servers[0]!.port }
       throw new Error('boom')
     }
     await expect(startDemo({ logger: silentLogger, port: 0, startProxy: failing })).rejects.toThrow('boom')
