@@ -10,10 +10,9 @@
  * - `proxyConfig()` is bench's config (`workers: 1`, reuseport, one route, no access log) with the
  *   log level raised from `warn` to `info`: with `access: false` that adds only the startup lines,
  *   among them `listening`, which `waitReady()` waits for. Waiting for the port alone is not enough:
- *   in reuseport mode the main thread binds the port first to reserve it and *destroys* every
- *   connection it accepts until the workers have bound theirs (src/pool/main.ts
- *   `onReserveConnection`), so a client that starts at the first successful connect loses ~5–10 %
- *   of its first connections ("eof after 0 bytes").
+ *   the main thread logs `listening` once every worker is ready (src/pool/main.ts), while the port
+ *   answers as soon as the first reuseport worker has bound it, or, in handoff mode, before any
+ *   worker is up (accepted sockets then wait for one), so early connections would measure start-up.
  * - `threadCpu(pid)` reads each thread's on-CPU time (/proc/PID/task/TID/schedstat, ns; stat's
  *   utime+stime in clock ticks where schedstat is missing) and groups it: the main thread,
  *   hellogate's worker threads (named `hellogate-worker-N`, truncated to 15 characters by the
