@@ -6,8 +6,8 @@
  *    file cannot be skipped silently). Each file runs in a FRESH Node process (`fork`, with the flags the
  *    case needs, e.g. --expose-gc), one after the other, and hands its results back over IPC.
  *  - Prints the environment header (bench/lib/env.ts) first, one progress line per task while running,
- *    then one table (task, mean and p50 time per op, ops/s, ±rme, samples × batch) and the issue's target
- *    checks as PASS/FAIL with the measured figure.
+ *    then one table (task, mean and p50 time per op, ops/s, ±rme, samples × batch) and the speed-target
+ *    checks (README Performance) as PASS/FAIL with the measured figure.
  *  - Writes everything (environment header, tasks, notes, targets, load average at start and end) to
  *    bench/results/micro-<timestamp>.json and bench/results/micro-latest.json (bench/lib/results.ts).
  *  - Positional arguments keep only the files whose name contains one of them (`hello`, `compile`); the
@@ -43,7 +43,7 @@ const CASES: Case[] = [
   { file: 'routes-compile.bench.ts', execArgv: ['--expose-gc'] },
 ]
 
-/** Issue targets, as data: each reads tasks by their stable names. */
+/** The speed targets of README Performance, as data: each reads tasks by their stable names. */
 interface TargetCheck {
   id: string
   target: string

@@ -4,12 +4,16 @@
  *
  * Usage: `node profiles/ab.ts --a PATH/dist/cli.js --b PATH/dist/cli.js [--scenario new-conn|relay]
  *         [--rounds 10] [--duration 8] [--warmup 2] [--concurrency 8] [--connections 4]
- *         [--rate N] [--json FILE] [--no-pin]`
+ *         [--rate N] [--a-access-log] [--b-access-log] [--json FILE] [--no-pin]`
  *
  * `--rate N` (new-conn only) drives open-loop arrivals, N connections per second, instead of the
  * closed loop: recommended for A/B, because with a closed loop the rate follows the load
  * generator's share of a busy machine, and the proxy's CPU per connection follows the rate
  * (more connections per event-loop wakeup at higher rates).
+ *
+ * `--a-access-log` / `--b-access-log` turn that side's access log on (the shipped default,
+ * `log: { level: info, access: true }`; lines go to the side's log file). Both sides may be the same
+ * build: `--a dist/cli.js --b dist/cli.js --b-access-log` is the cost of the access log.
  *
  * What it does: one origin; A and B both running (each `workers: 1`, same config shape as
  * profiles/run.ts), both pinned to the same CPU, only one of them loaded at a time. Round r loads
@@ -51,13 +55,15 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     connections: { type: 'string', default: '4' },
     rate: { type: 'string' },
+    'a-access-log': { type: 'boolean', default: false },
+    'b-access-log': { type: 'boolean', default: false },
     json: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
   },
 })
 
 function usage (msg: string): never {
-  process.stderr.write(`ab: ${msg}\nusage: node profiles/ab.ts --a A/dist/cli.js --b B/dist/cli.js [--scenario new-conn|relay] [--rounds N] [--duration S] [--warmup S] [--concurrency N] [--connections N] [--rate N] [--json FILE] [--no-pin]\n`)
+  process.stderr.write(`ab: ${msg}\nusage: node profiles/ab.ts --a A/dist/cli.js --b B/dist/cli.js [--scenario new-conn|relay] [--rounds N] [--duration S] [--warmup S] [--concurrency N] [--connections N] [--rate N] [--a-access-log] [--b-access-log] [--json FILE] [--no-pin]\n`)
   process.exit(2)
 }
 
@@ -95,14 +101,16 @@ async function main (): Promise<void> {
   const { pin, proxyCpu, loadCpu } = planCpus(values['no-pin'] === true, true)
   const env = envHeader(pin ? `taskset: A and B on CPU ${String(proxyCpu)} (one loaded at a time); origin + load generator on CPU ${String(loadCpu)}` : 'not pinned')
   console.log(formatEnvHeader(env))
-  console.log(`# A = ${cliA}\n# B = ${cliB}\n# ${scenario}${rate === undefined ? '' : ` open loop at ${String(rate)} connections/s`}: ${String(rounds)} rounds × (A, B alternating), ${String(warmupSec)} s warmup + ${String(durationSec)} s measured each`)
+  const accessLog: Record<Side, boolean> = { A: values['a-access-log'] === true, B: values['b-access-log'] === true }
+  const logNote = (s: Side): string => accessLog[s] ? ' (access log on)' : ''
+  console.log(`# A = ${cliA}${logNote('A')}\n# B = ${cliB}${logNote('B')}\n# ${scenario}${rate === undefined ? '' : ` open loop at ${String(rate)} connections/s`}: ${String(rounds)} rounds × (A, B alternating), ${String(warmupSec)} s warmup + ${String(durationSec)} s measured each`)
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hellogate-ab-'))
   const origin = await startOrigin({ cpu: loadCpu, nofile: undefined, dir })
   const start = async (side: Side, cli: string): Promise<{ pid: number, port: number }> => {
     const port = await freePort()
     const config = path.join(dir, `${side}.yaml`)
-    writeFileSync(config, proxyConfig(port, origin.port))
+    writeFileSync(config, proxyConfig(port, origin.port, accessLog[side]))
     const log = path.join(dir, `${side}.log`)
     const child = spawnChild(`hellogate ${side}`, NODE, [cli, 'serve', '--config', config], { cpu: proxyCpu, log })
     await waitReady(port, child, log)
@@ -165,7 +173,7 @@ async function main (): Promise<void> {
   lines.push('', `load: A ${f(median(side('A').map((p) => p.perSec)), 0)}/s, B ${f(median(side('B').map((p) => p.perSec)), 0)}/s (medians); errors A ${String(errs.A)}, B ${String(errs.B)}`)
   console.log(lines.join('\n'))
   if (values.json !== undefined) {
-    writeFileSync(values.json, JSON.stringify({ env, a: cliA, b: cliB, scenario, rate, rounds, durationSec, warmupSec, shape, unit, summary, phases }, null, 2) + '\n')
+    writeFileSync(values.json, JSON.stringify({ env, a: cliA, b: cliB, accessLog, scenario, rate, rounds, durationSec, warmupSec, shape, unit, summary, phases }, null, 2) + '\n')
     console.log(`wrote ${values.json}`)
   }
 }

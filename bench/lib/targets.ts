@@ -12,7 +12,9 @@
  *   into `dir` and starts the proxy pinned to `cpu`, with RLIMIT_NOFILE raised to `nofile`.
  *
  * Limits: one route (BENCH_SNI → the origin), `default: reject`. Logging at `warn` without access
- * logs, so logging cost is not part of the measurement.
+ * logs by default, so logging cost is not part of the measurement; the shipped default
+ * (`log: { level: info, access: true }`) is one option away (`accessLog`), its lines going to the
+ * child's log file as stdout would go to a file or a pipe in production.
  */
 import { existsSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
@@ -56,8 +58,15 @@ export function resolveProxy (requested: NodeProxyKind): { kind: NodeProxyKind, 
   }
 }
 
+export interface ProxyLogOptions {
+  /** pino level (default `warn`: only problems, no startup lines) */
+  level?: 'warn' | 'info'
+  /** one access-log line per connection, as shipped (default false) */
+  accessLog?: boolean
+}
+
 /** The YAML config both Node proxies read (hellogate's public config shape). */
-export function proxyConfigYaml (listenPort: number, originPort: number): string {
+export function proxyConfigYaml (listenPort: number, originPort: number, log: ProxyLogOptions = {}): string {
   return [
     `listen: 127.0.0.1:${listenPort}`,
     'workers: 1',
@@ -67,7 +76,7 @@ export function proxyConfigYaml (listenPort: number, originPort: number): string
     'default: reject',
     'timeouts: { hello: 5s, connect: 5s, idle: 5m }',
     'limits: { maxHelloBytes: 16384, maxConnections: 100000 }',
-    'log: { level: warn, access: false }',
+    `log: { level: ${log.level ?? 'warn'}, access: ${String(log.accessLog ?? false)} }`,
     '',
   ].join('\n')
 }
@@ -77,10 +86,12 @@ export async function startNodeProxy (kind: NodeProxyKind, opts: {
   cpu: number | undefined
   nofile: number | undefined
   dir: string
+  /** the access log on, as shipped (hellogate only; the stand-in logs nothing per connection) */
+  accessLog?: boolean
 }): Promise<Running> {
   const port = await freePort()
   const config = path.join(opts.dir, `${kind}.yaml`)
-  writeFileSync(config, proxyConfigYaml(port, opts.originPort))
+  writeFileSync(config, proxyConfigYaml(port, opts.originPort, { accessLog: opts.accessLog }))
   const entry = kind === 'hellogate' ? HELLOGATE_CLI : STANDIN
   const child = spawnChild(kind, NODE, [entry, 'serve', '--config', config], {
     cpu: opts.cpu,

@@ -3,13 +3,18 @@
  *
  * Usage: `node bench/load/run.ts [--proxy hellogate|standin] [--duration 5] [--warmup 1]
  *         [--scenarios new-conn,small,big] [--connections 10] [--big-connections 4]
- *         [--churn-concurrency 8] [--rounds 1] [--no-pin]`
+ *         [--churn-concurrency 8] [--rounds 1] [--access-log] [--no-pin]`
  *
  * Scenarios (each measured direct → origin and via proxy → origin, same client, same origin):
  * - `new-conn`: a new TLS connection per request (bench/lib/tls-churn.ts, full handshake, GET /,
  *   Connection: close). Measures accept → hello → route → connect. Proxy CPU per connection.
  * - `small`: autocannon keep-alive GET / (tiny body). Measures per-request relay overhead.
  * - `big`: autocannon keep-alive GET /1m (1 MiB body). Measures relay throughput. Proxy CPU per MiB.
+ *
+ * The proxy runs with its access log off (logging cost kept out of the relay figures); `--access-log`
+ * turns it on as shipped (`log: { level: info, access: true }`, lines into the proxy's log file). For
+ * the cost of the log alone, in one interleaved run: `node profiles/ab.ts --a dist/cli.js --b
+ * dist/cli.js --b-access-log --rate 100`.
  *
  * Output: env header, a progress line per phase, a table of req/s and p50/p99 as ratios
  * via/direct, proxy CPU (utime+stime of the proxy process tree, all threads, /proc), and JSON at
@@ -48,6 +53,7 @@ const { values } = parseArgs({
     'big-connections': { type: 'string', default: '4' },
     'churn-concurrency': { type: 'string', default: '8' },
     rounds: { type: 'string', default: '1' },
+    'access-log': { type: 'boolean', default: false },
     'no-pin': { type: 'boolean', default: false },
     'keep-tmp': { type: 'boolean', default: false },
   },
@@ -80,12 +86,13 @@ async function main (): Promise<void> {
   const proxy = resolveProxy(values.proxy as NodeProxyKind)
   const env = envHeader(pinning)
   console.log(formatEnvHeader(env))
-  console.log(`# proxy: ${proxy.note}`)
+  const accessLog = values['access-log'] === true
+  console.log(`# proxy: ${proxy.note}; access log ${accessLog ? 'ON (as shipped)' : 'off'}`)
   console.log(`# phases: ${scenarios.join(', ')} × (direct, proxy) × ${rounds} round(s), ${durationSec} s each after ${warmupSec} s warmup; harness RLIMIT_NOFILE ${nofile}`)
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hellogate-bench-load-'))
   const origin = await startOrigin({ cpu: loadCpu, nofile: NOFILE, dir })
-  const prox = await startNodeProxy(proxy.kind, { originPort: origin.port, cpu: proxyCpu, nofile: NOFILE, dir })
+  const prox = await startNodeProxy(proxy.kind, { originPort: origin.port, cpu: proxyCpu, nofile: NOFILE, dir, accessLog })
   const proxyPids = (): number[] => processTree(prox.child.pid)
   console.log(`# origin pid ${origin.child.pid} :${origin.port}; ${proxy.kind} pid ${prox.child.pid} :${prox.port} (process tree now: ${proxyPids().join(',')}); logs in ${dir}`)
 
@@ -120,7 +127,7 @@ async function main (): Promise<void> {
   const out = writeResults('load', {
     env,
     proxy: { requested: values.proxy, used: proxy.kind, note: proxy.note },
-    options: { durationSec, warmupSec, rounds, ...shape },
+    options: { durationSec, warmupSec, rounds, accessLog, ...shape },
     elapsedSec,
     summary,
     phases: results,

@@ -10,7 +10,7 @@
  *    1448-byte MSS (inside its single record), and the 3-record split-records capture one record per
  *    chunk (both copy into the assembler's buffers, which are allocated per hello).
  *  - `hello+route/chromium`: assemble the chromium hello (one chunk) and `matchServerName` its SNI on a
- *    10 000-route table: the per-connection work before the origin connect (issue target ≤ 1 µs).
+ *    10 000-route table: the per-connection work before the origin connect (speed target ≤ 1 µs, README Performance).
  *  - `hello+route/chromium/new-assembler`: the same with a `new HelloAssembler()` per hello, as the relay
  *    does per connection (src/relay/session.ts), so allocation and GC are included.
  * Each operation checks status === Ok, the SNI offsets (found independently at load, hellos.ts), the

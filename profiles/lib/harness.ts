@@ -7,13 +7,12 @@
  * - Scenarios reuse bench/lib (origin, churn client, autocannon wrapper) through `runScenario`:
  *   `new-conn` = a new TLS connection per request (full handshake, GET /, Connection: close);
  *   `relay` = bench's `big` shape, keep-alive GET /1m (1 MiB bodies).
- * - `proxyConfig()` is bench's config (`workers: 1`, reuseport, one route, no access log) with the
- *   log level raised from `warn` to `info`: with `access: false` that adds only the startup lines,
- *   among them `listening`, which `waitReady()` waits for. Waiting for the port alone is not enough:
- *   in reuseport mode the main thread binds the port first to reserve it and *destroys* every
- *   connection it accepts until the workers have bound theirs (src/pool/main.ts
- *   `onReserveConnection`), so a client that starts at the first successful connect loses ~5–10 %
- *   of its first connections ("eof after 0 bytes").
+ * - `proxyConfig()` is bench's config (`workers: 1`, reuseport, one route, no access log unless
+ *   asked) with the log level raised from `warn` to `info`: with `access: false` that adds only the
+ *   startup lines, among them `listening`, which `waitReady()` waits for. Waiting for the port alone is not enough:
+ *   the main thread logs `listening` once every worker is ready (src/pool/main.ts), while the port
+ *   answers as soon as the first reuseport worker has bound it, or, in handoff mode, before any
+ *   worker is up (accepted sockets then wait for one), so early connections would measure start-up.
  * - `threadCpu(pid)` reads each thread's on-CPU time (/proc/PID/task/TID/schedstat, ns; stat's
  *   utime+stime in clock ticks where schedstat is missing) and groups it: the main thread,
  *   hellogate's worker threads (named `hellogate-worker-N`, truncated to 15 characters by the
@@ -50,12 +49,12 @@ const READY_TIMEOUT_MS = 60_000
 /** Poll interval for the proxy log. */
 const READY_POLL_MS = 50
 
-/** hellogate's config for the scenarios: bench's, with `info` logging so `listening` is printed. */
-export function proxyConfig (listenPort: number, originPort: number): string {
-  const yaml = proxyConfigYaml(listenPort, originPort)
-  const out = yaml.replace('log: { level: warn, access: false }', 'log: { level: info, access: false }')
-  if (out === yaml) throw new Error('bench/lib/targets.ts proxyConfigYaml changed shape: cannot set log level info')
-  return out
+/**
+ * hellogate's config for the scenarios: bench's, with `info` logging so `listening` is printed, and the
+ * access log off unless `accessLog` (then it is the shipped default, `log: { level: info, access: true }`).
+ */
+export function proxyConfig (listenPort: number, originPort: number, accessLog = false): string {
+  return proxyConfigYaml(listenPort, originPort, { level: 'info', accessLog })
 }
 
 /**

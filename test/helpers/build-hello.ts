@@ -321,8 +321,10 @@ export function wrapRecords (hs: Uint8Array, spec: number | number[], opts: Reco
 export interface Sslv2Options {
   /** version field (default 0x0301) */
   version?: number
-  /** number of 3-byte V2CipherSpecs (default 3) */
+  /** number of 3-byte V2CipherSpecs (default 3: 0x00002f, 0x000030, 0x000031) */
   cipherSpecs?: number
+  /** the V2CipherSpecs themselves (overrides `cipherSpecs`); a TLS suite is 0x00 followed by its two bytes */
+  cipherSpecList?: number[]
   /** session_id length (default 0) */
   sessionIdLength?: number
   /** challenge length (default 32) */
@@ -336,15 +338,15 @@ export interface Sslv2Options {
 /** An SSLv2-compatible CLIENT-HELLO, RFC 5246 Appendix E.2 (2-byte header with the high bit set). */
 export function buildSslv2Hello (opts: Sslv2Options = {}): Buffer {
   const w = new Writer()
-  const specs = opts.cipherSpecs ?? 3
+  const specList = opts.cipherSpecList ?? Array.from({ length: opts.cipherSpecs ?? 3 }, (_, i) => 0x002f + i)
   const sid = opts.sessionIdLength ?? 0
   const ch = opts.challengeLength ?? 32
   w.u8(opts.msgType ?? 1) //                                        uint8 msg_type = 1
   w.u16(opts.version ?? 0x0301) //                                  Version version
-  w.u16(specs * 3) //                                               uint16 cipher_spec_length
+  w.u16(specList.length * 3) //                                     uint16 cipher_spec_length
   w.u16(sid) //                                                     uint16 session_id_length
   w.u16(ch) //                                                      uint16 challenge_length
-  for (let i = 0; i < specs; i++) { w.u8(0); w.u16(0x002f + i) } // V2CipherSpec cipher_specs[...]
+  for (const s of specList) { w.u8(s >> 16); w.u16(s & 0xffff) } // V2CipherSpec cipher_specs[...]
   for (let i = 0; i < sid; i++) w.u8(0x55) //                       opaque session_id[...]
   for (let i = 0; i < ch; i++) w.u8(0x33 + i) //                    opaque challenge[...]
   const len = opts.msgLength ?? w.b.length

@@ -9,10 +9,13 @@ import { X509Certificate } from 'node:crypto'
 import { promisify } from 'node:util'
 import { buildClientHello, wrapRecords } from '../helpers/build-hello.ts'
 import { rawExchange, startCliProxy, startTlsOrigin, tempFile, type CliProxy, type TlsOrigin } from '../helpers/servers.ts'
+import { haveTool } from '../helpers/tools.ts'
 
 const run = promisify(execFile)
 const ALPHA = 'alpha.cli.hellogate.example'
 const BETA = 'beta.cli.hellogate.example'
+const OPENSSL = haveTool('openssl', ['version'], 'clients.test.ts: the openssl s_client test')
+const CURL = haveTool('curl', ['--version'], 'clients.test.ts: the curl and access-log tests')
 
 describe.each(['reuseport', 'handoff'] as const)('hellogate serve, accept=%s', (accept) => {
   let alpha: TlsOrigin
@@ -35,7 +38,7 @@ describe.each(['reuseport', 'handoff'] as const)('hellogate serve, accept=%s', (
     await Promise.all([alpha.close(), beta.close()])
   })
 
-  it('openssl s_client sees each origin\'s own certificate and response', async () => {
+  it.skipIf(!OPENSSL)('openssl s_client sees each origin\'s own certificate and response', async () => {
     for (const [name, origin] of [[ALPHA, alpha], [BETA, beta]] as const) {
       const caFile = tempFile('ca.pem', origin.cert)
       const { stdout } = await run('sh', ['-c',
@@ -48,7 +51,7 @@ describe.each(['reuseport', 'handoff'] as const)('hellogate serve, accept=%s', (
     }
   })
 
-  it('curl verifies each origin against its own certificate and gets its response', async () => {
+  it.skipIf(!CURL)('curl verifies each origin against its own certificate and gets its response', async () => {
     for (const [name, origin] of [[ALPHA, alpha], [BETA, beta]] as const) {
       const caFile = tempFile('ca.pem', origin.cert)
       const { stdout } = await run('curl', ['-sS', '--max-time', '10', '--cacert', caFile,
@@ -57,7 +60,7 @@ describe.each(['reuseport', 'handoff'] as const)('hellogate serve, accept=%s', (
     }
   })
 
-  it('spreads connections over both workers and writes one access-log line per connection', async () => {
+  it.skipIf(!CURL)('spreads connections over both workers and writes one access-log line per connection', async () => {
     const caFile = tempFile('ca.pem', alpha.cert)
     const jobs = Array.from({ length: 12 }, () => run('curl', ['-sS', '--max-time', '10', '--cacert', caFile,
       '--resolve', ALPHA + ':' + String(proxy.port) + ':127.0.0.1', 'https://' + ALPHA + ':' + String(proxy.port) + '/']))

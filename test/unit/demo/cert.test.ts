@@ -14,17 +14,9 @@ import { describe, expect, it } from 'vitest'
 
 import { freshTestCert, getTestCert } from '../../helpers/certs.ts'
 import type { SelfSignedCert } from '../../helpers/certs.ts'
+import { haveTool } from '../../helpers/tools.ts'
 
 const NAMES = ['alpha.test', '*.beta.test', '127.0.0.1', '::1']
-
-function hasOpenssl (): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
 
 /**
  * TLS server with `server`'s cert; client trusts `ca`. Resolves with the client's verification result
@@ -132,7 +124,7 @@ describe('real TLS handshakes', () => {
   })
 })
 
-describe.skipIf(!hasOpenssl())('openssl agrees', () => {
+describe.skipIf(!haveTool('openssl', ['version'], 'cert.test.ts: openssl agrees'))('openssl agrees', () => {
   it('openssl x509 parses it and openssl verify accepts it as its own CA (strict mode)', () => {
     const c = getTestCert(NAMES)
     const dir = mkdtempSync(join(tmpdir(), 'hellogate-cert-test-'))
