@@ -24,3 +24,7 @@ export { buildMaglev, maglevSize, MAGLEV_PRIMES } from './maglev.ts'
 export { MAX_SWRR_CYCLE, swrrCycle } from './swrr.ts'
 export { dnsNamesFromAltNames, peerCertificateNames, probeServer, ProbeReason, type ProbeOptions, type ProbeResult } from './probe.ts'
 export { EJECT_SWEEP_MS, FIRST_CHECK_SPREAD_MS, UpstreamLogEvent, UpstreamMonitor, type CertificateEvent, type MonitorOptions } from './health.ts'
+export {
+  coalescingWarnings, probeCertificates, type CertificateProbe, type CoalescingWarning, type PoolCertificate, type ProbeTarget,
+  type RoutedName,
+} from './coalesce.ts'

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { pino } from 'pino'
 import { V2ProxyProtocol } from 'proxy-protocol-js'
 import {
-  createServerTable, probeServer, serverStats, serverUsable, UpstreamMonitor, type CertificateEvent, type PoolSpec,
+  coalescingWarnings, createServerTable, probeCertificates, probeServer, serverStats, serverUsable, UpstreamMonitor, type CertificateEvent, type PoolSpec,
   type ServerTable,
 } from '../../src/upstreams/index.ts'
 import { closedPort, startBlackholeOrigin, startTlsOrigin, waitFor } from '../helpers/servers.ts'
@@ -177,5 +177,32 @@ describe('stop()', () => {
     await new Promise((resolve) => setTimeout(resolve, 200))
     expect(silent.accepted).toBe(accepted)
     expect(checks(r, 0)).toEqual({ ok: 0, failed: 0 })
+  })
+})
+
+describe('probeCertificates (hellogate check --probe)', () => {
+  it('reads each server\'s certificate names per SNI, through PROXY when needed, and feeds the warning', async () => {
+    const x = await startTlsOrigin('x', ['*.shop.example'])
+    const y = await startProxyProtocolOrigin(2, ['api.shop.example'])
+    const dead = await closedPort()
+    cleanup.push(x.close, y.close)
+    const probes = await probeCertificates([
+      { host: '127.0.0.1', port: x.port },
+      { host: '127.0.0.1', port: y.port, proxyProtocol: 'v2' },
+      { host: '127.0.0.1', port: dead },
+    ], ['www.shop.example'], { timeoutMs: 2000 })
+    expect(probes).toEqual([
+      { server: '127.0.0.1:' + String(x.port), name: 'www.shop.example', names: ['*.shop.example'], error: null },
+      { server: '127.0.0.1:' + String(y.port), name: 'www.shop.example', names: ['api.shop.example'], error: null },
+      { server: '127.0.0.1:' + String(dead), name: 'www.shop.example', names: null, error: 'refused (ECONNREFUSED)' },
+    ])
+    expect(x.servernames).toEqual(['www.shop.example'])
+    const warnings = coalescingWarnings(
+      [{ name: '*.shop.example', pool: 'shop' }, { name: 'api.shop.example', pool: 'api' }],
+      [{ pool: 'shop', server: probes[0]!.server, names: probes[0]!.names! }, { pool: 'api', server: probes[1]!.server, names: probes[1]!.names! }],
+    )
+    expect(warnings.map((w) => w.message)).toEqual([
+      'certificate served for pool shop (' + probes[0]!.server + ', name *.shop.example) also covers name api.shop.example routed to pool api',
+    ])
   })
 })
