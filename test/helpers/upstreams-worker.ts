@@ -8,7 +8,9 @@ import { acquireServer, pickServer, releaseServer, type ServerTable } from '../.
 interface Job { table: ServerTable, op: 'pick' | 'hold', count: number, start: Int32Array, out: Int32Array, offset: number, server: number }
 const job = workerData as Job
 
-// start together with the other workers, so their picks interleave on the shared cursor
+// start together with the other workers, so their picks interleave on the shared cursor:
+// start[1] counts the workers ready, start[0] turns 1 when the test lets them go
+Atomics.add(job.start, 1, 1)
 Atomics.wait(job.start, 0, 0)
 if (job.op === 'pick') {
   for (let i = 0; i < job.count; i++) job.out[job.offset + i] = pickServer(job.table, 0, 0, 0)

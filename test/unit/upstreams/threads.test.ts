@@ -27,23 +27,24 @@ function next (w: Worker): Promise<unknown> {
 describe('one table, many threads', () => {
   it('round-robin stays exact when four threads pick at once', async () => {
     const table = createServerTable([pool('p', ['10.0.0.1:443*5', '10.0.0.2:443', '10.0.0.3:443'])], 4)
-    const per = 17_500 // 4 × 17 500 = 70 000 picks = 10 000 cycles of 7
-    const start = new Int32Array(new SharedArrayBuffer(4))
+    const per = 175_000 // 4 × 175 000 = 700 000 picks = 100 000 cycles of 7, long enough to overlap
+    const start = new Int32Array(new SharedArrayBuffer(8))
     const out = new Int32Array(new SharedArrayBuffer(4 * per * 4))
     const ws = [0, 1, 2, 3].map((i) => spawn({ table, op: 'pick', count: per, start, out, offset: i * per }))
-    await new Promise((resolve) => setTimeout(resolve, 200)) // let them reach Atomics.wait
+    for (let i = 0; i < 500 && Atomics.load(start, 1) < 4; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(Atomics.load(start, 1)).toBe(4)
     const done = ws.map(next)
     Atomics.store(start, 0, 1)
     Atomics.notify(start, 0)
     await Promise.all(done)
     const counts = [0, 0, 0]
     for (const s of out) counts[s]!++
-    expect(counts).toEqual([50_000, 10_000, 10_000])
+    expect(counts).toEqual([500_000, 100_000, 100_000])
   })
 
   it('leastconn sees connections held by another thread', async () => {
     const table: ServerTable = createServerTable([pool('p', ['10.0.0.1:443', '10.0.0.2:443'], { balance: 'leastconn' })], 1)
-    const start = new Int32Array(new SharedArrayBuffer(4))
+    const start = new Int32Array(new SharedArrayBuffer(8))
     Atomics.store(start, 0, 1)
     const w = spawn({ table, op: 'hold', count: 3, start, server: 0 })
     await next(w)
