@@ -38,8 +38,8 @@ export function maglevSize (n: number): number {
 }
 
 /**
- * Fill a table of `size` (prime) entries with indexes into `keys`. Weights must be positive integers;
- * an empty key list gives a table of -1.
+ * Fill a table of `size` (prime) entries with indexes into `keys`. Weights must be ≥ 1 (RangeError
+ * otherwise: a programmer error, the table builder validates them first); no keys → a table of -1.
  */
 export function buildMaglev (keys: readonly string[], weights: readonly number[], size: number): Int32Array {
   const n = keys.length
@@ -50,6 +50,8 @@ export function buildMaglev (keys: readonly string[], weights: readonly number[]
   const count = new Float64Array(n)
   let wmax = 0
   for (let i = 0; i < n; i++) {
+    // a weight below 1 never gets a turn: with all of them so, the fill loop would never end
+    if (!(weights[i]! >= 1)) throw new RangeError('upstreams: Maglev weights must be ≥ 1')
     pos[i] = hashString(keys[i]!, SEED_OFFSET) % size
     skip[i] = (hashString(keys[i]!, SEED_SKIP) % (size - 1)) + 1
     wmax = Math.max(wmax, weights[i]!)
