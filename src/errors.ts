@@ -38,6 +38,12 @@ export const ErrorCode = {
   WORKER_START: 'HG_ERR_WORKER_START',
   /** bad command-line usage */
   CLI_USAGE: 'HG_ERR_CLI_USAGE',
+  /** admin.token is missing where it is required (listen not on loopback) or too short */
+  ADMIN_TOKEN: 'HG_ERR_ADMIN_TOKEN',
+  /** a CLI admin command could not get an answer from the admin endpoint */
+  ADMIN_REQUEST: 'HG_ERR_ADMIN_REQUEST',
+  /** a reload was asked for while another one was still compiling */
+  RELOAD_BUSY: 'HG_ERR_RELOAD_BUSY',
 } as const
 export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]
 
