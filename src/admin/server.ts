@@ -21,13 +21,14 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { HostPort } from '../config/types.ts'
 import { formatHostPort } from '../config/index.ts'
 import { ErrorCode, ErrorSource, ProxyError } from '../errors.ts'
 import { LogEvent } from '../log/events.ts'
-import type { AdminTarget, ReloadOutcome } from './target.ts'
+import { Phase, type AdminTarget, type ReloadOutcome } from './target.ts'
 
 /** Concurrent admin connections: a scraper, a probe, an operator or two; more is a flood to shed. */
 export const ADMIN_MAX_CONNECTIONS = 64
@@ -154,7 +155,7 @@ export async function startAdminServer (options: AdminOptions, target: AdminTarg
   return { address, url, close }
 }
 
-function onClientError (err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+function onClientError (err: NodeJS.ErrnoException, socket: Duplex): void {
   // node's default answers 400 (or 431 for oversized headers, 408 on timeout); keep that, never throw
   if (!socket.writable) { socket.destroy(); return }
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400)
@@ -289,7 +290,7 @@ async function onReload (ctx: Ctx, res: ServerResponse): Promise<void> {
     return
   }
   const phase = ctx.target.status().phase
-  if (phase !== 'running') {
+  if (phase !== Phase.Running) {
     sendJson(res, 503, { ok: false, error: { message: 'not reloading while ' + phase } })
     return
   }
