@@ -41,6 +41,14 @@ export default [
     },
   },
   {
+    // worker threads read and write shared memory only: prom-client and the admin endpoint live on the
+    // main thread, and loading them in every worker would cost memory for nothing
+    files: ['src/relay/**/*.ts', 'src/pool/worker.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['prom-client', '**/metrics/prometheus.ts', '**/admin/**'] }],
+    },
+  },
+  {
     files: ['src/**/*.ts'],
     ignores: ['src/cli.ts'],
     rules: {

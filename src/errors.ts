@@ -50,6 +50,12 @@ export const ErrorCode = {
   ORIGIN_CONNECT_TIMEOUT: 'HG_ERR_ORIGIN_CONNECT_TIMEOUT',
   /** an internal invariant failed (a bug); uncaught in a worker, it ends the worker, which is replaced */
   INTERNAL: 'HG_ERR_INTERNAL',
+  /** admin.token is missing where it is required (listen not on loopback) or too short */
+  ADMIN_TOKEN: 'HG_ERR_ADMIN_TOKEN',
+  /** a CLI admin command could not get an answer from the admin endpoint */
+  ADMIN_REQUEST: 'HG_ERR_ADMIN_REQUEST',
+  /** a reload was asked for while another one was still compiling */
+  RELOAD_BUSY: 'HG_ERR_RELOAD_BUSY',
 } as const
 export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]
 

@@ -45,6 +45,12 @@ export const LogEvent = {
   ConfigError: 'config.error',
   /** the process is about to exit because of an unexpected error */
   Fatal: 'fatal',
+  /** main thread: the admin endpoint is listening (url, auth) */
+  AdminListening: 'admin.listening',
+  /** main thread: a reload asked for over POST /reload finished (ok, routes, ms, or code, message) */
+  AdminReload: 'admin.reload',
+  /** main thread: an admin request failed inside hellogate (answered 500; the process stays up) */
+  AdminError: 'admin.error',
   /** `hellogate demo`: origins and proxy are up */
   DemoReady: 'demo.ready',
 } as const

@@ -1,0 +1,352 @@
+/**
+ * The Prometheus view of hellogate (GET /metrics): a prom-client Registry on the main thread whose every
+ * metric is computed at scrape time from shared memory — the workers' counter, histogram, loop-stats and
+ * per-route slabs — plus main-thread figures (restarts, reloads, table generation, fds, RSS). Nothing is
+ * pushed into prom-client on the connection path; workers never learn that a scrape happened.
+ *
+ * How each kind reaches prom-client:
+ *  - counters and gauges: prom-client Counter/Gauge with a `collect()` callback (the documented way to
+ *    export values read at scrape time), which resets the metric and sets what shared memory says;
+ *  - histograms: a small metric object whose `get()` returns the merged per-worker buckets. prom-client's
+ *    own Histogram can only be fed by `observe()` one value at a time; its Registry reads any metric
+ *    through `get()` (registry.js `getMetricsAsString`), so a duck-typed metric is the supported seam.
+ *
+ * Naming: every counter in metrics/counters.ts is exported as `hellogate_<name>_total`, except the
+ * gauges in GAUGE_COUNTERS (`hellogate_<name>`) and the outcome counters, which become one metric with
+ * an `outcome` label. README.md "Prometheus metrics" lists every name; test/unit/admin/metrics-doc.test.ts
+ * keeps the two in sync.
+ *
+ * One scrape reads each source once (the snapshot is cached for the duration of `metrics()`), so the
+ * counters within one scrape are mutually consistent up to the workers' own concurrent writes.
+ */
+import { existsSync } from 'node:fs'
+import { readdir, readFile } from 'node:fs/promises'
+import { Counter, Gauge, Registry, type Metric } from 'prom-client'
+import { COUNTER_NAMES } from './counters.ts'
+import { HISTOGRAMS, mergeHistograms, type HistogramDef } from './histograms.ts'
+import { readLoopStats } from './loop-stats.ts'
+import type { ReloadSnapshot } from './reloads.ts'
+
+/** Counters that go up and down: exported as gauges without `_total`. */
+export const GAUGE_COUNTERS: ReadonlySet<string> = new Set(['conn_active'])
+const OUTCOME_PREFIX = 'outcome_'
+/** HELP text per shared counter; a counter added to counters.ts without one still exports, with a generic text. */
+const COUNTER_HELP: Readonly<Record<string, string>> = {
+  conn_accepted: 'Connections accepted (or handed to a worker).',
+  conn_active: 'Connections open now.',
+  hello_ok: 'Complete ClientHellos parsed (with or without SNI).',
+  hello_segmented: 'ClientHellos that arrived in more than one TCP segment.',
+  hello_multi_record: 'ClientHellos that spanned more than one TLS record.',
+  route_hit: 'ClientHellos matched by a route.',
+  route_default: 'ClientHellos sent to the default origin.',
+  origin_connect_ok: 'Origin TCP connections established.',
+  bytes_up: 'Bytes relayed client to origin, ClientHello included.',
+  bytes_down: 'Bytes relayed origin to client.',
+}
+export const METRIC_PREFIX = 'hellogate_'
+
+/** The shape of ProxyHandle.stats() that the exporter reads. */
+export interface CounterSnapshot {
+  /** counter name (metrics/counters.ts COUNTER_NAMES) → value, summed over workers */
+  readonly counters: Readonly<Record<string, number>>
+  /** per worker: connections open now */
+  readonly active: readonly number[]
+  /** per worker: connections accepted so far */
+  readonly accepted: readonly number[]
+  /** worker replacements so far */
+  readonly restarts: number
+}
+
+export interface ProcessStats {
+  /** open file descriptors, null where /proc is not available */
+  readonly openFds: number | null
+  /** soft RLIMIT_NOFILE, null where /proc is not available */
+  readonly maxFds: number | null
+  readonly rssBytes: number
+}
+
+export interface MetricsSources {
+  readonly version: string
+  readonly stats: () => CounterSnapshot
+  /** each worker's histogram slab (metrics/histograms.ts); none = all-zero histograms */
+  readonly histograms?: () => readonly Float64Array[]
+  /** each worker's loop-stats slab (metrics/loop-stats.ts), index i = worker i+1; null = not reporting */
+  readonly loopStats?: () => ReadonlyArray<Float64Array | null>
+  /** connections per route label (RouteCounterBook.totals) */
+  readonly routes?: () => ReadonlyMap<string, number>
+  readonly reloads?: () => ReloadSnapshot
+  /** defaults to readProcessStats (Linux /proc) */
+  readonly processStats?: () => Promise<ProcessStats>
+  /** export process_open_fds / process_max_fds; default: where /proc/self/fd exists */
+  readonly fdGauges?: boolean
+}
+
+export interface MetricsExporter {
+  readonly registry: Registry
+  /** the Content-Type of `metrics()`' answer */
+  readonly contentType: string
+  /** one scrape in the Prometheus text format */
+  metrics: () => Promise<string>
+}
+
+/** What a scrape reads, read once per scrape. */
+interface Scrape {
+  stats: CounterSnapshot
+  loops: ReadonlyArray<Float64Array | null>
+  reloads: ReloadSnapshot | null
+}
+
+export function createMetricsExporter (src: MetricsSources): MetricsExporter {
+  const registry = new Registry()
+  // metrics are registered explicitly (registerMetric), never into prom-client's global registry
+  const registers: Registry[] = []
+  let scrape: Scrape | null = null
+  const current = (): Scrape => {
+    scrape ??= { stats: src.stats(), loops: src.loopStats?.() ?? [], reloads: src.reloads?.() ?? null }
+    return scrape
+  }
+  const startTime = Math.round(Date.now() / 1000 - process.uptime())
+
+  // ---- build info ------------------------------------------------------------------------------
+  const info = new Gauge({ name: 'hellogate_build_info', help: 'Always 1; the labels say which hellogate and Node.js are running.', labelNames: ['version', 'node'], registers })
+  info.set({ version: src.version, node: process.version }, 1)
+  registry.registerMetric(info)
+
+  // ---- shared counters -------------------------------------------------------------------------
+  for (const name of COUNTER_NAMES) {
+    if (name.startsWith(OUTCOME_PREFIX)) continue
+    if (GAUGE_COUNTERS.has(name)) {
+      registry.registerMetric(new Gauge({
+        name: METRIC_PREFIX + name,
+        help: COUNTER_HELP[name] ?? 'Shared gauge ' + name + ', summed over workers.',
+        registers,
+        collect () { this.set(current().stats.counters[name] ?? 0) },
+      }))
+    } else {
+      registry.registerMetric(new Counter({
+        name: METRIC_PREFIX + name + '_total',
+        help: COUNTER_HELP[name] ?? 'Shared counter ' + name + ', summed over workers.',
+        registers,
+        collect () { this.reset(); this.inc(current().stats.counters[name] ?? 0) },
+      }))
+    }
+  }
+  registry.registerMetric(new Counter({
+    name: 'hellogate_conn_closed_total',
+    help: 'Connections by outcome (each connection ends with exactly one).',
+    labelNames: ['outcome'],
+    registers,
+    collect () {
+      this.reset()
+      for (const name of COUNTER_NAMES) {
+        if (name.startsWith(OUTCOME_PREFIX)) this.inc({ outcome: name.slice(OUTCOME_PREFIX.length) }, current().stats.counters[name] ?? 0)
+      }
+    },
+  }))
+
+  // ---- per worker ------------------------------------------------------------------------------
+  registry.registerMetric(new Gauge({
+    name: 'hellogate_worker_conn_active',
+    help: 'Connections open now, per worker.',
+    labelNames: ['worker'],
+    registers,
+    collect () {
+      this.reset()
+      current().stats.active.forEach((v, i) => { this.set({ worker: workerLabel(i) }, v) })
+    },
+  }))
+  registry.registerMetric(new Counter({
+    name: 'hellogate_worker_conn_accepted_total',
+    help: 'Connections accepted, per worker (a replacement worker continues its predecessor\'s count).',
+    labelNames: ['worker'],
+    registers,
+    collect () {
+      this.reset()
+      current().stats.accepted.forEach((v, i) => { this.inc({ worker: workerLabel(i) }, v) })
+    },
+  }))
+  registry.registerMetric(new Counter({
+    name: 'hellogate_worker_restarts_total',
+    help: 'Workers replaced after they exited unexpectedly.',
+    registers,
+    collect () { this.reset(); this.inc(current().stats.restarts) },
+  }))
+  loopGauge('hellogate_worker_event_loop_delay_p99_seconds', '99th percentile event-loop delay over the last second, per worker.', (s) => s.delayP99Ms / 1000)
+  loopGauge('hellogate_worker_event_loop_delay_max_seconds', 'Largest event-loop delay over the last second, per worker.', (s) => s.delayMaxMs / 1000)
+  loopGauge('hellogate_worker_event_loop_utilization', 'Share of the last second the worker\'s event loop was busy (0-1).', (s) => s.utilization)
+
+  function loopGauge (name: string, help: string, pick: (s: ReturnType<typeof readLoopStats>) => number): void {
+    registry.registerMetric(new Gauge({
+      name,
+      help,
+      labelNames: ['worker'],
+      registers,
+      collect () {
+        this.reset()
+        const now = Date.now()
+        current().loops.forEach((view, i) => {
+          if (view === null) return
+          const s = readLoopStats(view, now)
+          if (s.ageMs !== null) this.set({ worker: workerLabel(i) }, pick(s))
+        })
+      },
+    }))
+  }
+
+  // ---- reloads and the route table -------------------------------------------------------------
+  registry.registerMetric(new Counter({
+    name: 'hellogate_reloads_total',
+    help: 'Route-table reloads (SIGHUP or POST /reload) by result.',
+    labelNames: ['result'],
+    registers,
+    collect () {
+      this.reset()
+      const r = current().reloads
+      this.inc({ result: 'ok' }, r?.ok ?? 0)
+      this.inc({ result: 'error' }, r?.error ?? 0)
+    },
+  }))
+  registry.registerMetric(new Gauge({
+    name: 'hellogate_route_table_generation',
+    help: 'Generation of the route table in force (1 = loaded at startup, +1 per successful reload).',
+    registers,
+    collect () { this.set(current().reloads?.generation ?? 1) },
+  }))
+  registry.registerMetric(new Gauge({
+    name: 'hellogate_route_table_routes',
+    help: 'Routes in the table in force.',
+    registers,
+    collect () { this.set(current().reloads?.routes ?? 0) },
+  }))
+  registry.registerMetric(new Counter({
+    name: 'hellogate_route_connections_total',
+    help: 'Connections routed, by route pattern from the config; (default) = sent to the default origin, (other) = routes past the first 1000.',
+    labelNames: ['route'],
+    registers,
+    collect () {
+      this.reset()
+      const totals = src.routes?.()
+      if (totals === undefined) return
+      for (const [route, v] of totals) this.inc({ route }, v)
+    },
+  }))
+
+  // ---- histograms ------------------------------------------------------------------------------
+  for (const def of HISTOGRAMS) {
+    // prom-client's typings name only its own classes; its Registry reads a metric through get() alone
+    registry.registerMetric(new SharedHistogram(def, src.histograms ?? noViews) as unknown as Metric)
+  }
+
+  // ---- process ---------------------------------------------------------------------------------
+  const processStats = src.processStats ?? readProcessStats
+  let proc: Promise<ProcessStats> | null = null
+  const currentProc = (): Promise<ProcessStats> => (proc ??= processStats())
+  // the fd gauges exist only where /proc does (Linux): an fd count of 0 elsewhere would be a lie
+  if (src.fdGauges ?? existsSync('/proc/self/fd')) {
+    registry.registerMetric(new Gauge({
+      name: 'process_open_fds',
+      help: 'Open file descriptors (2 per relayed connection, plus listeners).',
+      registers,
+      async collect () { this.set((await currentProc()).openFds ?? 0) },
+    }))
+    registry.registerMetric(new Gauge({
+      name: 'process_max_fds',
+      help: 'File descriptor limit (soft RLIMIT_NOFILE).',
+      registers,
+      async collect () { this.set((await currentProc()).maxFds ?? 0) },
+    }))
+  }
+  registry.registerMetric(new Gauge({
+    name: 'process_resident_memory_bytes',
+    help: 'Resident set size of the whole process (all threads).',
+    registers,
+    async collect () { this.set((await currentProc()).rssBytes) },
+  }))
+  registry.registerMetric(new Gauge({
+    name: 'process_start_time_seconds',
+    help: 'Start time of the process since the Unix epoch, seconds.',
+    registers,
+    collect () { this.set(startTime) },
+  }))
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    metrics: async () => {
+      scrape = null
+      proc = null
+      try {
+        return await registry.metrics()
+      } finally {
+        scrape = null
+        proc = null
+      }
+    },
+  }
+}
+
+/** Worker label values match the `worker` field of the logs: workers are 1..N, 0 is the main thread. */
+function workerLabel (index: number): string {
+  return String(index + 1)
+}
+
+function noViews (): readonly Float64Array[] {
+  return []
+}
+
+interface HistogramSample {
+  metricName: string
+  labels: Record<string, string | number>
+  value: number
+}
+
+/** A histogram read from the workers' shared slabs at scrape time. */
+class SharedHistogram {
+  readonly name: string
+  readonly help: string
+  readonly type = 'histogram'
+  readonly aggregator = 'sum'
+  private readonly def: HistogramDef
+  private readonly views: () => readonly Float64Array[]
+
+  constructor (def: HistogramDef, views: () => readonly Float64Array[]) {
+    this.name = def.name
+    this.help = def.help
+    this.def = def
+    this.views = views
+  }
+
+  get (): Promise<{ name: string, help: string, type: string, aggregator: string, values: HistogramSample[] }> {
+    const m = mergeHistograms(this.views(), this.def.id)
+    const values: HistogramSample[] = m.le.map((le, i) => ({ metricName: this.name + '_bucket', labels: { le }, value: m.cumulative[i]! }))
+    values.push(
+      { metricName: this.name + '_bucket', labels: { le: '+Inf' }, value: m.count },
+      { metricName: this.name + '_sum', labels: {}, value: m.sum },
+      { metricName: this.name + '_count', labels: {}, value: m.count },
+    )
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values })
+  }
+
+  /** Registry.resetMetrics() calls this; shared-memory counts are never reset from the main thread. */
+  reset (): void {}
+}
+
+/**
+ * Open fds and RSS of this process. /proc/self/fd is listed asynchronously (libuv thread pool): at
+ * 100 000 connections it holds 200 000 entries, which a synchronous read would spend milliseconds of the
+ * main thread on. The directory handle opened to list it is itself one entry, hence the − 1.
+ */
+export async function readProcessStats (): Promise<ProcessStats> {
+  const rssBytes = process.memoryUsage.rss()
+  let openFds: number | null = null
+  let maxFds: number | null = null
+  try {
+    openFds = (await readdir('/proc/self/fd')).length - 1
+    const limits = await readFile('/proc/self/limits', 'utf8')
+    const m = /^Max open files\s+(\d+)/m.exec(limits)
+    if (m !== null) maxFds = Number(m[1])
+  } catch {
+    // not Linux, or /proc not mounted: createMetricsExporter does not register the fd gauges there
+  }
+  return { openFds, maxFds, rssBytes }
+}
