@@ -163,7 +163,7 @@ describe('admin endpoint on a running proxy', () => {
     }
     expect(body).toContain('origin beta')
 
-    writeFileSync(file, '{ "routes": { "bad pattern!": "x" } }')
+    writeFileSync(file, '{ "routes": { "bad pattern!": "127.0.0.1:1" } }')
     const bad = await get('/reload', TOKEN, 'POST')
     expect(bad.status).toBe(422)
     // the message names the file, the key and what was expected (the code does not survive the
