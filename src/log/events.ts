@@ -13,7 +13,7 @@ export const LogEvent = {
   /** main thread, once all listeners are bound: addresses (ports resolved), workers, accept, routes, default */
   Listening: 'listening',
   /** access log line, one per connection at close (when log.access): client, sni, alpn, route, origin,
-   * bytesUp, bytesDown, helloMs, connectMs, totalMs, outcome (metrics/outcomes.ts), reason */
+   * id, upstream, server, attempts, bytesUp, bytesDown, helloMs, connectMs, totalMs, outcome (metrics/outcomes.ts), reason */
   ConnClose: 'conn.close',
   /** a hello rejected before any origin was chosen (debug; the outcome is also counted) */
   HelloReject: 'hello.reject',
@@ -51,6 +51,20 @@ export const LogEvent = {
   AdminReload: 'admin.reload',
   /** main thread: an admin request failed inside hellogate (answered 500; the process stays up) */
   AdminError: 'admin.error',
+  /** an active check took a server down: pool, server, reason, detail, checks (bad in a row) */
+  UpstreamDown: 'upstream.down',
+  /** an active check brought a server back: pool, server, checks (good in a row) */
+  UpstreamUp: 'upstream.up',
+  /** a passive ejection ended (main thread sweep): pool, server */
+  UpstreamReturn: 'upstream.return',
+  /** a worker ejected a server after consecutive connect failures: pool, server, ejectMs */
+  UpstreamEject: 'upstream.eject',
+  /** a probe failed without a transition (debug): pool, server, reason, detail */
+  UpstreamCheckFailed: 'upstream.check_failed',
+  /** a certificate served for one pool covers a name routed to another pool (once per pool): pool, server, warnings */
+  UpstreamCoalesce: 'upstream.coalesce',
+  /** a callback given to the upstream monitor threw (error) */
+  UpstreamCallbackError: 'upstream.callback_error',
   /** `hellogate demo`: origins and proxy are up */
   DemoReady: 'demo.ready',
 } as const

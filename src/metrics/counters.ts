@@ -36,6 +36,8 @@ export const Counter = {
   BytesUp: 8,
   /** bytes origin → client; added as they are written to the client */
   BytesDown: 9,
+  /** connect attempts made again on another server of the pool after a failed one */
+  OriginRetry: 10,
 } as const
 export type Counter = typeof Counter[keyof typeof Counter]
 

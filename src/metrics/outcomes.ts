@@ -22,6 +22,8 @@ export const Outcome = {
   ClientAbort: 'client_abort',
   /** origin refused or failed the TCP connection */
   OriginConnectFailed: 'origin_connect_failed',
+  /** the route's pool had no usable server (all down by health check or ejected, no backup up): nothing tried */
+  NoHealthyOrigin: 'no_healthy_origin',
   /** origin did not accept within timeouts.connect */
   OriginConnectTimeout: 'origin_connect_timeout',
   /** no byte either way for timeouts.idle after the relay started */

@@ -19,7 +19,9 @@ import { Counter, COUNTER_SLOTS, createCounterBuffer, sumCounters } from '../met
 import { ALL_OUTCOMES } from '../metrics/outcomes.ts'
 import { formatHostPort } from '../config/index.ts'
 import { LogEvent } from '../log/index.ts'
-import { buildRouteState } from './route-state.ts'
+import { attachServers, buildRouteState } from './route-state.ts'
+import { coalescingWarnings, UpstreamMonitor, type CertificateEvent, type RoutedName } from '../upstreams/index.ts'
+import type { RouteTables } from '../relay/context.ts'
 import { assertRuntimeSupports } from './runtime.ts'
 import { Supervisor } from './supervisor.ts'
 import { HandoffDispatcher, openHandoffListeners } from './handoff.ts'
@@ -53,8 +55,11 @@ export interface ProxyHandle {
   readonly addresses: readonly HostPort[]
   readonly config: ProxyConfig
   stats: () => ProxyStats
-  /** swap in a new route table (same listeners and workers) */
-  updateRoutes: (state: RouteState) => void
+  /**
+   * swap in a new route table (same listeners and workers): its server table is built here, with the
+   * health state of servers that stay carried over, and its health checks replace the running ones
+   */
+  updateRoutes: (tables: RouteTables, config?: ProxyConfig) => void
   /**
    * Reload routes from a config file (default: the one the proxy started with), compiled off the main
    * thread; logs and returns what happened, never rejects (reload.ts).
@@ -76,7 +81,7 @@ export function crashWorker (handle: ProxyHandle, i: number): void {
 
 export async function startProxy (config: ProxyConfig, logger: Logger): Promise<ProxyHandle> {
   await assertRuntimeSupports(config.accept)
-  const state = buildRouteState(config)
+  const state = attachServers(buildRouteState(config), config.workers, null)
   const handoff = config.accept === 'handoff'
   const mainCounters = new Float64Array(createCounterBuffer())
   const supervisor = new Supervisor(config, state, logger, handoff ? [] : config.listen)
@@ -108,7 +113,18 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
     routes: config.routes.length,
     default: config.default === null ? 'reject' : config.upstreams[config.default]!.name,
   }, LogEvent.Listening)
-  return new PoolHandle(config, logger, addresses, supervisor, dispatcher, servers, mainCounters)
+  const handle = new PoolHandle(config, logger, addresses, supervisor, dispatcher, servers, mainCounters, state)
+  handle.startMonitor(config)
+  return handle
+}
+
+/** Routed names by pool name, for the coalescing warning (exact names and `*.suffix` patterns). */
+function routedNames (config: ProxyConfig): RoutedName[] {
+  const out: RoutedName[] = []
+  for (const r of config.routes) {
+    out.push({ name: r.pattern, pool: config.upstreams[r.upstream]!.name })
+  }
+  return out
 }
 
 class PoolHandle implements ProxyHandle {
@@ -120,9 +136,17 @@ class PoolHandle implements ProxyHandle {
   private readonly servers: readonly Server[]
   private readonly mainCounters: Float64Array
   private closed: Promise<void> | null = null
+  /** the table in force (its server table is the one the running health checks write) */
+  state: RouteState
+  /** active health checks of the table in force: once per process, on this thread */
+  private monitor: UpstreamMonitor | null = null
+  /** the config whose routes are in force (for the coalescing warning's routing) */
+  private routing: ProxyConfig
 
   constructor (config: ProxyConfig, logger: Logger, addresses: readonly HostPort[], supervisor: Supervisor,
-    dispatcher: HandoffDispatcher | null, servers: readonly Server[], mainCounters: Float64Array) {
+    dispatcher: HandoffDispatcher | null, servers: readonly Server[], mainCounters: Float64Array, state: RouteState) {
+    this.state = state
+    this.routing = config
     this.config = config
     this.logger = logger
     this.addresses = addresses
@@ -149,8 +173,37 @@ class PoolHandle implements ProxyHandle {
     }
   }
 
-  updateRoutes (state: RouteState): void {
-    this.supervisor.updateRoutes(state)
+  updateRoutes (tables: RouteTables, config?: ProxyConfig): void {
+    const next = attachServers(tables, this.config.workers, this.state.servers)
+    this.state = next
+    this.supervisor.updateRoutes(next)
+    if (config !== undefined) this.routing = config
+    this.startMonitor(this.routing)
+  }
+
+  /**
+   * (Re)start the health checks on the table in force. The old checks stop in the background: until
+   * they have, a result of theirs lands in the old table, which only connections already routed read.
+   */
+  startMonitor (routing: ProxyConfig): void {
+    const old = this.monitor
+    const state = this.state
+    const routed = routedNames(routing)
+    const defaultPool = routing.default === null ? null : routing.upstreams[routing.default]?.name ?? null
+    const logger = this.logger
+    const monitor = new UpstreamMonitor(state.servers, state.pools, {
+      logger,
+      onCertificate: (event: CertificateEvent) => {
+        // once per pool, after its first successful TLS check (upstreams/ health.ts)
+        const warnings = coalescingWarnings(routed, [{ pool: event.pool, server: event.server, names: event.names }], defaultPool)
+        if (warnings.length > 0) {
+          logger.warn({ evt: LogEvent.UpstreamCoalesce, pool: event.pool, server: event.server, warnings: warnings.map((w) => w.message) }, LogEvent.UpstreamCoalesce)
+        }
+      },
+    })
+    this.monitor = monitor
+    monitor.start()
+    if (old !== null) old.stop().catch(ignoreError)
   }
 
   reload (file: string = this.config.file): Promise<ReloadResult> {
@@ -168,6 +221,9 @@ class PoolHandle implements ProxyHandle {
     // queued handoff sockets count as the servers' connections: close them first or close() waits forever
     this.dispatcher?.close()
     await closeServers(this.servers)
+    const monitor = this.monitor
+    this.monitor = null
+    await monitor?.stop()
     await this.supervisor.drainAll(graceMs)
     this.logger.info({ evt: LogEvent.ShutdownDone, outcomes: this.stats().outcomes }, LogEvent.ShutdownDone)
   }
@@ -176,5 +232,7 @@ class PoolHandle implements ProxyHandle {
     this.supervisor.crash(i)
   }
 }
+
+function ignoreError (): void {}
 
 export { COUNTER_SLOTS }

@@ -1,17 +1,17 @@
 /**
- * piscina task: read, validate and compile a config file into a RouteState, off the main thread.
+ * piscina task: read, validate and compile a config file into RouteTables (the route side of a RouteState), off the main thread.
  *
  * Why piscina here and nowhere else: this task is big (a 1 000 000-route table takes seconds to parse
  * and compile), so a pool round trip (130–430 µs measured) is noise next to it, and running it on the
  * main thread would stall accepting — in the `handoff` model the main thread accepts every connection.
  * The per-connection path never touches the pool: parsing a hello costs 0.3–0.5 µs inline.
  *
- * The RouteState's typed arrays are allocated on SharedArrayBuffers here (route-state.ts), so the
+ * The tables' typed arrays are allocated on SharedArrayBuffers here (route-state.ts), so the
  * result crosses back to the main thread, and from there to every worker, without a copy.
  */
 import { loadConfigFile } from '../config/index.ts'
 import type { ProxyConfig } from '../config/types.ts'
-import type { RouteState } from '../relay/context.ts'
+import type { RouteTables } from '../relay/context.ts'
 import { buildRouteState } from './route-state.ts'
 import { isProxyError, type ProxyErrorJSON } from '../errors.ts'
 
@@ -20,7 +20,7 @@ import { isProxyError, type ProxyErrorJSON } from '../errors.ts'
  * thread reaches this side as a plain Error, without its code, source or key.
  */
 export type CompiledConfig =
-  | { readonly ok: true, readonly config: ProxyConfig, readonly state: RouteState }
+  | { readonly ok: true, readonly config: ProxyConfig, readonly state: RouteTables }
   | { readonly ok: false, readonly error: ProxyErrorJSON }
 
 export default async function reloadTask (file: string): Promise<CompiledConfig> {

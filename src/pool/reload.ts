@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks'
 import { Piscina } from 'piscina'
 import type { Logger } from 'pino'
 import type { ProxyConfig } from '../config/types.ts'
-import type { RouteState } from '../relay/context.ts'
+import type { RouteTables } from '../relay/context.ts'
 import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
 import { LogEvent } from '../log/index.ts'
 import type { CompiledConfig } from './reload-task.ts'
@@ -44,11 +44,11 @@ export type ReloadResult =
 /** What a reload needs from the running proxy (ProxyHandle has it). */
 export interface Reloadable {
   readonly config: ProxyConfig
-  updateRoutes: (state: RouteState) => void
+  updateRoutes: (tables: RouteTables, config?: ProxyConfig) => void
 }
 
 /** Load, validate and compile `file` off the main thread. Rejects with the config error (a ProxyError). */
-export async function loadRoutesOffThread (file: string): Promise<{ config: ProxyConfig, state: RouteState }> {
+export async function loadRoutesOffThread (file: string): Promise<{ config: ProxyConfig, state: RouteTables }> {
   pool ??= new Piscina({
     filename: TASK_URL.href,
     minThreads: 0,
@@ -66,7 +66,7 @@ export async function reloadFromFile (proxy: Reloadable, file: string, logger: L
   const t0 = performance.now()
   try {
     const { config, state } = await loadRoutesOffThread(file)
-    proxy.updateRoutes(state)
+    proxy.updateRoutes(state, config)
     const result = {
       ok: true,
       routes: config.routes.length,

@@ -1,42 +1,90 @@
 /**
- * Builds the immutable RouteState from a validated config, with the table's typed arrays re-homed on
- * SharedArrayBuffers (routes/ shareTable) so that N workers share one copy (structured clone of a
- * typed array over a SharedArrayBuffer shares the memory instead of copying it). The table is never written after
- * compile; a reload builds a new one and workers swap the reference.
+ * Builds the route side of a table (RouteTables) from a validated config, with the compiled trie's typed
+ * arrays and the per-route arrays on SharedArrayBuffers (routes/ shareTable), so that N workers share one
+ * copy (structured clone of a typed array over a SharedArrayBuffer shares the memory instead of copying
+ * it). The server side (upstreams/ ServerTable) is added on the main thread by `attachServers`, because
+ * it carries the health state of the running table over. Nothing here is written after it is built; a
+ * reload builds a new one and workers swap the reference.
  */
 import { compileConfigRoutes } from '../config/index.ts'
-import type { HostPort, ProxyConfig } from '../config/types.ts'
+import type { ProxyConfig, UpstreamConfig } from '../config/types.ts'
 import { shareTable, type CompiledRoutes } from '../routes/index.ts'
-import type { RouteState } from '../relay/context.ts'
+import type { RouteState, RouteTables } from '../relay/context.ts'
+import { carryOver, createServerTable, type PoolSpec, type ServerTable } from '../upstreams/index.ts'
 
 /**
  * Compile the config's routes inline (config/compileConfigRoutes: the table parseConfig already built, or
- * a new compile) and build the state; reloads run this in the piscina thread of reload-task.ts.
+ * a new compile) and build the route tables; reloads run this in the piscina thread of reload-task.ts.
  */
-export function buildRouteState (config: ProxyConfig): RouteState {
+export function buildRouteState (config: ProxyConfig): RouteTables {
   return routeStateFromTable(config, compileConfigRoutes(config))
 }
 
-/**
- * The one server a route's pool stands for until the relay chooses among a pool's servers: its first
- * primary (non-backup) server. For a route written as host:port (an implicit one-server pool) that is
- * exactly the origin it names, so routing is what it was before pools; alpn entries are not used yet.
- */
-function firstServer (config: ProxyConfig, pool: number): HostPort {
-  const servers = config.upstreams[pool]!.servers
-  return servers.find((s) => !s.backup) ?? servers[0]!
+function sharedInt32 (values: readonly number[]): Int32Array {
+  const a = new Int32Array(new SharedArrayBuffer(Math.max(1, values.length) * 4))
+  a.set(values)
+  return a
 }
 
-export function routeStateFromTable (config: ProxyConfig, table: CompiledRoutes): RouteState {
-  const originPort = new Int32Array(new SharedArrayBuffer(Math.max(1, config.routes.length) * 4))
-  const origins = config.routes.map((r) => firstServer(config, r.upstream))
-  origins.forEach((o, i) => { originPort[i] = o.port })
-  const def = config.default === null ? null : firstServer(config, config.default)
+/** The upstreams/ input for one validated pool (the two models differ only where config says more). */
+export function poolSpec (u: UpstreamConfig): PoolSpec {
+  return {
+    name: u.name,
+    servers: u.servers.map((s) => ({ host: s.host, port: s.port, weight: s.weight, backup: s.backup })),
+    balance: u.balance,
+    health: {
+      check: u.health.check,
+      name: u.health.name ?? '',
+      intervalMs: u.health.intervalMs,
+      timeoutMs: u.health.timeoutMs,
+      rise: u.health.rise,
+      fall: u.health.fall,
+    },
+    passive: { failures: u.passive.failures, ejectMs: u.passive.ejectMs },
+    connect: { timeoutMs: u.connect.timeoutMs, retries: u.connect.retries },
+    proxyProtocol: u.proxyProtocol,
+  }
+}
+
+export function routeStateFromTable (config: ProxyConfig, table: CompiledRoutes): RouteTables {
+  const alpnFirst: number[] = []
+  const alpnCount: number[] = []
+  const alpnProtoStart: number[] = [0]
+  const alpnUpstream: number[] = []
+  const protoBytes: number[] = []
+  for (const r of config.routes) {
+    alpnFirst.push(alpnUpstream.length)
+    alpnCount.push(r.alpn.length)
+    for (const a of r.alpn) {
+      // validated: 1-255 visible ASCII characters, so one byte each
+      for (let i = 0; i < a.protocol.length; i++) protoBytes.push(a.protocol.charCodeAt(i))
+      alpnProtoStart.push(protoBytes.length)
+      alpnUpstream.push(a.upstream)
+    }
+  }
+  const alpnProto = new Uint8Array(new SharedArrayBuffer(Math.max(1, protoBytes.length)))
+  alpnProto.set(protoBytes)
   return {
     routes: shareTable(table),
-    originHost: origins.map((o) => o.host),
-    originPort,
     pattern: config.routes.map((r) => r.pattern),
-    defaultOrigin: def === null ? null : { host: def.host, port: def.port },
+    routeUpstream: sharedInt32(config.routes.map((r) => r.upstream)),
+    alpnFirst: sharedInt32(alpnFirst),
+    alpnCount: sharedInt32(alpnCount),
+    alpnProtoStart: sharedInt32(alpnProtoStart),
+    alpnProto,
+    alpnUpstream: sharedInt32(alpnUpstream),
+    defaultUpstream: config.default ?? -1,
+    pools: config.upstreams.map(poolSpec),
   }
+}
+
+/**
+ * Main thread: give route tables their server table, for `workers` worker threads. With `running`, the
+ * health, ejection and counters of every server that is still there (same pool name and address) carry
+ * over, so a reload neither resurrects a dead server nor forgets a live one.
+ */
+export function attachServers (tables: RouteTables, workers: number, running: ServerTable | null): RouteState {
+  const servers = createServerTable(tables.pools, workers)
+  if (running !== null) carryOver(running, servers)
+  return { ...tables, servers }
 }

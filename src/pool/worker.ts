@@ -38,6 +38,7 @@ const ctx = new RelayContext(data.state, {
   maxHelloBytes: config.limits.maxHelloBytes,
   maxConnections: Math.ceil(config.limits.maxConnections / config.workers),
   accessLog: config.log.access,
+  row: data.id + 1,
 }, counters, logger)
 
 const servers: net.Server[] = []

@@ -13,7 +13,7 @@
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { HelloStatus, sniToString, alpnToStrings } from '../hello/index.ts'
-import { matchServerName } from '../routes/index.ts'
+import { matchAlpn, matchServerName } from '../routes/index.ts'
 import { Counter, outcomeSlot } from '../metrics/counters.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import { alertFor } from './reject.ts'
@@ -107,14 +107,24 @@ function routeHello (s: Session, status: HelloStatus): void {
     counters[Counter.RouteHit]!++
     s.routeIndex = target
     s.route = state.pattern[target] ?? null
-  } else if (state.defaultOrigin !== null) {
+    s.pool = state.routeUpstream[target]!
+    const count = state.alpnCount[target]!
+    if (count > 0) {
+      // ALPN routing: the route's first alpn entry (config order) that the client offers
+      const e = matchAlpn(state, state.alpnFirst[target]!, count, asm.hs, info.alpnStart, info.alpnEnd)
+      if (e >= 0) s.pool = state.alpnUpstream[e]!
+    }
+  } else if (state.defaultUpstream >= 0) {
     counters[Counter.RouteDefault]!++
     s.routeIndex = ROUTE_DEFAULT
     s.route = 'default'
+    s.pool = state.defaultUpstream
   } else {
     rejectClient(s, status === HelloStatus.Ok ? Outcome.NoRoute : Outcome.NoSni)
     return
   }
+  // every attempt of this connection uses the server table of the state it was routed in
+  s.table = state.servers
   // hold further client bytes (early data, a pipelined retry) in the kernel until the origin is up
   s.client.pause()
   s.state = SessionState.Connecting

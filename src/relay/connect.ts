@@ -21,7 +21,12 @@ import { performance } from 'node:perf_hooks'
 import { Counter } from '../metrics/counters.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import { ErrorCode, ErrorSource, ProxyError } from '../errors.ts'
-import { kSession, ROUTE_DEFAULT, SessionState, setOutcome, socketClosed, type Session, type SessionSocket } from './session.ts'
+import { acquireServer, BalanceCode, reportConnectFailure, reportConnectOk, serverBit } from '../upstreams/state.ts'
+import { pickServer } from '../upstreams/balance.ts'
+import { hashClientAddress } from '../upstreams/hash.ts'
+import { LogEvent } from '../log/events.ts'
+import { encodeProxyHeader, PROXY_HEADER_MAX_BYTES, ProxyHeaderFields } from '../proxyproto/index.ts'
+import { connectionId, kSession, releaseSessionServer, SessionState, setOutcome, socketClosed, type Session, type SessionSocket } from './session.ts'
 import { originClosed, originErrored, startRelay } from './pipe.ts'
 
 /** Opens one connect attempt to the session's chosen target (`originHost`, `originPort`). */
@@ -57,37 +62,84 @@ export function buildConnector (opts: ConnectorOptions): Connect {
     origin.once('connect', onOriginConnect)
     origin.on('error', onOriginError)
     origin.on('close', onOriginClose)
-    s.connectTimer = setTimeout(onConnectTimeout, timeoutMs, s)
+    // the pool's connect timeout (its `connect.timeout`, default timeouts.connect)
+    s.connectTimer = setTimeout(onConnectTimeout, s.table?.poolConnectMs[s.pool] || timeoutMs, s)
   }
 }
 
-/** Connect a session whose hello is complete and whose route is recorded: first target, first attempt. */
+/** Connect a session whose hello is complete and whose route and pool are recorded: first attempt. */
 export function connectOrigin (s: Session): void {
-  if (chooseTarget(s)) s.ctx.connect(s)
-  else attemptFailed(s, null)
+  const t = s.table!
+  // hash pools key on the client address; the others do not read it (a getter and a string hash saved)
+  if (t.poolBalance[s.pool] === BalanceCode.Hash) s.clientHash = hashClientAddress(s.client.remoteAddress)
+  if (!chooseTarget(s)) {
+    setOutcome(s, Outcome.NoHealthyOrigin)
+    s.client.destroy()
+    return
+  }
+  const pp = t.poolProxyProtocol[s.pool]!
+  if (pp !== 0 && !buildProxyPrefix(s, pp === 1 ? 1 : 2)) {
+    releaseSessionServer(s)
+    setOutcome(s, Outcome.OriginConnectFailed)
+    s.detail = 'proxy_header'
+    s.client.destroy()
+    return
+  }
+  s.ctx.connect(s)
 }
 
 /**
- * The server for the session's next attempt (`s.attempts` made so far), recorded in `originHost` and
- * `originPort`; false when none is left to try. One origin per route: the first attempt gets it and a
- * failed attempt is final. An upstream pool picks per attempt here (its balance, skipping servers already
- * tried); it must read the route state the route was matched in, as `ctx.state` may be swapped by then.
+ * The server for the session's next attempt, from the pool of its route in the server table it was
+ * routed with (upstreams/ pickServer: the pool's balance, primaries before backups, healthy and not
+ * ejected, never one already tried), recorded in `server`, `originHost` and `originPort` and counted in
+ * its gauge; false when none is left or the pool's retries are spent.
  */
 function chooseTarget (s: Session): boolean {
-  if (s.attempts > 0) return false
-  const state = s.ctx.state
-  const i = s.routeIndex
-  if (i >= 0) {
-    s.originHost = state.originHost[i]!
-    s.originPort = state.originPort[i]!
-    return true
+  const t = s.table!
+  if (s.attempts > t.poolRetries[s.pool]!) return false
+  const server = pickServer(t, s.pool, s.clientHash, s.tried)
+  if (server < 0) return false
+  s.server = server
+  s.tried |= serverBit(t, server)
+  s.originHost = t.serverHosts[server]!
+  s.originPort = t.serverPort[server]!
+  acquireServer(t, server)
+  s.acquired = true
+  return true
+}
+
+/** One scratch buffer and field set per worker: a header is encoded here, then copied out (module header). */
+const ppScratch = new Uint8Array(PROXY_HEADER_MAX_BYTES)
+const ppFields = new ProxyHeaderFields()
+
+/**
+ * The PROXY header for the session (v1 line, or v2 with AUTHORITY = the SNI and UNIQUE_ID = the
+ * connection id), as `originPrefix`: written before the hello on every attempt. It is a copy of the
+ * scratch bytes, because a write that does not complete at once keeps referencing its buffer.
+ */
+function buildProxyPrefix (s: Session, version: 1 | 2): boolean {
+  const client = s.client
+  const f = ppFields
+  f.reset()
+  f.srcAddress = client.remoteAddress
+  f.srcPort = client.remotePort ?? 0
+  f.dstAddress = client.localAddress
+  f.dstPort = client.localPort ?? 0
+  if (version === 2) {
+    const asm = s.assembler!
+    const info = asm.info
+    if (info.sniStart >= 0) {
+      f.authorityBuf = asm.hs
+      f.authorityStart = info.sniStart
+      f.authorityEnd = info.sniEnd
+    }
+    f.uniqueId = connectionId(s)
   }
-  if (i === ROUTE_DEFAULT && state.defaultOrigin !== null) {
-    s.originHost = state.defaultOrigin.host
-    s.originPort = state.defaultOrigin.port
-    return true
-  }
-  return false
+  const n = encodeProxyHeader(version, f, ppScratch, 0)
+  f.authorityBuf = null
+  if (n < 0) return false
+  s.originPrefix = Buffer.from(ppScratch.subarray(0, n))
+  return true
 }
 
 /**
@@ -95,11 +147,22 @@ function chooseTarget (s: Session): boolean {
  * no error of its own (e.g. destroyed by shutdown).
  */
 function attemptFailed (s: Session, err: ProxyError | null): void {
+  const t = s.table!
+  const ctx = s.ctx
+  // passive health: consecutive failures eject the server for a while (upstreams/ state.ts)
+  if (err !== null) {
+    const ejectMs = reportConnectFailure(t, ctx.options.row, s.server, Date.now())
+    if (ejectMs > 0) {
+      ctx.logger.warn({ evt: LogEvent.UpstreamEject, pool: t.poolNames[s.pool], server: t.serverLabels[s.server], ejectMs }, LogEvent.UpstreamEject)
+    }
+  }
+  releaseSessionServer(s)
   const client = s.client
   // the client went first (client_abort, already recorded): nothing left to connect for
   if (client.destroyed) return
-  if (chooseTarget(s)) {
-    s.ctx.connect(s)
+  if (err !== null && chooseTarget(s)) {
+    ctx.counters[Counter.OriginRetry]!++
+    ctx.connect(s)
     return
   }
   if (err?.code === ErrorCode.ORIGIN_CONNECT_TIMEOUT) {
@@ -131,6 +194,7 @@ function onOriginConnect (this: SessionSocket): void {
   }
   if (s.ctx.options.accessLog) s.tConnect = performance.now()
   s.ctx.counters[Counter.OriginConnectOk]!++
+  reportConnectOk(s.table!, s.ctx.options.row, s.server)
   s.state = SessionState.Relaying
   startRelay(s, this)
 }

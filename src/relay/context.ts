@@ -5,24 +5,42 @@
  */
 import type { Logger } from 'pino'
 import type { CompiledRoutes } from '../routes/index.ts'
-import type { HostPort } from '../config/types.ts'
+import type { PoolSpec, ServerTable } from '../upstreams/index.ts'
 import type { Session } from './session.ts'
 import { buildConnector, type Connect } from './connect.ts'
 
 /**
- * Everything a lookup needs, as one immutable object: a reload builds a new one and assigns it to
- * `RelayContext.state`; sessions that already picked an origin are unaffected (sniproxy's table refcount).
+ * The route side of a table, built from a validated config off the connection path (route-state.ts,
+ * in the reload thread for reloads): plain data and typed arrays on SharedArrayBuffers.
+ *
+ * ALPN entries of route r are `alpnFirst[r] .. alpnFirst[r] + alpnCount[r] - 1`, in config order; entry
+ * e's protocol is `alpnProto[alpnProtoStart[e] .. alpnProtoStart[e + 1])` and its pool `alpnUpstream[e]`.
  */
-export interface RouteState {
+export interface RouteTables {
   readonly routes: CompiledRoutes
-  /** origin host by route target (index into the config's routes) */
-  readonly originHost: readonly string[]
-  /** origin port by route target */
-  readonly originPort: Int32Array
-  /** canonical pattern by route target, for the access log */
+  /** canonical pattern by route index, for the access log */
   readonly pattern: readonly string[]
-  /** `default:` origin, or null to reject */
-  readonly defaultOrigin: HostPort | null
+  /** pool id (index into `pools` and the server table) by route index */
+  readonly routeUpstream: Int32Array
+  readonly alpnFirst: Int32Array
+  readonly alpnCount: Int32Array
+  readonly alpnProtoStart: Int32Array
+  readonly alpnProto: Uint8Array
+  readonly alpnUpstream: Int32Array
+  /** `default:` pool id, or -1 to reject */
+  readonly defaultUpstream: number
+  /** the pools, index = pool id: what the main thread builds the server table from */
+  readonly pools: readonly PoolSpec[]
+}
+
+/**
+ * Everything a lookup needs, as one immutable object: a reload builds a new one and assigns it to
+ * `RelayContext.state`; sessions that already picked an origin keep the server table they picked from
+ * (`Session.table`), so a swap never touches them (sniproxy's table refcount). `servers` is created on
+ * the main thread (it carries health state over from the running table) and shared by every worker.
+ */
+export interface RouteState extends RouteTables {
+  readonly servers: ServerTable
 }
 
 export interface RelayOptions {
@@ -33,6 +51,8 @@ export interface RelayOptions {
   /** this worker's share of limits.maxConnections */
   readonly maxConnections: number
   readonly accessLog: boolean
+  /** this worker's counter row in the server table (1 + worker id; row 0 is the main thread's) */
+  readonly row: number
 }
 
 export class RelayContext {
@@ -44,6 +64,8 @@ export class RelayContext {
   readonly connect: Connect
   /** open sessions; used only to drain on shutdown, never iterated per connection */
   readonly sessions = new Set<Session>()
+  /** connections numbered per worker: with `row`, the connection id in the access log and PROXY v2 */
+  nextId = 0
   /** set on shutdown: new connections are refused, open ones finish */
   draining = false
   /** called once the last session closes while draining */

@@ -19,6 +19,7 @@ import { HelloAssembler } from '../hello/index.ts'
 import { Counter, outcomeSlot } from '../metrics/counters.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import type { ProxyError } from '../errors.ts'
+import { releaseServer, type ServerTable } from '../upstreams/state.ts'
 import type { RelayContext } from './context.ts'
 
 export const kSession = Symbol('hellogate.session')
@@ -71,11 +72,25 @@ export class Session {
   route: string | null = null
   /** TCP segments (data events) the hello arrived in */
   helloChunks = 0
+  /** the server table the route was matched in: every attempt and the release use it, whatever reloads do */
+  table: ServerTable | null = null
+  /** pool id of the route (or of the alpn entry that claimed the connection), -1 before routing */
+  pool = -1
+  /** server id of the current (or last) connect attempt, -1 before the first */
+  server = -1
+  /** hash of the client address, for `balance: hash` pools (0 otherwise) */
+  clientHash = 0
+  /** servers already tried for this connection (upstreams serverBit mask) */
+  tried = 0
+  /** `server` is counted in its leastconn gauge (acquireServer) and must be released once */
+  acquired = false
   /** the target of the current (or last) connect attempt */
   originHost = ''
   originPort = 0
   /** connect attempts started */
   attempts = 0
+  /** per worker sequence number: `row-id` is the connection id (access log, PROXY v2 UNIQUE_ID) */
+  id = 0
   /** why the current connect attempt failed (set by its error or deadline, read when its socket closes) */
   connectError: ProxyError | null = null
   /** bytes written to the origin before the hello (e.g. a PROXY protocol header); null: none */
@@ -91,6 +106,7 @@ export class Session {
 
   constructor (ctx: RelayContext, client: SessionSocket, now: number) {
     this.ctx = ctx
+    this.id = ++ctx.nextId
     this.client = client
     this.assembler = new HelloAssembler(ctx.options.maxHelloBytes)
     this.tAccept = now
@@ -112,6 +128,7 @@ function finishSession (s: Session): void {
   const ctx = s.ctx
   const counters = ctx.counters
   if (s.connectTimer !== null) { clearTimeout(s.connectTimer); s.connectTimer = null }
+  releaseSessionServer(s)
   const outcome = s.outcome ?? Outcome.Ok
   counters[outcomeSlot(outcome)]!++
   counters[Counter.ConnActive]!--
@@ -122,6 +139,18 @@ function finishSession (s: Session): void {
   if (ctx.draining && ctx.sessions.size === 0) ctx.onDrained()
 }
 
+/** Drop the session's server from its leastconn gauge (after a failed attempt, or at the end). Idempotent. */
+export function releaseSessionServer (s: Session): void {
+  if (!s.acquired) return
+  s.acquired = false
+  releaseServer(s.table!, s.server)
+}
+
+/** The connection id: worker row and sequence (unique per process while worker ids are). */
+export function connectionId (s: Session): string {
+  return String(s.ctx.options.row) + '-' + String(s.id)
+}
+
 function logAccess (s: Session, outcome: Outcome): void {
   const end = performance.now()
   s.ctx.logger.info({
@@ -129,8 +158,12 @@ function logAccess (s: Session, outcome: Outcome): void {
     client: s.clientAddr,
     sni: s.sni,
     alpn: s.alpn,
+    id: connectionId(s),
     route: s.route,
     origin: s.originPort === 0 ? null : s.originHost + ':' + String(s.originPort),
+    upstream: s.pool < 0 || s.table === null ? null : s.table.poolNames[s.pool],
+    server: s.server < 0 || s.table === null ? null : s.table.serverLabels[s.server],
+    attempts: s.attempts,
     bytesUp: s.bytesUp,
     bytesDown: s.bytesDown,
     helloMs: s.tHello === 0 ? null : round(s.tHello - s.tAccept),

@@ -36,3 +36,4 @@ export {
   /** Most routes one table holds. */
   MAX_ROUTES,
 } from './constants.ts'
+export { matchAlpn, type AlpnEntries } from './alpn.ts'

@@ -28,23 +28,17 @@ import type { Logger } from 'pino'
 import { recordCheck, serverStats, sweepEjections, Transition, type ServerTable } from './state.ts'
 import { probeServer, type ProbeResult } from './probe.ts'
 import type { PoolSpec } from './types.ts'
+import { LogEvent } from '../log/events.ts'
 
-/** Stable log event names of this module (STYLE C.4; to be listed with log/events.ts' LogEvent). */
+/** This module's log event names, from the one list (log/events.ts). */
 export const UpstreamLogEvent = {
-  /** an active check took a server down: pool, server, reason, detail, checks (bad in a row) */
-  Down: 'upstream.down',
-  /** an active check brought a server back: pool, server, checks (good in a row) */
-  Up: 'upstream.up',
-  /** a passive ejection ended (main thread sweep): pool, server */
-  Return: 'upstream.return',
-  /** a worker ejected a server after consecutive connect failures: pool, server, ms (logged by the caller) */
-  Eject: 'upstream.eject',
-  /** a probe failed without a transition (debug): pool, server, reason, detail */
-  CheckFailed: 'upstream.check_failed',
-  /** a certificate served for one pool covers a name routed to another (coalesce.ts) */
-  Coalesce: 'upstream.coalesce',
-  /** a callback given to the monitor threw (error) */
-  CallbackError: 'upstream.callback_error',
+  Down: LogEvent.UpstreamDown,
+  Up: LogEvent.UpstreamUp,
+  Return: LogEvent.UpstreamReturn,
+  Eject: LogEvent.UpstreamEject,
+  CheckFailed: LogEvent.UpstreamCheckFailed,
+  Coalesce: LogEvent.UpstreamCoalesce,
+  CallbackError: LogEvent.UpstreamCallbackError,
 } as const
 
 /** ms. The first checks of a pool are spread over min(interval, this), so startup learns health soon. */

@@ -57,18 +57,29 @@ describe('the short form keeps working', () => {
     })
   })
 
-  it('routes as before: each route reaches the address it names (route state for the relay)', () => {
+  it('routes as before: each route is an implicit one-server pool of the address it names (route tables)', () => {
     const c = parse({ routes: { 'a.example.com': '10.0.0.1:443', '*.b.example': '[2001:db8::1]:8443' }, default: '10.0.0.9:443' })
     const s = buildRouteState(c)
-    expect(s.originHost).toEqual(['10.0.0.1', '2001:db8::1'])
-    expect([...s.originPort]).toEqual([443, 8443])
-    expect(s.defaultOrigin).toEqual({ host: '10.0.0.9', port: 443 })
+    const servers = [...s.routeUpstream].map((p) => s.pools[p]!.servers.map((x) => [x.host, x.port]))
+    expect(servers).toEqual([[['10.0.0.1', 443]], [['2001:db8::1', 8443]]])
+    expect(s.pools[s.defaultUpstream]!.servers.map((x) => [x.host, x.port])).toEqual([['10.0.0.9', 443]])
   })
 
-  it('a route to a declared pool reaches its first primary server until the relay balances (route state)', () => {
-    const c = parse({ upstreams: { shop: { servers: [{ address: '10.0.9.9:443', backup: true }, '10.0.1.1:443', '10.0.1.2:443'] } }, routes: { 'a.example': 'shop' }, default: 'shop' })
+  it('a route to a declared pool carries the whole pool, backups marked, alpn entries in config order (route tables)', () => {
+    const c = parse({
+      upstreams: { shop: { servers: [{ address: '10.0.9.9:443', backup: true }, '10.0.1.1:443', '10.0.1.2:443'] } },
+      routes: { 'a.example': { upstream: 'shop', alpn: { 'acme-tls/1': '127.0.0.1:8444', h2: 'shop' } } },
+      default: 'shop',
+    })
     const s = buildRouteState(c)
-    expect([s.originHost[0], s.originPort[0], s.defaultOrigin]).toEqual(['10.0.1.1', 443, { host: '10.0.1.1', port: 443 }])
+    const shop = s.routeUpstream[0]!
+    expect(s.pools[shop]!.servers.map((x) => [x.host, x.backup])).toEqual([['10.0.9.9', true], ['10.0.1.1', false], ['10.0.1.2', false]])
+    expect(s.defaultUpstream).toBe(shop)
+    expect([s.alpnFirst[0], s.alpnCount[0]]).toEqual([0, 2])
+    const proto = (e: number): string => Buffer.from(s.alpnProto.subarray(s.alpnProtoStart[e]!, s.alpnProtoStart[e + 1]!)).toString()
+    expect([proto(0), proto(1)]).toEqual(['acme-tls/1', 'h2'])
+    expect(s.pools[s.alpnUpstream[0]!]!.name).toBe('127.0.0.1:8444')
+    expect(s.alpnUpstream[1]).toBe(shop)
   })
 
   it('IPv6 addresses differing only in case are one implicit pool', () => {
