@@ -151,7 +151,10 @@ export async function closedPort (): Promise<number> {
 export interface ProxyOptions {
   accept?: 'reuseport' | 'handoff'
   workers?: number
-  routes: Record<string, string>
+  /** a route's value: host:port, a pool's name, or the long form `{ upstream, alpn }` */
+  routes: Record<string, string | Record<string, unknown>>
+  /** named pools (the `upstreams:` key) */
+  upstreams?: Record<string, unknown>
   default?: string
   timeouts?: Record<string, string | number>
   limits?: Record<string, number>
@@ -164,6 +167,7 @@ export function rawConfig (o: ProxyOptions): Record<string, unknown> {
     workers: o.workers ?? 2,
     accept: o.accept ?? 'reuseport',
     ...(o.balance === undefined ? {} : { balance: o.balance }),
+    ...(o.upstreams === undefined ? {} : { upstreams: o.upstreams }),
     routes: o.routes,
     default: o.default ?? 'reject',
     timeouts: { hello: '2s', connect: '2s', idle: '30s', ...o.timeouts },
