@@ -40,6 +40,8 @@ bytes to the matching origin, which completes the TLS handshake itself.
 Commands:
   serve --config FILE   run the proxy until SIGINT/SIGTERM, then drain and exit
   check --config FILE   validate FILE and print a summary of the route table
+        [--probe]       also handshake with each pool's servers and warn where a certificate
+                        served for one pool covers names routed to another (HTTP/2 coalescing)
   demo [--port N]       start two local TLS origins and the proxy in front (default port 8443)
 
 Options:
@@ -65,6 +67,8 @@ interface Invocation {
   command: 'serve' | 'check' | 'demo' | 'help' | 'version'
   config?: string
   port?: number
+  /** check only: probe the pools' certificates for the coalescing warning */
+  probe?: boolean
 }
 
 /** argv (without node and script) → what to do; throws a ProxyError HG_ERR_CLI_USAGE. */
@@ -78,6 +82,7 @@ function parseCommandLine (argv: readonly string[]): Invocation {
       options: {
         config: { type: 'string', short: 'c' },
         port: { type: 'string' },
+        probe: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -106,6 +111,10 @@ function parseCommandLine (argv: readonly string[]): Invocation {
   }
   if (values.port !== undefined) throw usageError(`--port applies to demo only; set listen: in the config file for ${command}`)
   if (values.config === undefined || values.config === '') throw usageError(`${command} needs --config FILE`)
+  if (values.probe === true) {
+    if (command !== 'check') throw usageError('--probe applies to check only')
+    return { command, config: values.config, probe: true }
+  }
   return { command, config: values.config }
 }
 
@@ -179,7 +188,7 @@ async function routeSummary (config: ProxyConfig): Promise<string> {
   return `${config.routes.length} (${d.exact} exact, ${d.wildcard} wildcard); compiled table ${d.nodes} nodes, ${d.bytes} bytes`
 }
 
-async function runCheck (file: string): Promise<number> {
+async function runCheck (file: string, probe: boolean): Promise<number> {
   const { describeUpstreams, formatDuration, formatHostPort, loadConfigFile } = await loadConfigModule()
   let config: ProxyConfig
   let routes: string
@@ -203,8 +212,22 @@ async function runCheck (file: string): Promise<number> {
     `  limits    maxHelloBytes ${config.limits.maxHelloBytes}, maxConnections ${config.limits.maxConnections}`,
     `  log       level ${config.log.level}, access ${config.log.access ? 'on' : 'off'}`,
   ]
+  if (probe) lines.push(...await coalescingReport(config))
   process.stdout.write(lines.join('\n') + '\n')
   return EXIT_OK
+}
+
+/** `check --probe`: what each pool's servers present, and the coalescing warnings (upstreams/ probe-config.ts). */
+async function coalescingReport (config: ProxyConfig): Promise<string[]> {
+  const { probeConfig } = await import('./upstreams/index.ts')
+  const report = await probeConfig(config)
+  const lines = ['  probe     ' + String(report.probes.length) + ' handshakes']
+  for (const p of report.probes) {
+    lines.push('    ' + p.pool + ' ' + p.server + ' ' + p.name + ': ' + (p.names === null ? 'no certificate (' + (p.error ?? '?') + ')' : p.names.join(', ')))
+  }
+  if (report.warnings.length === 0) lines.push('  coalescing: no certificate covers a name routed to another pool')
+  for (const w of report.warnings) lines.push('warning: ' + w.message)
+  return lines
 }
 
 async function runDemo (port: number | undefined): Promise<number> {
@@ -252,7 +275,7 @@ async function main (argv: readonly string[]): Promise<number> {
   }
   switch (inv.command) {
     case 'serve': return await runServe(inv.config ?? '', version)
-    case 'check': return await runCheck(inv.config ?? '')
+    case 'check': return await runCheck(inv.config ?? '', inv.probe === true)
     case 'demo': return await runDemo(inv.port)
   }
 }

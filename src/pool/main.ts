@@ -20,7 +20,7 @@ import { ALL_OUTCOMES } from '../metrics/outcomes.ts'
 import { formatHostPort } from '../config/index.ts'
 import { LogEvent } from '../log/index.ts'
 import { attachServers, buildRouteState } from './route-state.ts'
-import { coalescingWarnings, UpstreamMonitor, type CertificateEvent, type RoutedName } from '../upstreams/index.ts'
+import { coalescingWarnings, routedNames, UpstreamMonitor, type CertificateEvent } from '../upstreams/index.ts'
 import type { RouteTables } from '../relay/context.ts'
 import { assertRuntimeSupports } from './runtime.ts'
 import { Supervisor } from './supervisor.ts'
@@ -118,14 +118,6 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
   return handle
 }
 
-/** Routed names by pool name, for the coalescing warning (exact names and `*.suffix` patterns). */
-function routedNames (config: ProxyConfig): RoutedName[] {
-  const out: RoutedName[] = []
-  for (const r of config.routes) {
-    out.push({ name: r.pattern, pool: config.upstreams[r.upstream]!.name })
-  }
-  return out
-}
 
 class PoolHandle implements ProxyHandle {
   readonly addresses: readonly HostPort[]

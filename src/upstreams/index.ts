@@ -28,3 +28,4 @@ export {
   coalescingWarnings, probeCertificates, type CertificateProbe, type CoalescingWarning, type PoolCertificate, type ProbeTarget,
   type RoutedName,
 } from './coalesce.ts'
+export { probeConfig, routedNames, PROBE_NAMES_PER_POOL, type ConfigProbeReport } from './probe-config.ts'

@@ -196,10 +196,10 @@ export interface CliProxy {
 }
 
 /** The real CLI (`hellogate serve --config FILE`) as a child process; its stdout NDJSON is parsed. */
-export async function startCliProxy (o: ProxyOptions, cli = join(ROOT, 'dist/cli.js')): Promise<CliProxy> {
+export async function startCliProxy (o: ProxyOptions, cli = join(ROOT, 'dist/cli.js'), rawOverride?: Record<string, unknown>): Promise<CliProxy> {
   const dir = mkdtempSync(join(tmpdir(), 'hellogate-test-'))
   const file = join(dir, 'config.json')
-  const raw = rawConfig(o)
+  const raw = { ...(rawOverride ?? rawConfig(o)) }
   raw.log = { level: 'info', access: true }
   writeFileSync(file, JSON.stringify(raw))
   const child = spawn(NODE, [cli, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] })
