@@ -20,7 +20,7 @@ import { ALL_OUTCOMES } from '../metrics/outcomes.ts'
 import { formatHostPort } from '../config/index.ts'
 import { LogEvent } from '../log/index.ts'
 import { attachServers, buildRouteState } from './route-state.ts'
-import { coalescingWarnings, routedNames, UpstreamMonitor, type CertificateEvent } from '../upstreams/index.ts'
+import { coalescingWarnings, routedNames, serverStats, UpstreamMonitor, type CertificateEvent, type ServerStats } from '../upstreams/index.ts'
 import type { RouteTables } from '../relay/context.ts'
 import { assertRuntimeSupports } from './runtime.ts'
 import { Supervisor } from './supervisor.ts'
@@ -48,6 +48,8 @@ export interface ProxyStats {
   pending: number
   /** handoff: most sockets waiting at once since start (0 in reuseport) */
   pendingMax: number
+  /** every server of every pool in force: state (up/down/ejected), open connections, counters */
+  upstreams: ServerStats[]
 }
 
 export interface ProxyHandle {
@@ -162,6 +164,7 @@ class PoolHandle implements ProxyHandle {
       restarts: this.supervisor.restarts,
       pending: this.dispatcher?.pending.length ?? 0,
       pendingMax: this.dispatcher?.pendingMax ?? 0,
+      upstreams: serverStats(this.state.servers, Date.now()),
     }
   }
 

@@ -14,7 +14,7 @@ import { buildClientHello, wrapRecords } from '../helpers/build-hello.ts'
 import { generateSelfSignedCert } from '../../src/demo/cert.ts'
 import { swrrCycle } from '../../src/upstreams/index.ts'
 import {
-  closedPort, rawExchange, startBlackholeOrigin, startRecordingOrigin, startTestProxy, startTlsOrigin,
+  closedPort, rawConfig, rawExchange, startBlackholeOrigin, tempFile, startRecordingOrigin, startTestProxy, startTlsOrigin,
   tlsRequest, waitFor, type RecordingOrigin,
 } from '../helpers/servers.ts'
 import { startProxyProtocolOrigin } from '../helpers/upstream-origins.ts'
@@ -223,16 +223,18 @@ describe('health', () => {
     })
     let a2: net.Server | null = null
     try {
+      const stateOfA = (): string | undefined => proxy.stats().upstreams.find((u) => u.server === addr(aPort))?.state
+      expect(stateOfA()).toBe('up')
       await a.close()
-      // after one failed check (≤ interval + timeout), no connection is tried on it
-      await new Promise((resolve) => setTimeout(resolve, 2500))
+      // after one failed check (≤ interval + timeout), it is down and no connection is tried on it
+      await waitFor(() => stateOfA() === 'down', 4000)
       for (let i = 0; i < 6; i++) expect(await oneConnection(proxy.port)).toMatch(/^got \d+ bytes$/)
       expect(proxy.stats().outcomes.origin_connect_failed).toBe(0)
       // back on the same port: after one good check it takes connections again
       let aConnections = 0
       a2 = net.createServer((s) => { aConnections++; s.on('error', () => {}); s.resume(); s.on('end', () => s.end('got a')) })
       await new Promise<void>((resolve) => a2!.listen(aPort, '127.0.0.1', resolve))
-      await new Promise((resolve) => setTimeout(resolve, 2500))
+      await waitFor(() => stateOfA() === 'up', 4000)
       const checksSoFar = aConnections
       for (let i = 0; i < 6; i++) await oneConnection(proxy.port)
       expect(aConnections - checksSoFar).toBeGreaterThanOrEqual(2)
@@ -268,6 +270,71 @@ describe('health', () => {
     } finally {
       await proxy.close(500)
       await backup.close()
+    }
+  })
+})
+
+describe('passive ejection and reload', () => {
+  it('consecutive connect failures eject a server: later connections do not try it', async () => {
+    const good = await startRecordingOrigin()
+    const dead = await closedPort()
+    const proxy = await startTestProxy({
+      workers: 1,
+      upstreams: {
+        p: {
+          servers: [addr(dead), addr(good.port)],
+          balance: 'roundrobin',
+          health: { check: 'off' },
+          passive: { failures: 1, eject: '30s' },
+          connect: { retries: 1 },
+        },
+      },
+      routes: { [NAME]: 'p' },
+    })
+    try {
+      for (let i = 0; i < 2; i++) expect(await oneConnection(proxy.port)).toMatch(/^got \d+ bytes$/)
+      const retries = proxy.stats().counters.origin_retry!
+      expect(retries).toBe(1)
+      expect(proxy.stats().upstreams.find((u) => u.server === addr(dead))?.state).toBe('ejected')
+      for (let i = 0; i < 6; i++) expect(await oneConnection(proxy.port)).toMatch(/^got \d+ bytes$/)
+      expect(proxy.stats().counters.origin_retry).toBe(retries)
+    } finally {
+      await proxy.close(500)
+      await good.close()
+    }
+  })
+
+  it('a reload keeps the health state of the servers that stay, and serves the new pools', async () => {
+    const good = await startRecordingOrigin()
+    const other = await startRecordingOrigin()
+    const dead = await closedPort()
+    const check = { check: 'tcp', interval: '1s', timeout: '500ms', rise: 3, fall: 1 }
+    const opts = {
+      workers: 1,
+      upstreams: { p: { servers: [addr(dead), addr(good.port)], health: check } } as Record<string, unknown>,
+      routes: { [NAME]: 'p' } as Record<string, string>,
+    }
+    const proxy = await startTestProxy(opts)
+    try {
+      const stateOf = (a: string): string | undefined => proxy.stats().upstreams.find((u) => u.server === a)?.state
+      await waitFor(() => stateOf(addr(dead)) === 'down', 4000)
+      const file = tempFile('reload.json', JSON.stringify(rawConfig({
+        ...opts,
+        upstreams: { ...opts.upstreams, q: { servers: [addr(other.port)], health: { check: 'off' } } },
+        routes: { ...opts.routes, ['q.' + NAME]: 'q' },
+      })))
+      const r = await proxy.reload(file)
+      expect(r.ok).toBe(true)
+      // a new table, but the dead server stays down: it would need rise (3) good checks to come back
+      expect(stateOf(addr(dead))).toBe('down')
+      expect(stateOf(addr(other.port))).toBe('up')
+      const hs = Buffer.from(wrapRecords(buildClientHello({ sni: 'q.' + NAME }), 1))
+      let got = ''
+      for (let i = 0; i < 20 && other.connections === 0; i++) got = (await rawExchange(proxy.port, [hs], { endAfter: true })).data.toString()
+      expect(got).toMatch(/^got \d+ bytes$/)
+    } finally {
+      await proxy.close(500)
+      await Promise.all([good.close(), other.close()])
     }
   })
 })
