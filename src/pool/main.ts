@@ -120,7 +120,6 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
   return handle
 }
 
-
 class PoolHandle implements ProxyHandle {
   readonly addresses: readonly HostPort[]
   readonly config: ProxyConfig
