@@ -12,6 +12,7 @@ import { buildProxyHeader, ProxyHeaderFields } from '../../src/proxyproto/index.
 import { closedPort, tempFile, waitFor } from '../helpers/servers.ts'
 
 const HAPROXY = '/usr/sbin/haproxy'
+if (!existsSync(HAPROXY)) console.log('skipped: ' + HAPROXY + ' not found (HAProxy as a PROXY-protocol consumer; .ci/run installs Debian\'s haproxy when it runs as root with apt)')
 
 describe.skipIf(!existsSync(HAPROXY))('HAProxy reads our PROXY headers', () => {
   let child: ChildProcess
