@@ -42,6 +42,7 @@ const COUNTER_HELP: Readonly<Record<string, string>> = {
   origin_connect_ok: 'Origin TCP connections established.',
   bytes_up: 'Bytes relayed client to origin, ClientHello included.',
   bytes_down: 'Bytes relayed origin to client.',
+  origin_retry: 'Connect attempts retried on another server of the pool after a failed one.',
 }
 export const METRIC_PREFIX = 'hellogate_'
 
@@ -55,6 +56,27 @@ export interface CounterSnapshot {
   readonly accepted: readonly number[]
   /** worker replacements so far */
   readonly restarts: number
+  /** every server of every pool in force (upstreams/ serverStats); absent = no per-server metrics */
+  readonly upstreams?: readonly UpstreamServerSnapshot[]
+}
+
+/** One server of a pool, as upstreams/ serverStats reports it (labels: the config's pool and address). */
+export interface UpstreamServerSnapshot {
+  readonly pool: string
+  readonly server: string
+  readonly state: 'up' | 'down' | 'ejected'
+  readonly active: number
+  readonly counters: Readonly<Record<string, number>>
+}
+
+/** Per-server counters of the server table exported as `hellogate_upstream_server_<name>_total`, with their help. */
+const SERVER_COUNTER_HELP: Readonly<Record<string, string>> = {
+  connections: 'Connections established to the server.',
+  connect_failures: 'Connect attempts to the server that failed (refused, reset, timed out).',
+  ejections: 'Times the server was ejected after consecutive connect failures.',
+  checks_ok: 'Active health checks the server passed.',
+  checks_failed: 'Active health checks the server failed.',
+  transitions: 'Times an active check changed the server\'s state (up to down, down to up).',
 }
 
 export interface ProcessStats {
@@ -230,6 +252,41 @@ export function createMetricsExporter (src: MetricsSources): MetricsExporter {
       for (const [route, v] of totals) this.inc({ route }, v)
     },
   }))
+
+  // ---- upstream pools (labels bounded by the config: pool names and server addresses) ----------
+  const UP_LABELS = ['pool', 'server']
+  registry.registerMetric(new Gauge({
+    name: 'hellogate_upstream_server_up',
+    help: 'Whether the server takes new connections: 1 up, 0 down (active check) or ejected (passive).',
+    labelNames: UP_LABELS,
+    registers,
+    collect () {
+      this.reset()
+      for (const u of current().stats.upstreams ?? []) this.set({ pool: u.pool, server: u.server }, u.state === 'up' ? 1 : 0)
+    },
+  }))
+  registry.registerMetric(new Gauge({
+    name: 'hellogate_upstream_server_active',
+    help: 'Connections open to the server now, all workers.',
+    labelNames: UP_LABELS,
+    registers,
+    collect () {
+      this.reset()
+      for (const u of current().stats.upstreams ?? []) this.set({ pool: u.pool, server: u.server }, u.active)
+    },
+  }))
+  for (const [name, help] of Object.entries(SERVER_COUNTER_HELP)) {
+    registry.registerMetric(new Counter({
+      name: 'hellogate_upstream_server_' + name + '_total',
+      help,
+      labelNames: UP_LABELS,
+      registers,
+      collect () {
+        this.reset()
+        for (const u of current().stats.upstreams ?? []) this.inc({ pool: u.pool, server: u.server }, u.counters[name] ?? 0)
+      },
+    }))
+  }
 
   // ---- histograms ------------------------------------------------------------------------------
   for (const def of HISTOGRAMS) {

@@ -132,6 +132,11 @@ describe('admin endpoint on a running proxy', () => {
     expect(sampleValue(before, 'hellogate_worker_conn_accepted_total', { worker: '1' }) +
       sampleValue(before, 'hellogate_worker_conn_accepted_total', { worker: '2' })).toBe(ok + 3 + 1)
     expect(sampleValue(before, 'hellogate_route_table_generation')).toBe(1)
+    // the route to alpha is a one-server pool named by its address: its server counted every connection
+    const alphaServer = { pool: '127.0.0.1:' + String(alpha.port), server: '127.0.0.1:' + String(alpha.port) }
+    expect(sampleValue(before, 'hellogate_upstream_server_connections_total', alphaServer)).toBe(ok)
+    expect(sampleValue(before, 'hellogate_upstream_server_up', alphaServer)).toBe(1)
+    expect(sampleValue(before, 'hellogate_upstream_server_active', alphaServer)).toBe(0)
 
     // bytes: one exchange with a byte-exact origin, measured as the difference between two scrapes
     const sent = Buffer.concat([hello(RAW), Buffer.alloc(10_000, 1)])
