@@ -8,6 +8,7 @@ import type { CompiledRoutes } from '../routes/index.ts'
 import type { HostPort } from '../config/types.ts'
 import type { Session } from './session.ts'
 import { buildConnector, type Connect } from './connect.ts'
+import { ClientLimiter, RefusalLog, type ClientLimitOptions } from './client-limits.ts'
 
 /**
  * Everything a lookup needs, as one immutable object: a reload builds a new one and assigns it to
@@ -32,6 +33,10 @@ export interface RelayOptions {
   readonly maxHelloBytes: number
   /** this worker's share of limits.maxConnections */
   readonly maxConnections: number
+  /** this worker's share of limits.maxPendingHellos */
+  readonly maxPendingHellos: number
+  /** limits.perClient as this worker enforces it (client-limits.ts); null: off */
+  readonly perClient: ClientLimitOptions | null
   readonly accessLog: boolean
 }
 
@@ -44,6 +49,12 @@ export class RelayContext {
   readonly connect: Connect
   /** open sessions; used only to drain on shutdown, never iterated per connection */
   readonly sessions = new Set<Session>()
+  /** per-client admission table; null when limits.perClient is off */
+  readonly clientLimiter: ClientLimiter | null
+  /** sessions accepted and still waiting for their hello (capped by options.maxPendingHellos) */
+  pendingHellos = 0
+  /** bounded-rate log of limit refusals */
+  readonly refusals: RefusalLog
   /** set on shutdown: new connections are refused, open ones finish */
   draining = false
   /** called once the last session closes while draining */
@@ -55,6 +66,8 @@ export class RelayContext {
     this.counters = counters
     this.logger = logger
     this.connect = buildConnector({ timeoutMs: options.connectMs })
+    this.clientLimiter = options.perClient === null ? null : new ClientLimiter(options.perClient)
+    this.refusals = new RefusalLog(logger)
   }
 }
 
