@@ -52,11 +52,11 @@ describe('reload under load', () => {
     /** performance.now() when reload of generation g was requested (generation 0: the start) */
     const requested = [0]
     const conns: Conn[] = []
-    let reloading = true
+    const load = { reloading: true }
     const seen = new Set<number>()
 
     async function client (): Promise<void> {
-      while (conns.length < MAX_CONNECTIONS && (reloading || conns.length < MIN_CONNECTIONS)) {
+      while (conns.length < MAX_CONNECTIONS && (load.reloading || conns.length < MIN_CONNECTIONS)) {
         const c: Conn = { start: performance.now(), end: 0, generation: -1, error: null }
         try {
           const r = await tlsRequest(proxy.port, NAME, ca)
@@ -72,7 +72,7 @@ describe('reload under load', () => {
     }
 
     try {
-      const load = Promise.all(Array.from({ length: CONCURRENCY }, client))
+      const clients = Promise.all(Array.from({ length: CONCURRENCY }, client))
       const results: boolean[] = []
       for (let i = 0; i < RELOADS; i++) {
         const valid = i % 2 === 0
@@ -89,8 +89,8 @@ describe('reload under load', () => {
         if (valid) await waitFor(() => seen.has(g), 10_000, 5)
         else { const n = conns.length; await waitFor(() => conns.length >= n + CONCURRENCY, 10_000, 5) }
       }
-      reloading = false
-      await load
+      load.reloading = false
+      await clients
 
       expect(results).toEqual(Array.from({ length: RELOADS }, (_, i) => i % 2 === 0))
       const failed = conns.filter((c) => c.error !== null || c.generation < 0)
@@ -114,7 +114,7 @@ describe('reload under load', () => {
       await waitFor(() => proxy.stats().outcomes.ok === conns.length)
       expect(proxy.stats().counters.conn_accepted).toBe(conns.length)
     } finally {
-      reloading = false
+      load.reloading = false
       await proxy.close(500)
       await closeReloadPool()
       await Promise.all(origins.map((o) => o.close()))
