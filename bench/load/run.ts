@@ -21,7 +21,7 @@
  *
  * Output: env header, a progress line per phase, a table of req/s and p50/p99 as ratios
  * via/direct, proxy CPU (utime+stime of the proxy process tree, all threads, /proc), and JSON at
- * bench/results/load-<timestamp>.json + load-latest.json.
+ * bench/results/load-<timestamp>.json + load-latest.json (the reload scenario: load-reload-*.json).
  *
  * Placement: with taskset and ≥ 2 CPUs the proxy runs alone on the last CPU, and the origin and this
  * load generator share CPU 0. The origin+client side is then the bottleneck in most scenarios, so
@@ -139,16 +139,22 @@ async function main (): Promise<void> {
   const summary = scenarios.map((s) => summarise(s, results[s] ?? []))
   if (summary.length > 0) printTable(summary, proxy.kind)
   if (reload !== null) console.log(formatReloadResult(reload))
-  const out = writeResults('load', {
-    env,
-    proxy: { requested: values.proxy, used: proxy.kind, note: proxy.note },
-    options: { durationSec, warmupSec, rounds, accessLog, ...shape },
-    elapsedSec,
-    summary,
-    phases: results,
-    reload,
-  })
-  console.log(`\nwrote ${path.relative(process.cwd(), out.archive)} and ${path.relative(process.cwd(), out.latest)} (measured phases took ${elapsedSec.toFixed(1)} s)`)
+  // the reload figure has its own file, so that a reload-only run leaves the load figures in place
+  if (reload !== null) {
+    const r = writeResults('load-reload', { env, options: { reloads, durationSec, concurrency: shape.churnConcurrency }, reload })
+    console.log(`wrote ${path.relative(process.cwd(), r.archive)} and ${path.relative(process.cwd(), r.latest)}`)
+  }
+  if (scenarios.length > 0) {
+    const out = writeResults('load', {
+      env,
+      proxy: { requested: values.proxy, used: proxy.kind, note: proxy.note },
+      options: { durationSec, warmupSec, rounds, accessLog, ...shape },
+      elapsedSec,
+      summary,
+      phases: results,
+    })
+    console.log(`\nwrote ${path.relative(process.cwd(), out.archive)} and ${path.relative(process.cwd(), out.latest)} (measured phases took ${elapsedSec.toFixed(1)} s)`)
+  }
 
   await stopAll()
   if (!values['keep-tmp']) rmSync(dir, { recursive: true, force: true })
