@@ -200,11 +200,19 @@ async function runCheck (file: string): Promise<number> {
     `  default   ${config.default === null ? 'reject' : config.upstreams[config.default]!.name}`,
     `  upstreams ${describeUpstreams(config).join('\n')}`,
     `  timeouts  hello ${formatDuration(t.helloMs)}, connect ${formatDuration(t.connectMs)}, idle ${formatDuration(t.idleMs)}, shutdown ${formatDuration(t.shutdownMs)}`,
-    `  limits    maxHelloBytes ${config.limits.maxHelloBytes}, maxConnections ${config.limits.maxConnections}`,
+    `  limits    maxHelloBytes ${config.limits.maxHelloBytes}, maxConnections ${config.limits.maxConnections}, maxPendingHellos ${config.limits.maxPendingHellos}, perClient ${describePerClient(config.limits.perClient)}`,
     `  log       level ${config.log.level}, access ${config.log.access ? 'on' : 'off'}`,
   ]
   process.stdout.write(lines.join('\n') + '\n')
   return EXIT_OK
+}
+
+function describePerClient (p: ProxyConfig['limits']['perClient']): string {
+  if (p === null) return 'off'
+  const parts: string[] = []
+  if (p.maxConnections !== null) parts.push(`${p.maxConnections} open`)
+  if (p.newPerSecond !== null) parts.push(`${p.newPerSecond}/s (burst ${p.burst})`)
+  return parts.join(', ') + ' per address, per worker'
 }
 
 async function runDemo (port: number | undefined): Promise<number> {
