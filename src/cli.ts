@@ -209,7 +209,7 @@ async function runCheck (file: string, probe: boolean): Promise<number> {
     `  default   ${config.default === null ? 'reject' : config.upstreams[config.default]!.name}`,
     `  upstreams ${describeUpstreams(config).join('\n')}`,
     `  timeouts  hello ${formatDuration(t.helloMs)}, connect ${formatDuration(t.connectMs)}, idle ${formatDuration(t.idleMs)}, shutdown ${formatDuration(t.shutdownMs)}`,
-    `  limits    maxHelloBytes ${config.limits.maxHelloBytes}, maxConnections ${config.limits.maxConnections}`,
+    `  limits    maxHelloBytes ${config.limits.maxHelloBytes}, maxConnections ${config.limits.maxConnections}, maxPendingHellos ${config.limits.maxPendingHellos}, perClient ${describePerClient(config.limits.perClient)}`,
     `  log       level ${config.log.level}, access ${config.log.access ? 'on' : 'off'}`,
   ]
   if (probe) lines.push(...await coalescingReport(config))
@@ -228,6 +228,14 @@ async function coalescingReport (config: ProxyConfig): Promise<string[]> {
   if (report.warnings.length === 0) lines.push('  coalescing: no certificate covers a name routed to another pool')
   for (const w of report.warnings) lines.push('warning: ' + w.message)
   return lines
+}
+
+function describePerClient (p: ProxyConfig['limits']['perClient']): string {
+  if (p === null) return 'off'
+  const parts: string[] = []
+  if (p.maxConnections !== null) parts.push(`${p.maxConnections} open`)
+  if (p.newPerSecond !== null) parts.push(`${p.newPerSecond}/s (burst ${p.burst})`)
+  return parts.join(', ') + ' per address, per worker'
 }
 
 async function runDemo (port: number | undefined): Promise<number> {

@@ -41,6 +41,18 @@ export interface ProxyStatsReply {
 
 export interface ProxyStop { type: 'stop' }
 
+/** Reload the route table from `file` (ProxyHandle.reload, what SIGHUP does); answered once it is done. */
+export interface ProxyReloadQuestion { type: 'reload', file: string }
+
+export interface ProxyReloadReply {
+  type: 'reload'
+  ok: boolean
+  /** the new table's routes (ok) */
+  routes?: number
+  /** the config error's code (not ok) */
+  code?: string
+}
+
 // ---- client.ts --------------------------------------------------------------------------------
 
 export interface ClientReady { type: 'ready', pid: number }

@@ -13,8 +13,9 @@
  * - IPC: sends `ready {port, pid, mainCpuSource}` once listening; answers `stats` with
  *   `handle.stats()`, the main thread's CPU (`process.threadCpuUsage()`, Node ≥ 23.9; else
  *   /proc/PID/task/PID/stat, since the main thread's TID is the PID) and the whole process's CPU
- *   (`process.cpuUsage()`, getrusage RUSAGE_SELF: every thread). `stop` (or SIGTERM, or the channel
- *   closing) closes the proxy with a short grace and exits.
+ *   (`process.cpuUsage()`, getrusage RUSAGE_SELF: every thread). `reload {file}` runs
+ *   `handle.reload(file)` (what SIGHUP does) and answers once it is done, for bench/load/reload.ts.
+ *   `stop` (or SIGTERM, or the channel closing) closes the proxy with a short grace and exits.
  *
  * Limits: answering `stats` itself costs the main thread a few µs; it is asked twice per window.
  */
@@ -25,7 +26,7 @@ import type { Logger } from 'pino'
 import type { ProxyConfig } from '../../src/config/types.ts'
 import type { ProxyHandle } from '../../src/pool/main.ts'
 import { threadCpuTimeMs } from '../lib/proc.ts'
-import type { ProxyReady, ProxyStatsReply } from './protocol.ts'
+import type { ProxyReady, ProxyReloadReply, ProxyStatsReply } from './protocol.ts'
 
 /** Grace for open connections when stopping: the load is already drained, so this only bounds stragglers. */
 const STOP_GRACE_MS = 1_000
@@ -107,8 +108,13 @@ async function main (): Promise<void> {
       process.exit(1)
     })
   }
-  process.on('message', (msg: { type?: string }) => {
-    if (msg.type === 'stats') {
+  process.on('message', (msg: { type?: string, file?: string }) => {
+    if (msg.type === 'reload') {
+      handle.reload(msg.file).then((r) => {
+        const reply: ProxyReloadReply = r.ok ? { type: 'reload', ok: true, routes: r.routes } : { type: 'reload', ok: false, code: r.error.code }
+        process.send?.(reply)
+      }, (err: unknown) => { process.send?.({ type: 'reload', ok: false, code: String(err) } satisfies ProxyReloadReply) })
+    } else if (msg.type === 'stats') {
       const reply: ProxyStatsReply = { type: 'stats', stats: handle.stats(), mainCpuUs: mainThreadCpuUs(), processCpuUs: processCpuUs() }
       process.send?.(reply)
     } else if (msg.type === 'stop') {

@@ -44,6 +44,8 @@ export interface ChurnOptions {
   durationMs: number
   maxConnections?: number | undefined
   bailoutErrors?: number | undefined
+  /** stop starting connections once this returns true (checked before each one), e.g. when a concurrent task is done */
+  stopWhen?: (() => boolean) | undefined
 }
 
 export interface ChurnStats {
@@ -121,7 +123,7 @@ export function churn (opts: ChurnOptions): { stats: ChurnStats, done: Promise<C
   const deadline = t0 + opts.durationMs
 
   const loop = async (): Promise<void> => {
-    while (performance.now() < deadline && started < max && stats.errors < bailout) {
+    while (performance.now() < deadline && started < max && stats.errors < bailout && opts.stopWhen?.() !== true) {
       started++
       const s = performance.now()
       try {

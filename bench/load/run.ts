@@ -3,13 +3,16 @@
  *
  * Usage: `node bench/load/run.ts [--proxy hellogate|standin] [--duration 5] [--warmup 1]
  *         [--scenarios new-conn,small,big] [--connections 10] [--big-connections 4]
- *         [--churn-concurrency 8] [--rounds 1] [--access-log] [--no-pin]`
+ *         [--churn-concurrency 8] [--rounds 1] [--reloads 100] [--access-log] [--no-pin]`
  *
  * Scenarios (each measured direct → origin and via proxy → origin, same client, same origin):
  * - `new-conn`: a new TLS connection per request (bench/lib/tls-churn.ts, full handshake, GET /,
  *   Connection: close). Measures accept → hello → route → connect. Proxy CPU per connection.
  * - `small`: autocannon keep-alive GET / (tiny body). Measures per-request relay overhead.
  * - `big`: autocannon keep-alive GET /1m (1 MiB body). Measures relay throughput. Proxy CPU per MiB.
+ * - `reload` (hellogate only): `new-conn` churn through a fresh proxy while it is reloaded `--reloads`
+ *   times (POST /reload, what SIGHUP does), valid and broken files alternating, against the same proxy without reloads
+ *   (bench/load/reload.ts). Reports connections/s and failed connections during the reloads.
  *
  * The proxy runs with its access log off (logging cost kept out of the relay figures); `--access-log`
  * turns it on as shipped (`log: { level: info, access: true }`, lines into the proxy's log file). For
@@ -18,7 +21,7 @@
  *
  * Output: env header, a progress line per phase, a table of req/s and p50/p99 as ratios
  * via/direct, proxy CPU (utime+stime of the proxy process tree, all threads, /proc), and JSON at
- * bench/results/load-<timestamp>.json + load-latest.json.
+ * bench/results/load-<timestamp>.json + load-latest.json (the reload scenario: load-reload-*.json).
  *
  * Placement: with taskset and ≥ 2 CPUs the proxy runs alone on the last CPU, and the origin and this
  * load generator share CPU 0. The origin+client side is then the bottleneck in most scenarios, so
@@ -38,6 +41,7 @@ import { hasTaskset, installCleanup, logTail, pinPid, planCpus, raiseNofile, sto
 import { resolveProxy, startNodeProxy, startOrigin, type NodeProxyKind } from '../lib/targets.ts'
 import { runScenario, smoke, SCENARIOS, type PhaseResult, type Scenario } from '../lib/phases.ts'
 import { writeResults } from '../lib/results.ts'
+import { formatReloadResult, runReloadScenario, type ReloadScenarioResult } from './reload.ts'
 
 /** RLIMIT_NOFILE for the proxy/origin/harness: plenty for the default connection counts. */
 const NOFILE = 65_536
@@ -48,7 +52,8 @@ const { values } = parseArgs({
     proxy: { type: 'string', default: 'hellogate' },
     duration: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
-    scenarios: { type: 'string', default: SCENARIOS.join(',') },
+    scenarios: { type: 'string', default: [...SCENARIOS, 'reload'].join(',') },
+    reloads: { type: 'string', default: '100' },
     connections: { type: 'string', default: '10' },
     'big-connections': { type: 'string', default: '4' },
     'churn-concurrency': { type: 'string', default: '8' },
@@ -66,7 +71,10 @@ if (values.proxy !== 'hellogate' && values.proxy !== 'standin') {
 const durationSec = Number(values.duration)
 const warmupSec = Number(values.warmup)
 const rounds = Math.max(1, Number(values.rounds))
-const scenarios = values.scenarios.split(',').map((s) => s.trim()).filter((s): s is Scenario => (SCENARIOS as readonly string[]).includes(s))
+const requestedScenarios = values.scenarios.split(',').map((s) => s.trim())
+const scenarios = requestedScenarios.filter((s): s is Scenario => (SCENARIOS as readonly string[]).includes(s))
+const reloadScenario = requestedScenarios.includes('reload')
+const reloads = Math.max(1, Number(values.reloads))
 
 interface Phase extends PhaseResult {
   target: 'direct' | 'proxy'
@@ -120,19 +128,33 @@ async function main (): Promise<void> {
       }
     }
   }
+  let reload: ReloadScenarioResult | null = null
+  if (reloadScenario && proxy.kind === 'hellogate') {
+    reload = await runReloadScenario({ originPort: origin.port, cpu: proxyCpu, nofile: NOFILE, dir, reloads, concurrency: shape.churnConcurrency, durationSec })
+  } else if (reloadScenario) {
+    console.log('# reload scenario skipped: it needs hellogate (the stand-in does not reload)')
+  }
   const elapsedSec = (Date.now() - t0) / 1000
 
   const summary = scenarios.map((s) => summarise(s, results[s] ?? []))
-  printTable(summary, proxy.kind)
-  const out = writeResults('load', {
-    env,
-    proxy: { requested: values.proxy, used: proxy.kind, note: proxy.note },
-    options: { durationSec, warmupSec, rounds, accessLog, ...shape },
-    elapsedSec,
-    summary,
-    phases: results,
-  })
-  console.log(`\nwrote ${path.relative(process.cwd(), out.archive)} and ${path.relative(process.cwd(), out.latest)} (measured phases took ${elapsedSec.toFixed(1)} s)`)
+  if (summary.length > 0) printTable(summary, proxy.kind)
+  if (reload !== null) console.log(formatReloadResult(reload))
+  // the reload figure has its own file, so that a reload-only run leaves the load figures in place
+  if (reload !== null) {
+    const r = writeResults('load-reload', { env, options: { reloads, durationSec, concurrency: shape.churnConcurrency }, reload })
+    console.log(`wrote ${path.relative(process.cwd(), r.archive)} and ${path.relative(process.cwd(), r.latest)}`)
+  }
+  if (scenarios.length > 0) {
+    const out = writeResults('load', {
+      env,
+      proxy: { requested: values.proxy, used: proxy.kind, note: proxy.note },
+      options: { durationSec, warmupSec, rounds, accessLog, ...shape },
+      elapsedSec,
+      summary,
+      phases: results,
+    })
+    console.log(`\nwrote ${path.relative(process.cwd(), out.archive)} and ${path.relative(process.cwd(), out.latest)} (measured phases took ${elapsedSec.toFixed(1)} s)`)
+  }
 
   await stopAll()
   if (!values['keep-tmp']) rmSync(dir, { recursive: true, force: true })

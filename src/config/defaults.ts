@@ -46,7 +46,20 @@ export const DEFAULTS = {
     maxHelloBytes: DEFAULT_MAX_HELLO_BYTES,
     /** connections, whole process (split evenly across workers). Each costs two fds and two socket buffers. */
     maxConnections: 100_000,
+    /**
+     * connections, whole process (split evenly across workers): accepted but still waiting for their
+     * ClientHello. A real client sends its hello one RTT after connecting, so even at 100 ms RTT 10 000
+     * waiting means ~100 000 new connections/s — more than a worker share accepts; what is left over is
+     * a slowloris holding slots for timeouts.hello, and the cap keeps it from starving real clients.
+     */
+    maxPendingHellos: 10_000,
   },
+  /**
+   * limits.perClient: off unless configured. Many clients share an address (carrier NAT, corporate
+   * proxies), so any per-address number is a choice about the deployment, not a safe universal default.
+   * When `newPerSecond` is set and `burst` is not, the burst is one second's worth: ceil(newPerSecond).
+   */
+  perClient: null,
   log: {
     /** pino level name */
     level: 'info',
@@ -119,6 +132,19 @@ export const LIMITS = {
    * per relayed connection); a larger number is a typo, not a capacity plan.
    */
   maxConnectionsMax: 16_777_216,
+  /** connections. At least one may wait for its hello, or nothing would ever be served. */
+  maxPendingHellosMin: 1,
+  /** connections per address: at least one, or the address could never connect. */
+  perClientConnectionsMin: 1,
+  /**
+   * new connections per second per address. 10^6 is above what one worker can accept (tens of thousands
+   * per second); a larger number is a typo, and a limit that never binds is written by leaving it out.
+   */
+  perClientRateMax: 1_000_000,
+  /** connections back to back per address: at least one, or no connection could ever pass. */
+  perClientBurstMin: 1,
+  /** see perClientRateMax: a bucket larger than a million connections never empties in practice. */
+  perClientBurstMax: 1_000_000,
   /** worker threads. Each is a V8 isolate (~10 MiB baseline); past 256 the scheduler, not us, is the limit. */
   workersMax: 256,
   /** ms. Node timers overflow above 2^31-1 ms (~24.8 days) and fire after 1 ms instead (TIMEOUT_MAX). */

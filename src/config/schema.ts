@@ -249,6 +249,37 @@ export const ConfigSchema = Type.Object({
       default: DEFAULTS.limits.maxConnections,
       errorMessage: `expected an integer number of connections between ${LIMITS.maxConnectionsMin} and ${LIMITS.maxConnectionsMax}`,
     })),
+    maxPendingHellos: Type.Optional(Type.Integer({
+      minimum: LIMITS.maxPendingHellosMin,
+      maximum: LIMITS.maxConnectionsMax,
+      description: withDefault('Connections still waiting for their ClientHello, whole process (split evenly across ' +
+        'workers); beyond it new connections are closed (pending_limited).', DEFAULTS.limits.maxPendingHellos),
+      default: DEFAULTS.limits.maxPendingHellos,
+      errorMessage: `expected an integer number of connections between ${LIMITS.maxPendingHellosMin} and ${LIMITS.maxConnectionsMax}`,
+    })),
+    perClient: Type.Optional(Type.Object({
+      maxConnections: Type.Optional(Type.Integer({
+        minimum: LIMITS.perClientConnectionsMin,
+        maximum: LIMITS.maxConnectionsMax,
+        description: 'Open connections per client address, in each worker.',
+        errorMessage: `expected an integer number of connections between ${LIMITS.perClientConnectionsMin} and ${LIMITS.maxConnectionsMax}`,
+      })),
+      newPerSecond: Type.Optional(Type.Number({
+        exclusiveMinimum: 0,
+        maximum: LIMITS.perClientRateMax,
+        description: 'New connections per second per client address, in each worker (token bucket refill rate).',
+        errorMessage: `expected a number of connections per second above 0 and at most ${LIMITS.perClientRateMax}`,
+      })),
+      burst: Type.Optional(Type.Integer({
+        minimum: LIMITS.perClientBurstMin,
+        maximum: LIMITS.perClientBurstMax,
+        description: 'Token bucket size: new connections a client address may open back to back. Default: ceil(newPerSecond).',
+        errorMessage: `expected an integer number of connections between ${LIMITS.perClientBurstMin} and ${LIMITS.perClientBurstMax}`,
+      })),
+    }, {
+      additionalProperties: false,
+      description: 'Per client address limits, enforced by each worker (off when absent); breaches are closed at once (client_limited).',
+    })),
   }, { additionalProperties: false })),
   log: Type.Optional(Type.Object({
     level: Type.Optional(Type.Enum(LOG_LEVELS, {

@@ -107,6 +107,16 @@ export interface RouteEntry {
   readonly alpn: readonly AlpnRoute[]
 }
 
+/** `limits.perClient`, resolved: a null field is not limited. */
+export interface PerClientLimits {
+  /** open connections per address */
+  readonly maxConnections: number | null
+  /** new connections per second per address (token bucket refill rate) */
+  readonly newPerSecond: number | null
+  /** token bucket size: connections back to back (0 when newPerSecond is null) */
+  readonly burst: number
+}
+
 export interface ProxyConfig {
   /** file it came from, or '<demo>' / '<inline>' */
   readonly file: string
@@ -133,6 +143,10 @@ export interface ProxyConfig {
     readonly maxHelloBytes: number
     /** whole process, split evenly across workers */
     readonly maxConnections: number
+    /** whole process, split evenly across workers: connections still waiting for their ClientHello */
+    readonly maxPendingHellos: number
+    /** per client address, enforced by each worker (relay/client-limits.ts says why); null: off */
+    readonly perClient: PerClientLimits | null
   }
   readonly log: {
     readonly level: LogLevel

@@ -32,7 +32,7 @@ import { Pools } from './pools.ts'
 import { Report } from './report.ts'
 import { compileRouteTable, rememberTable } from './routes.ts'
 import type { RawConfig } from './schema.ts'
-import type { AlpnRoute, HostPort, ProxyConfig, RouteEntry } from './types.ts'
+import type { AlpnRoute, HostPort, PerClientLimits, ProxyConfig, RouteEntry } from './types.ts'
 import { formatHostPort, REJECT, TARGET_EXPECTED } from './values.ts'
 
 // ---------------------------------------------------------------------------------------------------
@@ -268,6 +268,9 @@ function buildConfig (c: RawConfig, file: string, r: Report): ProxyConfig {
     r.invalid(['limits', 'maxConnections'], `expected at least one connection per worker (workers: ${workers})`, maxConnections)
   }
 
+  const maxPendingHellos = c.limits?.maxPendingHellos ?? DEFAULTS.limits.maxPendingHellos
+  const perClient = resolvePerClient(r, c.limits?.perClient)
+
   const config: ProxyConfig = Object.freeze({
     file,
     listen: Object.freeze(listen.map(freezeHostPort)),
@@ -278,11 +281,28 @@ function buildConfig (c: RawConfig, file: string, r: Report): ProxyConfig {
     routes: Object.freeze(routes),
     default: def,
     timeouts,
-    limits: Object.freeze({ maxHelloBytes, maxConnections }),
+    limits: Object.freeze({ maxHelloBytes, maxConnections, maxPendingHellos, perClient }),
     log: Object.freeze({ level: c.log?.level ?? DEFAULTS.log.level, access: c.log?.access ?? DEFAULTS.log.access }),
   })
   rememberTable(config, table)
   return config
+}
+
+type RawPerClient = NonNullable<NonNullable<RawConfig['limits']>['perClient']>
+
+/** `limits.perClient`: both limits optional, but not both absent; a burst only with a rate. */
+function resolvePerClient (r: Report, raw: RawPerClient | undefined): PerClientLimits | null {
+  if (raw === undefined) return DEFAULTS.perClient
+  const maxConnections = raw.maxConnections ?? null
+  const newPerSecond = raw.newPerSecond ?? null
+  if (maxConnections === null && newPerSecond === null) {
+    r.invalid(['limits', 'perClient'], 'expected maxConnections or newPerSecond (or leave perClient out)', raw)
+  }
+  if (newPerSecond === null && raw.burst !== undefined) {
+    r.invalid(['limits', 'perClient', 'burst'], 'a burst needs newPerSecond (it is the token bucket size)', raw.burst)
+  }
+  const burst = newPerSecond === null ? 0 : raw.burst ?? Math.max(LIMITS.perClientBurstMin, Math.ceil(newPerSecond))
+  return Object.freeze({ maxConnections, newPerSecond, burst })
 }
 
 /**

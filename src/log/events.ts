@@ -29,6 +29,9 @@ export const LogEvent = {
   WorkerRestart: 'worker.restart',
   /** a listener's accept failed after it was listening (e.g. EMFILE when file descriptors run out) */
   AcceptError: 'accept.error',
+  /** a worker refused connections over limits.perClient or limits.maxPendingHellos: counts since the last
+   * such line (clientLimited, pendingLimited, intervalMs); at most one line per worker per second */
+  LimitsRefused: 'limits.refused',
   /** handoff accept model: passing a socket to a worker failed */
   HandoffError: 'handoff.error',
   /** a worker installed a new route table */

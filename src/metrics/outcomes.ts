@@ -32,6 +32,10 @@ export const Outcome = {
   RelayError: 'relay_error',
   /** the proxy is over limits.maxConnections */
   Overloaded: 'overloaded',
+  /** the client address was over limits.perClient (open connections or new connections per second) */
+  ClientLimited: 'client_limited',
+  /** the worker already had its share of limits.maxPendingHellos connections waiting for their hello */
+  PendingLimited: 'pending_limited',
   /** closed by shutdown after the drain deadline */
   Shutdown: 'shutdown',
 } as const

@@ -12,9 +12,10 @@
  * logging goes through pino's asynchronous destination.
  */
 import net, { type Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
 import { parentPort, workerData, threadId } from 'node:worker_threads'
 import { createLogger, flushLogger } from '../log/index.ts'
-import { RelayContext, handleConnection } from '../relay/index.ts'
+import { RelayContext, handleConnection, clientLimitOptions } from '../relay/index.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import { setOutcome } from '../relay/index.ts'
 import { verifyTable } from '../routes/index.ts'
@@ -37,6 +38,8 @@ const ctx = new RelayContext(data.state, {
   idleMs: config.timeouts.idleMs,
   maxHelloBytes: config.limits.maxHelloBytes,
   maxConnections: Math.ceil(config.limits.maxConnections / config.workers),
+  maxPendingHellos: Math.ceil(config.limits.maxPendingHellos / config.workers),
+  perClient: clientLimitOptions(config.limits.perClient, Math.ceil(config.limits.maxConnections / config.workers)),
   accessLog: config.log.access,
   row: data.id + 1,
 }, counters, logger)
@@ -115,6 +118,8 @@ function onDrainDeadline (): void {
 function finishDrain (): void {
   if (drainTimer !== null) { clearTimeout(drainTimer); drainTimer = null }
   ctx.onDrained = noop
+  // the last refusal summary, if one is waiting for its interval to end
+  ctx.refusals.close(performance.now())
   port.removeListener('message', onMessage)
   flushLogger(logger).then(onFlushed, onFlushed)
 }

@@ -21,6 +21,7 @@ import type { RelayContext } from './context.ts'
 import { kSession, ROUTE_DEFAULT, Session, SessionState, setOutcome, socketClosed, type SessionSocket } from './session.ts'
 import { connectOrigin } from './connect.ts'
 import { watchOriginIdle } from './pipe.ts'
+import { LIMITED } from './client-limits.ts'
 
 /**
  * How long a refused client may take to read our alert and close before we destroy the socket.
@@ -29,20 +30,40 @@ import { watchOriginIdle } from './pipe.ts'
  */
 export const REJECT_LINGER_MS = 2000
 
-/** Take ownership of an accepted client socket. Never throws. */
+/**
+ * Take ownership of an accepted client socket. Never throws. Admission comes first, before any hello
+ * work: the worker's connection share (`overloaded`), its share of connections waiting for a hello
+ * (`pending_limited`), then the client address's limits (`client_limited`, one table lookup). A refused
+ * socket is destroyed at once and never gets a Session.
+ */
 export function handleConnection (ctx: RelayContext, socket: Socket): void {
   const counters = ctx.counters
   counters[Counter.ConnAccepted]!++
   const client = socket as SessionSocket
   if (ctx.draining || counters[Counter.ConnActive]! >= ctx.options.maxConnections) {
-    counters[outcomeSlot(Outcome.Overloaded)]!++
-    client.on('error', onIgnoredError)
-    client.destroy()
+    refuseAtAccept(ctx, client, Outcome.Overloaded)
     return
   }
+  if (ctx.pendingHellos >= ctx.options.maxPendingHellos) {
+    refuseAtAccept(ctx, client, Outcome.PendingLimited)
+    return
+  }
+  let slot = -1
+  const limiter = ctx.clientLimiter
+  if (limiter !== null) {
+    // the one clock read per accept that refills the address's bucket (no timer per entry)
+    slot = limiter.admit(client.remoteAddress ?? '', performance.now())
+    if (slot === LIMITED) {
+      refuseAtAccept(ctx, client, Outcome.ClientLimited)
+      return
+    }
+  }
   counters[Counter.ConnActive]!++
+  ctx.pendingHellos++
   // the clock is read only for the access log's durations
   const session = new Session(ctx, client, ctx.options.accessLog ? performance.now() : 0)
+  session.clientSlot = slot
+  session.helloPending = true
   client[kSession] = session
   ctx.sessions.add(session)
   // the peer address is gone once the socket closes: read it now, and only when it will be logged
@@ -55,6 +76,14 @@ export function handleConnection (ctx: RelayContext, socket: Socket): void {
   session.helloTimer = setTimeout(onHelloTimeout, ctx.options.helloMs, session)
   // a transferred socket arrives paused (pauseOnConnect); a listener-accepted one is flowing already
   client.resume()
+}
+
+/** Close a socket refused at admission: counted under its outcome, no Session, nothing read or sent. */
+function refuseAtAccept (ctx: RelayContext, client: SessionSocket, outcome: Outcome): void {
+  ctx.counters[outcomeSlot(outcome)]!++
+  if (outcome !== Outcome.Overloaded) ctx.refusals.refused(outcome === Outcome.ClientLimited, performance.now())
+  client.on('error', onIgnoredError)
+  client.destroy()
 }
 
 function onIgnoredError (): void {}
@@ -159,17 +188,26 @@ function onRejectLinger (s: Session): void {
 
 function onHelloTimeout (s: Session): void {
   s.helloTimer = null
+  endHelloWait(s)
   if (s.state !== SessionState.Hello) return
   setOutcome(s, Outcome.HelloTimeout)
   s.assembler = null
   s.client.destroy()
 }
 
+/** The hello phase is over (hello complete, refused, timed out or the client gone): free its slots. */
 function clearHelloTimer (s: Session): void {
   if (s.helloTimer !== null) {
     clearTimeout(s.helloTimer)
     s.helloTimer = null
   }
+  endHelloWait(s)
+}
+
+function endHelloWait (s: Session): void {
+  if (!s.helloPending) return
+  s.helloPending = false
+  s.ctx.pendingHellos--
 }
 
 /** Client FIN. Before the hello is complete it ends the session; afterwards pipe.ts forwards it. */
@@ -201,6 +239,10 @@ function onClientError (this: SessionSocket, err: NodeJS.ErrnoException): void {
 function onClientClose (this: SessionSocket, hadError: boolean): void {
   const s = this[kSession]
   clearHelloTimer(s)
+  if (s.clientSlot !== -1) {
+    s.ctx.clientLimiter!.release(s.clientSlot)
+    s.clientSlot = -1
+  }
   if (s.lingerTimer !== null) { clearTimeout(s.lingerTimer); s.lingerTimer = null }
   if (s.state === SessionState.Hello || s.state === SessionState.Connecting) setOutcome(s, Outcome.ClientAbort)
   const origin = s.origin

@@ -8,6 +8,7 @@ import type { CompiledRoutes } from '../routes/index.ts'
 import type { PoolSpec, ServerTable } from '../upstreams/index.ts'
 import type { Session } from './session.ts'
 import { buildConnector, type Connect } from './connect.ts'
+import { ClientLimiter, RefusalLog, type ClientLimitOptions } from './client-limits.ts'
 
 /**
  * The route side of a table, built from a validated config off the connection path (route-state.ts,
@@ -50,6 +51,10 @@ export interface RelayOptions {
   readonly maxHelloBytes: number
   /** this worker's share of limits.maxConnections */
   readonly maxConnections: number
+  /** this worker's share of limits.maxPendingHellos */
+  readonly maxPendingHellos: number
+  /** limits.perClient as this worker enforces it (client-limits.ts); null: off */
+  readonly perClient: ClientLimitOptions | null
   readonly accessLog: boolean
   /** this worker's counter row in the server table (1 + worker id; row 0 is the main thread's) */
   readonly row: number
@@ -66,6 +71,12 @@ export class RelayContext {
   readonly sessions = new Set<Session>()
   /** connections numbered per worker: with `row`, the connection id in the access log and PROXY v2 */
   nextId = 0
+  /** per-client admission table; null when limits.perClient is off */
+  readonly clientLimiter: ClientLimiter | null
+  /** sessions accepted and still waiting for their hello (capped by options.maxPendingHellos) */
+  pendingHellos = 0
+  /** bounded-rate log of limit refusals */
+  readonly refusals: RefusalLog
   /** set on shutdown: new connections are refused, open ones finish */
   draining = false
   /** called once the last session closes while draining */
@@ -77,6 +88,8 @@ export class RelayContext {
     this.counters = counters
     this.logger = logger
     this.connect = buildConnector({ timeoutMs: options.connectMs })
+    this.clientLimiter = options.perClient === null ? null : new ClientLimiter(options.perClient)
+    this.refusals = new RefusalLog(logger)
   }
 }
 

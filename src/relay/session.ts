@@ -101,6 +101,10 @@ export class Session {
   alpn: string | null = null
   /** client FIN arrived while the origin connect was in progress */
   clientEnded = false
+  /** slot in the worker's per-client table (client-limits.ts admit), or < 0 when none is held */
+  clientSlot = -1
+  /** counted in ctx.pendingHellos until the hello phase ends (accept.ts) */
+  helloPending = false
   /** sockets still open (client, plus the origin socket of the current attempt) */
   openSockets = 1
 

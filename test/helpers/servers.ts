@@ -157,7 +157,7 @@ export interface ProxyOptions {
   upstreams?: Record<string, unknown>
   default?: string
   timeouts?: Record<string, string | number>
-  limits?: Record<string, number>
+  limits?: Record<string, number | Record<string, number>>
   balance?: 'leastconn' | 'roundrobin'
 }
 
@@ -247,9 +247,9 @@ export async function startCliProxy (o: ProxyOptions, cli = join(ROOT, 'dist/cli
 }
 
 /** Node tls client through the proxy: resolves with the origin's certificate fingerprint and the response. */
-export function tlsRequest (port: number, servername: string, ca: string | string[], opts: { rejectUnauthorized?: boolean } = {}): Promise<{ fingerprint: string, body: string, authorized: boolean }> {
+export function tlsRequest (port: number, servername: string, ca: string | string[], opts: { rejectUnauthorized?: boolean, localAddress?: string } = {}): Promise<{ fingerprint: string, body: string, authorized: boolean }> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, servername, ca, rejectUnauthorized: opts.rejectUnauthorized ?? true, ALPNProtocols: ['http/1.1'] }, () => {
+    const socket = tls.connect({ host: '127.0.0.1', port, servername, ca, rejectUnauthorized: opts.rejectUnauthorized ?? true, ALPNProtocols: ['http/1.1'], ...(opts.localAddress === undefined ? {} : { localAddress: opts.localAddress }) }, () => {
       socket.write('GET / HTTP/1.1\r\nHost: ' + servername + '\r\n\r\n')
     })
     let body = ''

@@ -56,7 +56,7 @@ describe('defaults', () => {
     expect(c.balance).toBe('leastconn')
     expect(c.default).toBeNull()
     expect(c.timeouts).toEqual({ helloMs: 5_000, connectMs: 5_000, idleMs: 300_000, shutdownMs: 30_000 })
-    expect(c.limits).toEqual({ maxHelloBytes: 16_384, maxConnections: 100_000 })
+    expect(c.limits).toEqual({ maxHelloBytes: 16_384, maxConnections: 100_000, maxPendingHellos: 10_000, perClient: null })
     expect(c.log).toEqual({ level: 'info', access: true })
     expect(c.routes).toEqual([{ pattern: 'a.example.com', source: 'a.example.com', upstream: 0, alpn: [] }])
     expect(originOf(c, 0)).toEqual({ host: '10.0.0.1', port: 443 })
@@ -108,7 +108,8 @@ describe('unknown keys are errors at every level', () => {
     [{ timeouts: { helo: '5s' } }, 'timeouts.helo', "did you mean 'hello'"],
     [{ timeouts: { read: '5s' } }, 'timeouts.read', 'allowed here: hello, connect, idle, shutdown'],
     [{ limits: { maxHelloSize: 1 } }, 'limits.maxHelloSize', "did you mean 'maxHelloBytes'"],
-    [{ limits: { max_connections: 1 } }, 'limits.max_connections', 'allowed here: maxHelloBytes, maxConnections'],
+    [{ limits: { max_connections: 1 } }, 'limits.max_connections', 'allowed here: maxHelloBytes, maxConnections, maxPendingHellos, perClient'],
+    [{ limits: { perClient: { rate: 1 } } }, 'limits.perClient.rate', 'allowed here: maxConnections, newPerSecond, burst'],
     [{ log: { format: 'json' } }, 'log.format', 'allowed here: level, access'],
     [{ log: { 'access-log': true } }, 'log."access-log"', 'allowed here'],
   ])('%j', (extra, key, fragment) => {
@@ -328,6 +329,26 @@ describe('limits', () => {
 
   it('needs at least one connection per worker', () => {
     expectInvalid({ workers: 4, limits: { maxConnections: 3 } }, 'limits.maxConnections', 'at least one connection per worker (workers: 4)')
+  })
+
+  it('maxPendingHellos: at least 1', () => {
+    expect(parse({ limits: { maxPendingHellos: 1 } }).limits.maxPendingHellos).toBe(1)
+    expectInvalid({ limits: { maxPendingHellos: 0 } }, 'limits.maxPendingHellos', 'expected an integer number of connections')
+  })
+
+  it('perClient: each limit alone, the burst defaulting to one second of the rate', () => {
+    expect(parse({ limits: { perClient: { maxConnections: 8 } } }).limits.perClient).toEqual({ maxConnections: 8, newPerSecond: null, burst: 0 })
+    expect(parse({ limits: { perClient: { newPerSecond: 2.5 } } }).limits.perClient).toEqual({ maxConnections: null, newPerSecond: 2.5, burst: 3 })
+    expect(parse({ limits: { perClient: { newPerSecond: 0.1 } } }).limits.perClient!.burst).toBe(1)
+    expect(parse({ limits: { perClient: { newPerSecond: 10, burst: 40 } } }).limits.perClient!.burst).toBe(40)
+  })
+
+  it('perClient: rejects an empty block, a burst without a rate, and out-of-range values', () => {
+    expectInvalid({ limits: { perClient: {} } }, 'limits.perClient', 'expected maxConnections or newPerSecond')
+    expectInvalid({ limits: { perClient: { maxConnections: 4, burst: 4 } } }, 'limits.perClient.burst', 'needs newPerSecond')
+    expectInvalid({ limits: { perClient: { maxConnections: 0 } } }, 'limits.perClient.maxConnections', 'expected an integer number of connections')
+    expectInvalid({ limits: { perClient: { newPerSecond: 0 } } }, 'limits.perClient.newPerSecond', 'above 0')
+    expectInvalid({ limits: { perClient: { newPerSecond: 1, burst: 0.5 } } }, 'limits.perClient.burst', 'expected an integer number of connections')
   })
 })
 
