@@ -10,11 +10,11 @@
  * Exit status: 0 ok; 1 invalid config or startup failure (message on stderr; a runtime that lacks
  * what the accept model needs is HG_ERR_UNSUPPORTED_RUNTIME, found by pool/runtime.ts's probe);
  * 2 usage error (HG_ERR_CLI_USAGE). A second SIGINT/SIGTERM during the drain exits at once with status 1.
- * SIGHUP reloads the routes from the same file (pool/reload.ts).
+ * SIGHUP reloads the routes from the same file (pool/reload.ts); SIGUSR2 reopens log.file (logrotate).
  *
  * Limits: argv parsing is node:util parseArgs (strict: unknown options are usage errors).
  */
-import { readFileSync } from 'node:fs'
+import { closeSync, openSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { Logger } from 'pino'
 
@@ -150,7 +150,12 @@ async function runServe (file: string, version: string): Promise<number> {
     return EXIT_FAILURE
   }
 
-  const logger = createLogger({ level: config.log.level })
+  const refused = await checkStartup(config)
+  if (refused !== null) {
+    printError(refused)
+    return EXIT_FAILURE
+  }
+  const logger = createLogger({ level: config.log.level, file: config.log.file })
   logger.info({ evt: LogEvent.Startup, version, node: process.version, config: config.file }, LogEvent.Startup)
   let handle
   try {
@@ -163,14 +168,41 @@ async function runServe (file: string, version: string): Promise<number> {
   }
   // the new routes, or the config error with the running table kept, are logged by reload itself
   const reload = (): void => { handle.reload(file).catch(ignoreError) }
+  const reopen = (): void => { handle.reopenLogs() }
   process.on('SIGHUP', reload)
+  process.on('SIGUSR2', reopen)
   const signal = await waitForSignal(logger, log)
   process.off('SIGHUP', reload)
+  process.off('SIGUSR2', reopen)
   logger.info({ evt: LogEvent.Signal, signal, graceMs: config.timeouts.shutdownMs }, LogEvent.Signal)
   await handle.close(config.timeouts.shutdownMs)
   await closeReloadPool()
   await flushLogger(logger)
   return EXIT_OK
+}
+
+/**
+ * What must be refused before anything starts, as the message to print (null: go on): an admin endpoint
+ * off loopback without a token (HG_ERR_ADMIN_TOKEN), a log file that cannot be opened for append.
+ */
+async function checkStartup (config: ProxyConfig): Promise<string | null> {
+  if (config.admin !== null) {
+    const { checkAdminOptions } = await import('./admin/index.ts')
+    try {
+      checkAdminOptions(config.admin)
+    } catch (err) {
+      if (!isProxyError(err)) throw err
+      return `${err.code}: ${err.message}`
+    }
+  }
+  if (config.log.file !== null) {
+    try {
+      closeSync(openSync(config.log.file, 'a'))
+    } catch (err) {
+      return `cannot open log.file ${config.log.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`
+    }
+  }
+  return null
 }
 
 async function routeSummary (config: ProxyConfig): Promise<string> {

@@ -51,6 +51,8 @@ export const LogEvent = {
   AdminReload: 'admin.reload',
   /** main thread: an admin request failed inside hellogate (answered 500; the process stays up) */
   AdminError: 'admin.error',
+  /** main thread, SIGUSR2: log.file reopened by name in every thread (after logrotate renamed it) */
+  LogReopen: 'log.reopen',
   /** `hellogate demo`: origins and proxy are up */
   DemoReady: 'demo.ready',
 } as const

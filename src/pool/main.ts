@@ -18,7 +18,7 @@ import type { RouteState } from '../relay/context.ts'
 import { Counter, COUNTER_SLOTS, createCounterBuffer, sumCounters } from '../metrics/counters.ts'
 import { ALL_OUTCOMES } from '../metrics/outcomes.ts'
 import { formatHostPort } from '../config/index.ts'
-import { LogEvent } from '../log/index.ts'
+import { LogEvent, reopenLogger } from '../log/index.ts'
 import { buildRouteState } from './route-state.ts'
 import { assertRuntimeSupports } from './runtime.ts'
 import { Supervisor } from './supervisor.ts'
@@ -62,6 +62,8 @@ export interface ProxyHandle {
   reload: (file?: string) => Promise<ReloadResult>
   /** stop accepting, let open connections finish up to graceMs, then close them */
   close: (graceMs?: number) => Promise<void>
+  /** reopen log.file by name in the main thread and every worker (SIGUSR2, after logrotate renamed it) */
+  reopenLogs: () => void
 }
 
 /** Internal: the test hook behind `crashWorker`, kept off the public handle. */
@@ -155,6 +157,12 @@ class PoolHandle implements ProxyHandle {
 
   reload (file: string = this.config.file): Promise<ReloadResult> {
     return reloadFromFile(this, file, this.logger)
+  }
+
+  reopenLogs (): void {
+    reopenLogger(this.logger)
+    this.supervisor.reopenLogs()
+    this.logger.info({ evt: LogEvent.LogReopen, file: this.config.log.file }, LogEvent.LogReopen)
   }
 
   close (graceMs = this.config.timeouts.shutdownMs): Promise<void> {

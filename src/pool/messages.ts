@@ -22,6 +22,8 @@ export type MainToWorker =
   | { readonly type: 'conn', readonly socket: Socket }
   | { readonly type: 'routes', readonly state: RouteState }
   | { readonly type: 'drain', readonly graceMs: number }
+  /** SIGUSR2: reopen log.file by name (logrotate renamed it) */
+  | { readonly type: 'reopen' }
   /** test hook (pool/main.ts crashWorker): raise an uncaught error, as a bug would */
   | { readonly type: 'crash' }
 

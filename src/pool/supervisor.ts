@@ -174,6 +174,11 @@ export class Supervisor {
     for (const slot of this.slots) slot.worker?.postMessage({ type: 'routes', state } satisfies MainToWorker)
   }
 
+  /** Every running worker reopens log.file (SIGUSR2); a worker started later opens the new file anyway. */
+  reopenLogs (): void {
+    for (const slot of this.slots) slot.worker?.postMessage({ type: 'reopen' } satisfies MainToWorker)
+  }
+
   /** Test hook: make worker i raise an uncaught error. */
   crash (i: number): void {
     this.slots[i]?.worker?.postMessage({ type: 'crash' } satisfies MainToWorker)

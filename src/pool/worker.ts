@@ -13,7 +13,7 @@
  */
 import net, { type Socket } from 'node:net'
 import { parentPort, workerData, threadId } from 'node:worker_threads'
-import { createLogger, flushLogger } from '../log/index.ts'
+import { createLogger, flushLogger, reopenLogger } from '../log/index.ts'
 import { RelayContext, handleConnection } from '../relay/index.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import { setOutcome } from '../relay/index.ts'
@@ -28,7 +28,7 @@ const config = data.config
 // matchServerName trusts the table's internal offsets; a table from another thread is checked once here
 if (!verifyTable(data.state.routes)) throw new ProxyError(ErrorCode.WORKER_START, 'worker ' + String(data.id) + ' received a corrupt route table', { source: ErrorSource.Internal })
 // worker ids in logs start at 1; 0 is the main thread
-const logger = createLogger({ level: config.log.level, worker: data.id + 1 })
+const logger = createLogger({ level: config.log.level, worker: data.id + 1, file: config.log.file })
 const counters = new Float64Array(data.counters)
 
 const ctx = new RelayContext(data.state, {
@@ -80,6 +80,9 @@ function onMessage (msg: MainToWorker): void {
       return
     case 'drain':
       beginDrain(msg.graceMs)
+      return
+    case 'reopen':
+      reopenLogger(logger)
       return
     case 'crash':
       // test hook (pool/main.ts crashWorker): an uncaught exception, as a bug would raise
