@@ -21,7 +21,7 @@ import { formatHostPort } from '../config/index.ts'
 import { LogEvent, reopenLogger } from '../log/index.ts'
 import { buildRouteState } from './route-state.ts'
 import { assertRuntimeSupports } from './runtime.ts'
-import { Supervisor } from './supervisor.ts'
+import { Supervisor, type MetricSources } from './supervisor.ts'
 import { HandoffDispatcher, openHandoffListeners } from './handoff.ts'
 import { closeServers } from './listen.ts'
 import { reloadFromFile, type ReloadResult } from './reload.ts'
@@ -62,6 +62,8 @@ export interface ProxyHandle {
   reload: (file?: string) => Promise<ReloadResult>
   /** stop accepting, let open connections finish up to graceMs, then close them */
   close: (graceMs?: number) => Promise<void>
+  /** per-worker shared memory for the metrics exporter and /status (histograms, loop stats, routes) */
+  metricSources: () => MetricSources
   /** reopen log.file by name in the main thread and every worker (SIGUSR2, after logrotate renamed it) */
   reopenLogs: () => void
 }
@@ -157,6 +159,10 @@ class PoolHandle implements ProxyHandle {
 
   reload (file: string = this.config.file): Promise<ReloadResult> {
     return reloadFromFile(this, file, this.logger)
+  }
+
+  metricSources (): MetricSources {
+    return this.supervisor.metricSources()
   }
 
   reopenLogs (): void {

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net'
 import type { ProxyConfig, HostPort } from '../config/types.ts'
 import type { RouteState } from '../relay/context.ts'
 import type { ProxyErrorJSON } from '../errors.ts'
+import type { RouteSlab } from '../metrics/route-counters.ts'
 
 export interface WorkerData {
   readonly id: number
@@ -16,11 +17,17 @@ export interface WorkerData {
   readonly counters: SharedArrayBuffer
   /** reuseport: addresses (ports resolved) this worker binds with reusePort; empty in handoff */
   readonly listen: readonly HostPort[]
+  /** SharedArrayBuffer of HISTOGRAM_SLOTS Float64 slots (metrics/histograms.ts), written by this worker only */
+  readonly histograms: SharedArrayBuffer
+  /** SharedArrayBuffer of LOOP_STAT_SLOTS Float64 slots (metrics/loop-stats.ts), written by this worker only */
+  readonly loopStats: SharedArrayBuffer
+  /** per-route counts of the table in `state` (this worker writes row `id`) */
+  readonly routeSlab: RouteSlab
 }
 
 export type MainToWorker =
   | { readonly type: 'conn', readonly socket: Socket }
-  | { readonly type: 'routes', readonly state: RouteState }
+  | { readonly type: 'routes', readonly state: RouteState, readonly slab: RouteSlab }
   | { readonly type: 'drain', readonly graceMs: number }
   /** SIGUSR2: reopen log.file by name (logrotate renamed it) */
   | { readonly type: 'reopen' }

@@ -18,6 +18,7 @@ import { RelayContext, handleConnection } from '../relay/index.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import { setOutcome } from '../relay/index.ts'
 import { verifyTable } from '../routes/index.ts'
+import { startLoopStats } from '../metrics/loop-stats.ts'
 import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
 import { listenOn, boundAddress } from './listen.ts'
 import type { MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
@@ -39,6 +40,9 @@ const ctx = new RelayContext(data.state, {
   maxConnections: Math.ceil(config.limits.maxConnections / config.workers),
   accessLog: config.log.access,
 }, counters, logger)
+ctx.histograms = new Float64Array(data.histograms)
+ctx.setRouteSlab(data.routeSlab, data.id)
+const stopLoopStats = startLoopStats(new Float64Array(data.loopStats))
 
 const servers: net.Server[] = []
 let drainTimer: NodeJS.Timeout | null = null
@@ -76,6 +80,7 @@ function onMessage (msg: MainToWorker): void {
         return
       }
       ctx.state = msg.state
+      ctx.setRouteSlab(msg.slab, data.id)
       logger.info({ evt: 'routes.swap', routes: msg.state.routes.size }, 'routes.swap')
       return
     case 'drain':
@@ -96,6 +101,7 @@ function crashNow (): never {
 
 function beginDrain (graceMs: number): void {
   ctx.draining = true
+  stopLoopStats()
   for (const server of servers) server.close()
   ctx.onDrained = finishDrain
   if (ctx.sessions.size === 0) {

@@ -8,6 +8,8 @@ import type { CompiledRoutes } from '../routes/index.ts'
 import type { HostPort } from '../config/types.ts'
 import type { Session } from './session.ts'
 import { buildConnector, type Connect } from './connect.ts'
+import { createHistogramBuffer } from '../metrics/histograms.ts'
+import type { RouteSlab } from '../metrics/route-counters.ts'
 
 /**
  * Everything a lookup needs, as one immutable object: a reload builds a new one and assigns it to
@@ -48,6 +50,12 @@ export class RelayContext {
   draining = false
   /** called once the last session closes while draining */
   onDrained: () => void = noop
+  /** this worker's histogram slab (metrics/histograms.ts observe); a private one until the pool gives its shared one */
+  histograms: Float64Array = new Float64Array(createHistogramBuffer())
+  /** per-route counts of the table in force (metrics/route-counters.ts countRoute): view, this worker's row, tracked */
+  routeCounts: Float64Array = NO_ROUTE_COUNTS
+  routeBase = 0
+  routeTracked = 0
 
   constructor (state: RouteState, options: RelayOptions, counters: Float64Array, logger: Logger) {
     this.state = state
@@ -56,6 +64,16 @@ export class RelayContext {
     this.logger = logger
     this.connect = buildConnector({ timeoutMs: options.connectMs })
   }
+
+  /** Count routed connections into `slab` (a new one comes with each table), in worker `worker`'s row. */
+  setRouteSlab (slab: RouteSlab, worker: number): void {
+    this.routeCounts = new Float64Array(slab.buffer)
+    this.routeBase = worker * slab.stride
+    this.routeTracked = slab.tracked
+  }
 }
+
+/** Before a slab is set: an empty view, whose out-of-range writes typed arrays ignore. */
+const NO_ROUTE_COUNTS = new Float64Array(0)
 
 function noop (): void {}
