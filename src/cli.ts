@@ -5,6 +5,7 @@
  *   hellogate serve --config FILE   load config, start the proxy, run until SIGINT/SIGTERM, drain, exit 0
  *   hellogate check --config FILE   validate the config and print a summary of the compiled route table
  *   hellogate demo [--port N]       two local TLS origins + the proxy in front, with commands to try
+ *   hellogate status|reload|top --admin ADDR [--token T]   ask a running proxy's admin endpoint
  *   hellogate --help | --version
  *
  * Exit status: 0 ok; 1 invalid config or startup failure (message on stderr; a runtime that lacks
@@ -39,16 +40,29 @@ bytes to the matching origin, which completes the TLS handshake itself.
 
 Commands:
   serve --config FILE   run the proxy until SIGINT/SIGTERM, then drain and exit
+                        (SIGHUP reloads the routes, SIGUSR2 reopens log.file)
   check --config FILE   validate FILE and print a summary of the route table
-  demo [--port N]       start two local TLS origins and the proxy in front (default port 8443)
+  demo [--port N]       start two local TLS origins and the proxy in front (default port 8443),
+                        with the admin endpoint on 127.0.0.1 (its address is printed)
+  status --admin ADDR [--token T] [--json]
+                        print a running proxy's status (workers, table, reloads, counters)
+  reload --admin ADDR [--token T]
+                        reload the proxy's config (POST /reload) and print the result
+  top --admin ADDR [--token T] [--iterations N]
+                        live view, refreshed every second, until Ctrl-C (or N frames)
 
 Options:
   -c, --config FILE     config file (YAML or JSON)
       --port N          demo only: proxy port (0 = any free port)
+      --admin ADDR      admin endpoint: host:port, [v6]:port, :port or http://host:port
+      --token T         bearer token (default: $HELLOGATE_ADMIN_TOKEN, which stays out of ps)
+      --json            status only: print the raw JSON
+      --iterations N    top only: stop after N frames
   -h, --help            show this help
   -V, --version         print the version
 
-Exit status: 0 ok, 1 invalid config or startup failure, 2 usage error.
+Exit status: 0 ok, 1 invalid config, startup failure, unreachable admin endpoint or refused
+reload, 2 usage error.
 `
 
 function usageError (message: string): ProxyError {
@@ -61,10 +75,20 @@ function readVersion (): string {
   return typeof pkg.version === 'string' ? pkg.version : '0.0.0'
 }
 
+type AdminCommand = 'status' | 'reload' | 'top'
+const ADMIN_COMMANDS: readonly string[] = ['status', 'reload', 'top'] satisfies AdminCommand[]
+function isAdminCommand (c: string): c is AdminCommand {
+  return ADMIN_COMMANDS.includes(c)
+}
+
 interface Invocation {
-  command: 'serve' | 'check' | 'demo' | 'help' | 'version'
+  command: 'serve' | 'check' | 'demo' | 'help' | 'version' | AdminCommand
   config?: string
   port?: number
+  admin?: string
+  token?: string
+  json?: boolean
+  iterations?: number
 }
 
 /** argv (without node and script) → what to do; throws a ProxyError HG_ERR_CLI_USAGE. */
@@ -78,6 +102,10 @@ function parseCommandLine (argv: readonly string[]): Invocation {
       options: {
         config: { type: 'string', short: 'c' },
         port: { type: 'string' },
+        admin: { type: 'string' },
+        token: { type: 'string' },
+        json: { type: 'boolean' },
+        iterations: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -89,12 +117,19 @@ function parseCommandLine (argv: readonly string[]): Invocation {
   if (values.help === true) return { command: 'help' }
   if (values.version === true) return { command: 'version' }
   const [command, ...extra] = positionals
-  if (command === undefined) throw usageError('missing command (serve, check or demo)')
+  if (command === undefined) throw usageError('missing command (serve, check, demo, status, reload or top)')
   if (command === 'help') return { command: 'help' }
+  if (isAdminCommand(command)) {
+    if (extra.length > 0) throw usageError(`unexpected argument '${extra[0] ?? ''}'`)
+    return adminInvocation(command, values)
+  }
   if (command !== 'serve' && command !== 'check' && command !== 'demo') {
-    throw usageError(`unknown command '${command}' (expected serve, check or demo)`)
+    throw usageError(`unknown command '${command}' (expected serve, check, demo, status, reload or top)`)
   }
   if (extra.length > 0) throw usageError(`unexpected argument '${extra[0] ?? ''}'`)
+  for (const k of ['admin', 'token', 'json', 'iterations'] as const) {
+    if (values[k] !== undefined) throw usageError(`--${k} applies to status, reload and top only`)
+  }
 
   if (command === 'demo') {
     if (values.config !== undefined) throw usageError('demo takes no --config (it builds its own)')
@@ -107,6 +142,50 @@ function parseCommandLine (argv: readonly string[]): Invocation {
   if (values.port !== undefined) throw usageError(`--port applies to demo only; set listen: in the config file for ${command}`)
   if (values.config === undefined || values.config === '') throw usageError(`${command} needs --config FILE`)
   return { command, config: values.config }
+}
+
+/** status / reload / top: --admin required; --json for status, --iterations for top only. */
+function adminInvocation (command: AdminCommand, values: { config?: string, port?: string, admin?: string, token?: string, json?: boolean, iterations?: string }): Invocation {
+  if (values.config !== undefined || values.port !== undefined) throw usageError(`${command} talks to a running proxy: give --admin ADDR, not --config or --port`)
+  if (values.admin === undefined || values.admin === '') throw usageError(`${command} needs --admin ADDR (the proxy's admin.listen address)`)
+  if (values.json !== undefined && command !== 'status') throw usageError('--json applies to status only')
+  if (values.iterations !== undefined && command !== 'top') throw usageError('--iterations applies to top only')
+  const inv: Invocation = { command, admin: values.admin }
+  if (values.token !== undefined) inv.token = values.token
+  if (values.json === true) inv.json = true
+  if (values.iterations !== undefined) {
+    if (!/^\d{1,6}$/.test(values.iterations) || Number(values.iterations) < 1) throw usageError(`--iterations expects a number of frames (1 or more), got '${values.iterations}'`)
+    inv.iterations = Number(values.iterations)
+  }
+  return inv
+}
+
+/**
+ * status / reload / top against a running proxy's admin endpoint (admin/client.ts, admin/top.ts).
+ * An unreachable endpoint or a refused token is HG_ERR_ADMIN_REQUEST: message on stderr, exit 1.
+ */
+async function runAdminCommand (inv: Invocation): Promise<number> {
+  const { runReload, runStatus, runTop } = await import('./admin/index.ts')
+  const opts = { admin: inv.admin ?? '', token: inv.token, out: process.stdout }
+  try {
+    if (inv.command === 'status') return await runStatus({ ...opts, json: inv.json === true })
+    if (inv.command === 'reload') return await runReload(opts)
+    // Ctrl-C ends the live view between two frames, with status 0
+    const stop = new AbortController()
+    const onSignal = (): void => { stop.abort() }
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    try {
+      return await runTop({ ...opts, signal: stop.signal, ...(inv.iterations === undefined ? {} : { iterations: inv.iterations }) })
+    } finally {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+  } catch (err) {
+    if (!isProxyError(err)) throw err
+    printError(`${err.code}: ${err.message}`)
+    return err.code === ErrorCode.CLI_USAGE ? EXIT_USAGE : EXIT_FAILURE
+  }
 }
 
 function printError (message: string): void {
@@ -135,8 +214,8 @@ function waitForSignal (logger: Logger, log: Awaited<ReturnType<typeof loadLogMo
 }
 
 async function runServe (file: string, version: string): Promise<number> {
-  const [{ loadConfigFile }, log, { startProxy, closeReloadPool }] =
-    await Promise.all([loadConfigModule(), loadLogModule(), import('./pool/index.ts')])
+  const [{ loadConfigFile }, log, { startProxy, closeReloadPool }, { createLifecycle }] =
+    await Promise.all([loadConfigModule(), loadLogModule(), import('./pool/index.ts'), import('./lifecycle.ts')])
   const { createLogger, flushLogger, LogEvent } = log
   let config: ProxyConfig
   try {
@@ -166,16 +245,28 @@ async function runServe (file: string, version: string): Promise<number> {
     printError(isProxyError(err) ? `${err.code}: ${err.message}` : `cannot start: ${String((err as Error).stack ?? err)}`)
     return EXIT_FAILURE
   }
-  // the new routes, or the config error with the running table kept, are logged by reload itself
-  const reload = (): void => { handle.reload(file).catch(ignoreError) }
-  const reopen = (): void => { handle.reopenLogs() }
+  const proxy = handle
+  const life = createLifecycle(proxy, logger, version)
+  try {
+    await life.start(config.admin)
+  } catch (err) {
+    logger.fatal({ evt: LogEvent.Fatal, err }, LogEvent.Fatal)
+    await proxy.close(0)
+    await flushLogger(logger)
+    printError(isProxyError(err) ? `${err.code}: ${err.message}` : `cannot start: ${String((err as Error).stack ?? err)}`)
+    return EXIT_FAILURE
+  }
+  // SIGHUP and POST /reload run the same reload; its result (new routes, or the config error with the
+  // running table kept) is logged by handle.reload itself
+  const reload = (): void => { life.reload(() => proxy.reload(file)).catch(ignoreError) }
+  const reopen = (): void => { proxy.reopenLogs() }
   process.on('SIGHUP', reload)
   process.on('SIGUSR2', reopen)
   const signal = await waitForSignal(logger, log)
   process.off('SIGHUP', reload)
   process.off('SIGUSR2', reopen)
   logger.info({ evt: LogEvent.Signal, signal, graceMs: config.timeouts.shutdownMs }, LogEvent.Signal)
-  await handle.close(config.timeouts.shutdownMs)
+  await life.close(() => proxy.close(config.timeouts.shutdownMs))
   await closeReloadPool()
   await flushLogger(logger)
   return EXIT_OK
@@ -239,25 +330,37 @@ async function runCheck (file: string): Promise<number> {
   return EXIT_OK
 }
 
-async function runDemo (port: number | undefined): Promise<number> {
-  const [log, { formatDemoInstructions, startDemo }] = await Promise.all([loadLogModule(), import('./demo/index.ts')])
+async function runDemo (port: number | undefined, version: string): Promise<number> {
+  const [log, { formatDemoInstructions, startDemo }, { createLifecycle }] = await Promise.all([loadLogModule(), import('./demo/index.ts'), import('./lifecycle.ts')])
   const { createLogger, flushLogger, LogEvent } = log
   const logger = createLogger({ level: 'info' })
   let demo
+  let life
   try {
-    demo = await startDemo({ logger, port })
+    demo = await startDemo({ logger, port, admin: true })
+    // startDemo without an injected startProxy runs pool/startProxy: its handle is a full ProxyHandle
+    const proxy = demo.proxy as import('./pool/index.ts').ProxyHandle
+    life = createLifecycle(proxy, logger, version)
+    try {
+      await life.start(demo.config.admin)
+    } catch (err) {
+      await demo.close()
+      throw err
+    }
   } catch (err) {
     logger.fatal({ evt: LogEvent.Fatal, err }, LogEvent.Fatal)
     await flushLogger(logger)
     printError(`demo could not start: ${isProxyError(err) ? err.message : String((err as Error).stack ?? err)}`)
     return EXIT_FAILURE
   }
-  logger.info({ evt: LogEvent.DemoReady, port: demo.port, alpha: demo.origins.alpha.port, beta: demo.origins.beta.port }, LogEvent.DemoReady)
+  const adminUrl = life.admin?.url ?? null
+  logger.info({ evt: LogEvent.DemoReady, port: demo.port, alpha: demo.origins.alpha.port, beta: demo.origins.beta.port, admin: adminUrl }, LogEvent.DemoReady)
   await flushLogger(logger)
-  process.stdout.write('\n' + formatDemoInstructions(demo) + '\n')
+  process.stdout.write('\n' + formatDemoInstructions(demo, adminUrl) + '\n')
   const signal = await waitForSignal(logger, log)
   logger.info({ evt: LogEvent.Signal, signal, graceMs: demo.config.timeouts.shutdownMs }, LogEvent.Signal)
-  await demo.close()
+  const running = demo
+  await life.close(() => running.close())
   await flushLogger(logger)
   return EXIT_OK
 }
@@ -285,7 +388,8 @@ async function main (argv: readonly string[]): Promise<number> {
   switch (inv.command) {
     case 'serve': return await runServe(inv.config ?? '', version)
     case 'check': return await runCheck(inv.config ?? '')
-    case 'demo': return await runDemo(inv.port)
+    case 'demo': return await runDemo(inv.port, version)
+    default: return await runAdminCommand(inv)
   }
 }
 

@@ -156,6 +156,8 @@ export interface ProxyOptions {
   timeouts?: Record<string, string | number>
   limits?: Record<string, number>
   balance?: 'leastconn' | 'roundrobin'
+  /** the `admin:` section, as written in a file */
+  admin?: { listen: string, token?: string }
 }
 
 export function rawConfig (o: ProxyOptions): Record<string, unknown> {
@@ -169,6 +171,7 @@ export function rawConfig (o: ProxyOptions): Record<string, unknown> {
     timeouts: { hello: '2s', connect: '2s', idle: '30s', ...o.timeouts },
     limits: { maxHelloBytes: 16384, maxConnections: 10000, ...o.limits },
     log: { level: 'silent', access: false },
+    ...(o.admin === undefined ? {} : { admin: o.admin }),
   }
 }
 

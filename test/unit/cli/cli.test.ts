@@ -256,6 +256,16 @@ describe('demo', () => {
     await expect(httpsGet(port, 'alpha.demo.hellogate.test', readFileSync(betaPem, 'utf8'))).rejects.toThrow()
     // no route: rejected
     await expect(httpsGet(port, 'nope.example', readFileSync(alphaPem, 'utf8'))).rejects.toThrow()
+    // the admin endpoint is on, its address printed; its scrape counts the demo's routes
+    const adminUrl = (/Admin endpoint: (http:\/\/127\.0\.0\.1:\d+)/.exec(out.stdout) ?? [])[1] ?? ''
+    expect(adminUrl).not.toBe('')
+    expect((await fetch(adminUrl + '/readyz')).status).toBe(200)
+    const metrics = await (await fetch(adminUrl + '/metrics')).text()
+    expect(metrics).toMatch(/hellogate_route_connections_total\{route="alpha\.demo\.hellogate\.test"\} 2/)
+    // and `hellogate top` draws frames from it
+    const top = await run(['top', '--admin', adminUrl.slice('http://'.length), '--iterations', '2'])
+    expect(top.code).toBe(0)
+    expect(top.stdout).toContain('alpha.demo.hellogate.test')
     process.kill(child.pid!, 'SIGINT')
     const r = await done
     expect(r.code).toBe(0)
