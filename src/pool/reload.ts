@@ -20,6 +20,8 @@ import type { RouteState } from '../relay/context.ts'
 import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
 import { LogEvent } from '../log/index.ts'
 import type { CompiledConfig } from './reload-task.ts'
+import { parseConfig } from '../config/index.ts'
+import { buildRouteState } from './route-state.ts'
 
 /** The pool thread exits after this long without a reload: reloads are rare, a thread is ~10 MiB. */
 const RELOAD_POOL_IDLE_MS = 30_000
@@ -62,10 +64,30 @@ export async function loadRoutesOffThread (file: string): Promise<{ config: Prox
 }
 
 /** Reload `file` into a running proxy and log the result (`reload`, or `config.error` with the table kept). */
-export async function reloadFromFile (proxy: Reloadable, file: string, logger: Logger): Promise<ReloadResult> {
+export function reloadFromFile (proxy: Reloadable, file: string, logger: Logger): Promise<ReloadResult> {
+  return reloadWith(proxy, file, () => loadRoutesOffThread(file), logger)
+}
+
+/**
+ * Reload from a config value (what a file would contain; the library's `reload(config)`), validated and
+ * compiled on this thread: an embedding application's tables are its own business, and a value has no
+ * file to hand to the pool thread. Same swap, result and log as reloadFromFile.
+ */
+export function reloadFromValue (proxy: Reloadable, raw: unknown, logger: Logger): Promise<ReloadResult> {
+  return reloadWith(proxy, INLINE, () => {
+    const config = parseConfig(raw, INLINE)
+    return Promise.resolve({ config, state: buildRouteState(config) })
+  }, logger)
+}
+
+/** the pseudo-file name of a config given as a value */
+const INLINE = '<inline>'
+
+/** Load (a file off-thread, or a value), swap, report, log; never rejects (module header). `file` names the source. */
+async function reloadWith (proxy: Reloadable, file: string, load: () => Promise<{ config: ProxyConfig, state: RouteState }>, logger: Logger): Promise<ReloadResult> {
   const t0 = performance.now()
   try {
-    const { config, state } = await loadRoutesOffThread(file)
+    const { config, state } = await load()
     proxy.updateRoutes(state)
     const result = {
       ok: true,
