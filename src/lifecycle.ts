@@ -41,7 +41,7 @@ export interface Lifecycle {
 
 /** A ReloadResult as the admin endpoint answers it (the error as plain data). */
 export function toOutcome (r: ReloadResult): ReloadOutcome {
-  if (r.ok) return { ok: true, routes: r.routes, ms: r.ms, needsRestart: r.needsRestart }
+  if (r.ok) return { ok: true, routes: r.routes, ms: r.ms, needsRestart: r.needsRestart, applied: r.applied }
   return { ok: false, error: { code: r.error.code, message: r.error.message, key: r.error.key, file: r.error.file } }
 }
 

@@ -22,6 +22,7 @@ import { LogEvent, reopenLogger } from '../log/index.ts'
 import { buildRouteState } from './route-state.ts'
 import { assertRuntimeSupports } from './runtime.ts'
 import { Supervisor, type MetricSources } from './supervisor.ts'
+import type { LiveSettings } from './messages.ts'
 import { HandoffDispatcher, openHandoffListeners } from './handoff.ts'
 import { closeServers } from './listen.ts'
 import { reloadFromFile, type ReloadResult } from './reload.ts'
@@ -53,8 +54,8 @@ export interface ProxyHandle {
   readonly addresses: readonly HostPort[]
   readonly config: ProxyConfig
   stats: () => ProxyStats
-  /** swap in a new route table (same listeners and workers) */
-  updateRoutes: (state: RouteState) => void
+  /** swap in a new route table (same listeners and workers), with the reload's live settings if given */
+  updateRoutes: (state: RouteState, live?: LiveSettings) => void
   /**
    * Reload routes from a config file (default: the one the proxy started with), compiled off the main
    * thread; logs and returns what happened, never rejects (reload.ts).
@@ -153,8 +154,8 @@ class PoolHandle implements ProxyHandle {
     }
   }
 
-  updateRoutes (state: RouteState): void {
-    this.supervisor.updateRoutes(state)
+  updateRoutes (state: RouteState, live?: LiveSettings): void {
+    this.supervisor.updateRoutes(state, live)
   }
 
   reload (file: string = this.config.file): Promise<ReloadResult> {

@@ -1,8 +1,10 @@
 /**
  * Config reload: routes and the default route are swapped whole in every worker; sessions already
- * relaying keep the origin they picked. Keys that shape listeners or threads (listen, workers, accept,
- * balance) and per-connection limits/timeouts need a restart: a reload reports them and keeps the
- * running values.
+ * relaying keep the origin they picked. With the table, every worker gets the new timeouts, limits
+ * (maxHelloBytes, its share of maxConnections) and log level/access (LiveSettings), which apply to
+ * connections accepted from then on. Keys that shape listeners, threads or the process (listen, workers,
+ * accept, balance, timeouts.shutdown, log.file, admin) need a restart: a reload keeps their running values and reports them
+ * in `needsRestart`, in the log (a warning) and in the /reload answer; `applied` lists what changed live.
  *
  * `reloadFromFile` is the whole orchestration — load and compile off the main thread, swap, report, log —
  * so that every trigger (the CLI's SIGHUP, `ProxyHandle.reload`, an admin endpoint) does the same thing.
@@ -22,6 +24,8 @@ import { LogEvent } from '../log/index.ts'
 import type { CompiledConfig } from './reload-task.ts'
 import { parseConfig } from '../config/index.ts'
 import { buildRouteState } from './route-state.ts'
+import { liveSettings } from './supervisor.ts'
+import type { LiveSettings } from './messages.ts'
 
 /** The pool thread exits after this long without a reload: reloads are rare, a thread is ~10 MiB. */
 const RELOAD_POOL_IDLE_MS = 30_000
@@ -40,13 +44,15 @@ export type ReloadResult =
     readonly ms: number
     /** changed keys a reload cannot apply (restartOnlyChanges) */
     readonly needsRestart: readonly string[]
+    /** changed keys it applied live (liveChanges) */
+    readonly applied: readonly string[]
   }
   | { readonly ok: false, readonly error: ProxyError }
 
 /** What a reload needs from the running proxy (ProxyHandle has it). */
 export interface Reloadable {
   readonly config: ProxyConfig
-  updateRoutes: (state: RouteState) => void
+  updateRoutes: (state: RouteState, live?: LiveSettings) => void
 }
 
 /** Load, validate and compile `file` off the main thread. Rejects with the config error (a ProxyError). */
@@ -88,14 +94,28 @@ async function reloadWith (proxy: Reloadable, file: string, load: () => Promise<
   const t0 = performance.now()
   try {
     const { config, state } = await load()
-    proxy.updateRoutes(state)
+    // workers keep their running count: the per-worker share of maxConnections is of the running workers
+    proxy.updateRoutes(state, liveSettings(config, proxy.config.workers))
+    logger.level = config.log.level
     const result = {
       ok: true,
       routes: config.routes.length,
       ms: Math.round(performance.now() - t0),
       needsRestart: restartOnlyChanges(proxy.config, config),
+      applied: liveChanges(proxy.config, config),
     } as const
-    logger.info({ evt: LogEvent.Reload, routes: result.routes, ms: result.ms, needsRestart: result.needsRestart }, LogEvent.Reload)
+    if (result.needsRestart.length === 0) {
+      logger.info({ evt: LogEvent.Reload, routes: result.routes, ms: result.ms, applied: result.applied, needsRestart: result.needsRestart }, LogEvent.Reload)
+    } else {
+      logger.warn({
+        evt: LogEvent.Reload,
+        routes: result.routes,
+        ms: result.ms,
+        applied: result.applied,
+        needsRestart: result.needsRestart,
+        hint: result.needsRestart.join(', ') + ' changed but keep their running values until hellogate is restarted',
+      }, LogEvent.Reload)
+    }
     return result
   } catch (err) {
     const error = isProxyError(err)
@@ -112,15 +132,28 @@ export async function closeReloadPool (): Promise<void> {
   await p?.destroy()
 }
 
-/** Keys whose change a reload cannot apply (they shape listeners, threads or per-worker limits). */
+/** Keys whose change a reload cannot apply (they shape listeners, threads or the process). */
 export function restartOnlyChanges (running: ProxyConfig, next: ProxyConfig): string[] {
   const changed: string[] = []
   if (JSON.stringify(running.listen) !== JSON.stringify(next.listen)) changed.push('listen')
   if (running.workers !== next.workers) changed.push('workers')
   if (running.accept !== next.accept) changed.push('accept')
   if (running.balance !== next.balance) changed.push('balance')
-  if (JSON.stringify(running.timeouts) !== JSON.stringify(next.timeouts)) changed.push('timeouts')
-  if (JSON.stringify(running.limits) !== JSON.stringify(next.limits)) changed.push('limits')
-  if (JSON.stringify(running.log) !== JSON.stringify(next.log)) changed.push('log')
+  // the drain deadline is the one the proxy was started with (the signal handler holds it)
+  if (running.timeouts.shutdownMs !== next.timeouts.shutdownMs) changed.push('timeouts.shutdown')
+  if (running.log.file !== next.log.file) changed.push('log.file')
+  if (JSON.stringify(running.admin) !== JSON.stringify(next.admin)) changed.push('admin')
+  return changed
+}
+
+/** Keys a reload applies live (LiveSettings) that differ from the config the proxy started with. */
+export function liveChanges (running: ProxyConfig, next: ProxyConfig): string[] {
+  const changed: string[] = []
+  for (const k of ['helloMs', 'connectMs', 'idleMs'] as const) {
+    if (running.timeouts[k] !== next.timeouts[k]) changed.push('timeouts.' + k.slice(0, -2))
+  }
+  for (const k of ['maxHelloBytes', 'maxConnections'] as const) if (running.limits[k] !== next.limits[k]) changed.push('limits.' + k)
+  if (running.log.level !== next.log.level) changed.push('log.level')
+  if (running.log.access !== next.log.access) changed.push('log.access')
   return changed
 }

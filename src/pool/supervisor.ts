@@ -22,7 +22,7 @@ import { createLoopStatsBuffer } from '../metrics/loop-stats.ts'
 import { createRouteSlab, RouteCounterBook } from '../metrics/route-counters.ts'
 import { ErrorCode, ErrorSource, ProxyError } from '../errors.ts'
 import { LogEvent } from '../log/index.ts'
-import type { MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
+import type { LiveSettings, MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
 
 /** First respawn delay after a crash; doubles per consecutive crash. */
 export const RESPAWN_MIN_MS = 100
@@ -34,6 +34,19 @@ const RESPAWN_STABLE_MS = 10_000
 const DRAIN_SLACK_MS = 2000
 
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url)
+
+/** The live part of `config` for each of `workers` running workers (maxConnections is split evenly). */
+export function liveSettings (config: ProxyConfig, workers: number): LiveSettings {
+  return {
+    helloMs: config.timeouts.helloMs,
+    connectMs: config.timeouts.connectMs,
+    idleMs: config.timeouts.idleMs,
+    maxHelloBytes: config.limits.maxHelloBytes,
+    maxConnections: Math.ceil(config.limits.maxConnections / workers),
+    level: config.log.level,
+    accessLog: config.log.access,
+  }
+}
 
 /** Per-worker shared memory the main thread reads at scrape time (admin/target.ts MetricsSources). */
 export interface MetricSources {
@@ -95,6 +108,8 @@ export class Supervisor {
   private readonly config: ProxyConfig
   private readonly logger: Logger
   private state: RouteState
+  /** timeouts, limits, log level in force: the config's, then each reload's */
+  private live: LiveSettings
   /** reuseport: what workers bind (ports resolved by worker 0); handoff: nothing */
   private listen: readonly HostPort[]
 
@@ -107,6 +122,7 @@ export class Supervisor {
     for (let i = 0; i < config.workers; i++) slots.push(new WorkerSlot(i))
     this.slots = slots
     this.routeBook = new RouteCounterBook(createRouteSlab(state.pattern, config.workers))
+    this.live = liveSettings(config, config.workers)
   }
 
   /** What the metrics exporter and /status read, straight from the slots' shared memory. */
@@ -156,6 +172,7 @@ export class Supervisor {
       histograms: slot.histograms,
       loopStats: slot.loopStats,
       routeSlab: this.routeBook.slab,
+      live: this.live,
     }
     const worker = new Worker(WORKER_URL, { workerData: data, name: 'hellogate-worker-' + String(slot.id) })
     slot.worker = worker
@@ -216,12 +233,13 @@ export class Supervisor {
   }
 
   /** Swap the route table in every running worker; a worker started later gets it at spawn. */
-  updateRoutes (state: RouteState): void {
+  updateRoutes (state: RouteState, live: LiveSettings = this.live): void {
     this.state = state
+    this.live = live
     // a new table's targets index the new config's routes: count them in a new slab (route-counters.ts)
     const slab = createRouteSlab(state.pattern, this.slots.length)
     this.routeBook.install(slab)
-    for (const slot of this.slots) slot.worker?.postMessage({ type: 'routes', state, slab } satisfies MainToWorker)
+    for (const slot of this.slots) slot.worker?.postMessage({ type: 'routes', state, slab, live } satisfies MainToWorker)
   }
 
   /** Every running worker reopens log.file (SIGUSR2); a worker started later opens the new file anyway. */

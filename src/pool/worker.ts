@@ -14,14 +14,14 @@
 import net, { type Socket } from 'node:net'
 import { parentPort, workerData, threadId } from 'node:worker_threads'
 import { createLogger, flushLogger, reopenLogger } from '../log/index.ts'
-import { RelayContext, handleConnection } from '../relay/index.ts'
+import { RelayContext, buildConnector, handleConnection, type RelayOptions } from '../relay/index.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import { setOutcome } from '../relay/index.ts'
 import { verifyTable } from '../routes/index.ts'
 import { startLoopStats } from '../metrics/loop-stats.ts'
 import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
 import { listenOn, boundAddress } from './listen.ts'
-import type { MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
+import type { LiveSettings, MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
 
 const data = workerData as WorkerData
 const port = parentPort!
@@ -29,17 +29,10 @@ const config = data.config
 // matchServerName trusts the table's internal offsets; a table from another thread is checked once here
 if (!verifyTable(data.state.routes)) throw new ProxyError(ErrorCode.WORKER_START, 'worker ' + String(data.id) + ' received a corrupt route table', { source: ErrorSource.Internal })
 // worker ids in logs start at 1; 0 is the main thread
-const logger = createLogger({ level: config.log.level, worker: data.id + 1, file: config.log.file })
+const logger = createLogger({ level: data.live.level, worker: data.id + 1, file: config.log.file })
 const counters = new Float64Array(data.counters)
 
-const ctx = new RelayContext(data.state, {
-  helloMs: config.timeouts.helloMs,
-  connectMs: config.timeouts.connectMs,
-  idleMs: config.timeouts.idleMs,
-  maxHelloBytes: config.limits.maxHelloBytes,
-  maxConnections: Math.ceil(config.limits.maxConnections / config.workers),
-  accessLog: config.log.access,
-}, counters, logger)
+const ctx = new RelayContext(data.state, relayOptions(data.live), counters, logger)
 ctx.histograms = new Float64Array(data.histograms)
 ctx.setRouteSlab(data.routeSlab, data.id)
 const stopLoopStats = startLoopStats(new Float64Array(data.loopStats))
@@ -81,6 +74,7 @@ function onMessage (msg: MainToWorker): void {
       }
       ctx.state = msg.state
       ctx.setRouteSlab(msg.slab, data.id)
+      applyLive(msg.live)
       logger.info({ evt: 'routes.swap', routes: msg.state.routes.size }, 'routes.swap')
       return
     case 'drain':
@@ -93,6 +87,24 @@ function onMessage (msg: MainToWorker): void {
       // test hook (pool/main.ts crashWorker): an uncaught exception, as a bug would raise
       setImmediate(crashNow)
   }
+}
+
+function relayOptions (live: LiveSettings): RelayOptions {
+  return {
+    helloMs: live.helloMs,
+    connectMs: live.connectMs,
+    idleMs: live.idleMs,
+    maxHelloBytes: live.maxHelloBytes,
+    maxConnections: live.maxConnections,
+    accessLog: live.accessLog,
+  }
+}
+
+/** A reload's timeouts, limits and log level, for connections accepted from now on. */
+function applyLive (live: LiveSettings): void {
+  if (live.connectMs !== ctx.options.connectMs) ctx.connect = buildConnector({ timeoutMs: live.connectMs })
+  ctx.options = relayOptions(live)
+  logger.level = live.level
 }
 
 function crashNow (): never {

@@ -39,11 +39,12 @@ export interface RelayOptions {
 
 export class RelayContext {
   state: RouteState
-  readonly options: RelayOptions
+  /** replaced whole by a reload (pool/worker.ts); a session reads it when it reaches each phase */
+  options: RelayOptions
   readonly counters: Float64Array
   readonly logger: Logger
-  /** opens every origin connect attempt (connect.ts), with this worker's connect timeout */
-  readonly connect: Connect
+  /** opens every origin connect attempt (connect.ts), with this worker's connect timeout; rebuilt when a reload changes it */
+  connect: Connect
   /** open sessions; used only to drain on shutdown, never iterated per connection */
   readonly sessions = new Set<Session>()
   /** set on shutdown: new connections are refused, open ones finish */
