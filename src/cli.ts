@@ -183,8 +183,13 @@ async function runAdminCommand (inv: Invocation): Promise<number> {
     }
   } catch (err) {
     if (!isProxyError(err)) throw err
+    // a malformed ADDR is found by the client's parser: a usage error like any other
+    if (err.code === ErrorCode.CLI_USAGE) {
+      printError(`${err.code}: ${err.message}\nRun 'hellogate --help' for usage.`)
+      return EXIT_USAGE
+    }
     printError(`${err.code}: ${err.message}`)
-    return err.code === ErrorCode.CLI_USAGE ? EXIT_USAGE : EXIT_FAILURE
+    return EXIT_FAILURE
   }
 }
 

@@ -86,6 +86,13 @@ export function reloadFromValue (proxy: Reloadable, raw: unknown, logger: Logger
   }, logger)
 }
 
+/**
+ * The config of each proxy's last successful reload: what the live settings in force came from, so that
+ * `applied` names what this reload changed (the restart-only keys are compared with the startup config,
+ * whose values stay in force).
+ */
+const lastApplied = new WeakMap<Reloadable, ProxyConfig>()
+
 /** the pseudo-file name of a config given as a value */
 const INLINE = '<inline>'
 
@@ -97,12 +104,14 @@ async function reloadWith (proxy: Reloadable, file: string, load: () => Promise<
     // workers keep their running count: the per-worker share of maxConnections is of the running workers
     proxy.updateRoutes(state, liveSettings(config, proxy.config.workers))
     logger.level = config.log.level
+    const previous = lastApplied.get(proxy) ?? proxy.config
+    lastApplied.set(proxy, config)
     const result = {
       ok: true,
       routes: config.routes.length,
       ms: Math.round(performance.now() - t0),
       needsRestart: restartOnlyChanges(proxy.config, config),
-      applied: liveChanges(proxy.config, config),
+      applied: liveChanges(previous, config),
     } as const
     if (result.needsRestart.length === 0) {
       logger.info({ evt: LogEvent.Reload, routes: result.routes, ms: result.ms, applied: result.applied, needsRestart: result.needsRestart }, LogEvent.Reload)
@@ -146,7 +155,7 @@ export function restartOnlyChanges (running: ProxyConfig, next: ProxyConfig): st
   return changed
 }
 
-/** Keys a reload applies live (LiveSettings) that differ from the config the proxy started with. */
+/** Keys a reload applies live (LiveSettings) whose value differs from the settings in force (`running`). */
 export function liveChanges (running: ProxyConfig, next: ProxyConfig): string[] {
   const changed: string[] = []
   for (const k of ['helloMs', 'connectMs', 'idleMs'] as const) {

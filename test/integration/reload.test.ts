@@ -86,6 +86,9 @@ describe('reload applies timeouts, limits and log level live', () => {
       next.listen = '127.0.0.1:1'
       const r = await proxy.reload(tempFile('live.json', JSON.stringify(next)))
       expect(r).toMatchObject({ ok: true, needsRestart: ['listen', 'workers'], applied: ['timeouts.hello', 'limits.maxHelloBytes'] })
+      // the same file again: nothing new to apply, the restart-only keys still differ from what runs
+      const again = await proxy.reload(tempFile('live.json', JSON.stringify(next)))
+      expect(again).toMatchObject({ ok: true, needsRestart: ['listen', 'workers'], applied: [] })
 
       // after: the same silent client is closed by the new 300 ms deadline, counted hello_timeout
       const after = await rawExchange(proxy.port, [], { timeoutMs: 5000 })

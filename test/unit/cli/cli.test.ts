@@ -117,6 +117,13 @@ describe.concurrent('help, version, usage', () => {
     [['demo', '--port', 'abc'], "--port expects a number 0-65535, got 'abc'"],
     [['demo', '--port', '70000'], '--port expects a number 0-65535'],
     [['demo', '--config', 'a.yaml'], 'demo takes no --config'],
+    [['status'], 'status needs --admin ADDR'],
+    [['top', '--admin', ':9901', '--iterations', '0'], '--iterations expects a number of frames'],
+    [['reload', '--admin', ':9901', '--json'], '--json applies to status only'],
+    [['status', '--admin', ':9901', '--iterations', '2'], '--iterations applies to top only'],
+    [['reload', '--config', 'a.yaml', '--admin', ':9901'], 'give --admin ADDR, not --config'],
+    [['serve', '--config', 'a.yaml', '--admin', ':9901'], '--admin applies to status, reload and top only'],
+    [['status', '--admin', 'nowhere'], '--admin expects host:port'],
   ])('%j is a usage error (exit 2)', async (args, fragment) => {
     const r = await run(args)
     expect(r.code).toBe(2)
