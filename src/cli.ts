@@ -282,21 +282,27 @@ async function runServe (file: string, version: string): Promise<number> {
  * off loopback without a token (HG_ERR_ADMIN_TOKEN), a log file that cannot be opened for append.
  */
 async function checkStartup (config: ProxyConfig): Promise<string | null> {
-  if (config.admin !== null) {
-    const { checkAdminOptions } = await import('./admin/index.ts')
-    try {
-      checkAdminOptions(config.admin)
-    } catch (err) {
-      if (!isProxyError(err)) throw err
-      return `${err.code}: ${err.message}`
-    }
-  }
+  const admin = await checkAdmin(config)
+  if (admin !== null) return admin
   if (config.log.file !== null) {
     try {
       closeSync(openSync(config.log.file, 'a'))
     } catch (err) {
       return `cannot open log.file ${config.log.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`
     }
+  }
+  return null
+}
+
+/** `serve` and `check`: the admin endpoint would refuse to start (HG_ERR_ADMIN_TOKEN), as the message; else null. */
+async function checkAdmin (config: ProxyConfig): Promise<string | null> {
+  if (config.admin === null) return null
+  const { checkAdminOptions } = await import('./admin/index.ts')
+  try {
+    checkAdminOptions(config.admin)
+  } catch (err) {
+    if (!isProxyError(err)) throw err
+    return `${err.code}: ${err.message}`
   }
   return null
 }
@@ -318,6 +324,11 @@ async function runCheck (file: string): Promise<number> {
     printError(isProxyError(err) ? err.message : (err as Error).message)
     return EXIT_FAILURE
   }
+  const refused = await checkAdmin(config)
+  if (refused !== null) {
+    printError(refused)
+    return EXIT_FAILURE
+  }
   const t = config.timeouts
   const lines = [
     `config OK: ${config.file}`,
@@ -329,7 +340,8 @@ async function runCheck (file: string): Promise<number> {
     `  upstreams ${describeUpstreams(config).join('\n')}`,
     `  timeouts  hello ${formatDuration(t.helloMs)}, connect ${formatDuration(t.connectMs)}, idle ${formatDuration(t.idleMs)}, shutdown ${formatDuration(t.shutdownMs)}`,
     `  limits    maxHelloBytes ${config.limits.maxHelloBytes}, maxConnections ${config.limits.maxConnections}`,
-    `  log       level ${config.log.level}, access ${config.log.access ? 'on' : 'off'}`,
+    `  log       level ${config.log.level}, access ${config.log.access ? 'on' : 'off'}, to ${config.log.file ?? 'stdout'}`,
+    `  admin     ${config.admin === null ? 'off' : `${formatHostPort(config.admin.listen)}, ${config.admin.token === null ? 'no token' : 'bearer token'}`}`,
   ]
   process.stdout.write(lines.join('\n') + '\n')
   return EXIT_OK

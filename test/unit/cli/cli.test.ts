@@ -156,6 +156,25 @@ describe('check', () => {
     expect(r.stdout).toContain('listen    127.0.0.1:8443, [::1]:8443')
   }, RUN_TIMEOUT_MS)
 
+  it('shows log.file and admin; refuses an admin endpoint off loopback without a token (HG_ERR_ADMIN_TOKEN, exit 1)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hellogate-cli-admin-'))
+    try {
+      const ok = join(dir, 'ok.yaml')
+      await writeFile(ok, 'routes: { a.example.com: 127.0.0.1:443 }\nlog: { file: /var/log/hg.log }\nadmin: { listen: 127.0.0.1:9901 }\n')
+      const r = await run(['check', '--config', ok])
+      expect(r.code).toBe(0)
+      expect(r.stdout).toMatch(/^ {2}log {7}level info, access on, to \/var\/log\/hg\.log$/m)
+      expect(r.stdout).toMatch(/^ {2}admin {5}127\.0\.0\.1:9901, no token$/m)
+      const open = join(dir, 'open.yaml')
+      await writeFile(open, 'routes: { a.example.com: 127.0.0.1:443 }\nadmin: { listen: 0.0.0.0:9901 }\n')
+      const bad = await run(['check', '--config', open])
+      expect(bad.code).toBe(1)
+      expect(bad.stderr).toContain('HG_ERR_ADMIN_TOKEN: admin.listen 0.0.0.0:9901 is not a loopback address')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  }, RUN_TIMEOUT_MS)
+
   it('every shipped example passes check', async () => {
     const files = readdirSync(join(ROOT, 'examples')).filter((f) => /\.(ya?ml|json)$/.test(f))
     expect(files).toEqual(expect.arrayContaining(['pools.yaml', 'acme-tls-alpn.yaml', 'hellogate.yaml']))
