@@ -116,6 +116,16 @@ describe('hellogate serve with admin.listen', () => {
     expect(r.code).toBe(0)
     expect(r.stdout.match(/^--- /gm)).toHaveLength(2)
     expect(r.stdout).toContain(ALPHA)
+
+    // without --iterations it runs until Ctrl-C, which ends it between frames with status 0
+    const child = spawn(NODE, [CLI, 'top', '--admin', addr], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', HELLOGATE_ADMIN_TOKEN: TOKEN } })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+    const exited = new Promise<number | null>((resolve) => { child.once('exit', (code) => { resolve(code) }) })
+    for (let i = 0; i < 100 && !out.includes('WORKER'); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(out).toContain('WORKER')
+    process.kill(child.pid!, 'SIGINT')
+    expect(await exited).toBe(0)
   })
 
   it('/readyz is 200 while running and 503 "draining" once SIGTERM began the drain', async () => {
