@@ -112,6 +112,7 @@ describe('hellogate serve with admin.listen', () => {
   })
 
   it('top draws the asked number of frames and exits 0', async () => {
+    expect((await tlsRequest(proxy.port, ALPHA, alpha.cert)).body).toContain('origin alpha')
     const r = await cli(['top', '--admin', addr, '--iterations', '2'])
     expect(r.code).toBe(0)
     expect(r.stdout.match(/^--- /gm)).toHaveLength(2)
