@@ -5,16 +5,17 @@
  *   hellogate serve --config FILE   load config, start the proxy, run until SIGINT/SIGTERM, drain, exit 0
  *   hellogate check --config FILE   validate the config and print a summary of the compiled route table
  *   hellogate demo [--port N]       two local TLS origins + the proxy in front, with commands to try
+ *   hellogate status|reload|top --admin ADDR [--token T]   ask a running proxy's admin endpoint
  *   hellogate --help | --version
  *
  * Exit status: 0 ok; 1 invalid config or startup failure (message on stderr; a runtime that lacks
  * what the accept model needs is HG_ERR_UNSUPPORTED_RUNTIME, found by pool/runtime.ts's probe);
  * 2 usage error (HG_ERR_CLI_USAGE). A second SIGINT/SIGTERM during the drain exits at once with status 1.
- * SIGHUP reloads the routes from the same file (pool/reload.ts).
+ * SIGHUP reloads the routes from the same file (pool/reload.ts); SIGUSR2 reopens log.file (logrotate).
  *
  * Limits: argv parsing is node:util parseArgs (strict: unknown options are usage errors).
  */
-import { readFileSync } from 'node:fs'
+import { closeSync, openSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { Logger } from 'pino'
 
@@ -39,18 +40,31 @@ bytes to the matching origin, which completes the TLS handshake itself.
 
 Commands:
   serve --config FILE   run the proxy until SIGINT/SIGTERM, then drain and exit
+                        (SIGHUP reloads the routes, SIGUSR2 reopens log.file)
   check --config FILE   validate FILE and print a summary of the route table
         [--probe]       also handshake with each pool's servers and warn where a certificate
                         served for one pool covers names routed to another (HTTP/2 coalescing)
-  demo [--port N]       start two local TLS origins and the proxy in front (default port 8443)
+  demo [--port N]       start two local TLS origins and the proxy in front (default port 8443),
+                        with the admin endpoint on 127.0.0.1 (its address is printed)
+  status --admin ADDR [--token T] [--json]
+                        print a running proxy's status (workers, table, reloads, counters)
+  reload --admin ADDR [--token T]
+                        reload the proxy's config (POST /reload) and print the result
+  top --admin ADDR [--token T] [--iterations N]
+                        live view, refreshed every second, until Ctrl-C (or N frames)
 
 Options:
   -c, --config FILE     config file (YAML or JSON)
       --port N          demo only: proxy port (0 = any free port)
+      --admin ADDR      admin endpoint: host:port, [v6]:port, :port or http://host:port
+      --token T         bearer token (default: $HELLOGATE_ADMIN_TOKEN, which stays out of ps)
+      --json            status only: print the raw JSON
+      --iterations N    top only: stop after N frames
   -h, --help            show this help
   -V, --version         print the version
 
-Exit status: 0 ok, 1 invalid config or startup failure, 2 usage error.
+Exit status: 0 ok, 1 invalid config, startup failure, unreachable admin endpoint or refused
+reload, 2 usage error.
 `
 
 function usageError (message: string): ProxyError {
@@ -63,12 +77,22 @@ function readVersion (): string {
   return typeof pkg.version === 'string' ? pkg.version : '0.0.0'
 }
 
+type AdminCommand = 'status' | 'reload' | 'top'
+const ADMIN_COMMANDS: readonly string[] = ['status', 'reload', 'top'] satisfies AdminCommand[]
+function isAdminCommand (c: string): c is AdminCommand {
+  return ADMIN_COMMANDS.includes(c)
+}
+
 interface Invocation {
-  command: 'serve' | 'check' | 'demo' | 'help' | 'version'
+  command: 'serve' | 'check' | 'demo' | 'help' | 'version' | AdminCommand
   config?: string
   port?: number
   /** check only: probe the pools' certificates for the coalescing warning */
   probe?: boolean
+  admin?: string
+  token?: string
+  json?: boolean
+  iterations?: number
 }
 
 /** argv (without node and script) → what to do; throws a ProxyError HG_ERR_CLI_USAGE. */
@@ -83,6 +107,10 @@ function parseCommandLine (argv: readonly string[]): Invocation {
         config: { type: 'string', short: 'c' },
         port: { type: 'string' },
         probe: { type: 'boolean' },
+        admin: { type: 'string' },
+        token: { type: 'string' },
+        json: { type: 'boolean' },
+        iterations: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -94,12 +122,19 @@ function parseCommandLine (argv: readonly string[]): Invocation {
   if (values.help === true) return { command: 'help' }
   if (values.version === true) return { command: 'version' }
   const [command, ...extra] = positionals
-  if (command === undefined) throw usageError('missing command (serve, check or demo)')
+  if (command === undefined) throw usageError('missing command (serve, check, demo, status, reload or top)')
   if (command === 'help') return { command: 'help' }
+  if (isAdminCommand(command)) {
+    if (extra.length > 0) throw usageError(`unexpected argument '${extra[0] ?? ''}'`)
+    return adminInvocation(command, values)
+  }
   if (command !== 'serve' && command !== 'check' && command !== 'demo') {
-    throw usageError(`unknown command '${command}' (expected serve, check or demo)`)
+    throw usageError(`unknown command '${command}' (expected serve, check, demo, status, reload or top)`)
   }
   if (extra.length > 0) throw usageError(`unexpected argument '${extra[0] ?? ''}'`)
+  for (const k of ['admin', 'token', 'json', 'iterations'] as const) {
+    if (values[k] !== undefined) throw usageError(`--${k} applies to status, reload and top only`)
+  }
 
   if (command === 'demo') {
     if (values.config !== undefined) throw usageError('demo takes no --config (it builds its own)')
@@ -116,6 +151,55 @@ function parseCommandLine (argv: readonly string[]): Invocation {
     return { command, config: values.config, probe: true }
   }
   return { command, config: values.config }
+}
+
+/** status / reload / top: --admin required; --json for status, --iterations for top only. */
+function adminInvocation (command: AdminCommand, values: { config?: string, port?: string, admin?: string, token?: string, json?: boolean, iterations?: string }): Invocation {
+  if (values.config !== undefined || values.port !== undefined) throw usageError(`${command} talks to a running proxy: give --admin ADDR, not --config or --port`)
+  if (values.admin === undefined || values.admin === '') throw usageError(`${command} needs --admin ADDR (the proxy's admin.listen address)`)
+  if (values.json !== undefined && command !== 'status') throw usageError('--json applies to status only')
+  if (values.iterations !== undefined && command !== 'top') throw usageError('--iterations applies to top only')
+  const inv: Invocation = { command, admin: values.admin }
+  if (values.token !== undefined) inv.token = values.token
+  if (values.json === true) inv.json = true
+  if (values.iterations !== undefined) {
+    if (!/^\d{1,6}$/.test(values.iterations) || Number(values.iterations) < 1) throw usageError(`--iterations expects a number of frames (1 or more), got '${values.iterations}'`)
+    inv.iterations = Number(values.iterations)
+  }
+  return inv
+}
+
+/**
+ * status / reload / top against a running proxy's admin endpoint (admin/client.ts, admin/top.ts).
+ * An unreachable endpoint or a refused token is HG_ERR_ADMIN_REQUEST: message on stderr, exit 1.
+ */
+async function runAdminCommand (inv: Invocation): Promise<number> {
+  const { runReload, runStatus, runTop } = await import('./admin/index.ts')
+  const opts = { admin: inv.admin ?? '', token: inv.token, out: process.stdout }
+  try {
+    if (inv.command === 'status') return await runStatus({ ...opts, json: inv.json === true })
+    if (inv.command === 'reload') return await runReload(opts)
+    // Ctrl-C ends the live view between two frames, with status 0
+    const stop = new AbortController()
+    const onSignal = (): void => { stop.abort() }
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    try {
+      return await runTop({ ...opts, signal: stop.signal, ...(inv.iterations === undefined ? {} : { iterations: inv.iterations }) })
+    } finally {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+  } catch (err) {
+    if (!isProxyError(err)) throw err
+    // a malformed ADDR is found by the client's parser: a usage error like any other
+    if (err.code === ErrorCode.CLI_USAGE) {
+      printError(`${err.code}: ${err.message}\nRun 'hellogate --help' for usage.`)
+      return EXIT_USAGE
+    }
+    printError(`${err.code}: ${err.message}`)
+    return EXIT_FAILURE
+  }
 }
 
 function printError (message: string): void {
@@ -144,8 +228,8 @@ function waitForSignal (logger: Logger, log: Awaited<ReturnType<typeof loadLogMo
 }
 
 async function runServe (file: string, version: string): Promise<number> {
-  const [{ loadConfigFile }, log, { startProxy, closeReloadPool }] =
-    await Promise.all([loadConfigModule(), loadLogModule(), import('./pool/index.ts')])
+  const [{ loadConfigFile }, log, { startProxy, closeReloadPool }, { createLifecycle }] =
+    await Promise.all([loadConfigModule(), loadLogModule(), import('./pool/index.ts'), import('./lifecycle.ts')])
   const { createLogger, flushLogger, LogEvent } = log
   let config: ProxyConfig
   try {
@@ -159,7 +243,12 @@ async function runServe (file: string, version: string): Promise<number> {
     return EXIT_FAILURE
   }
 
-  const logger = createLogger({ level: config.log.level })
+  const refused = await checkStartup(config)
+  if (refused !== null) {
+    printError(refused)
+    return EXIT_FAILURE
+  }
+  const logger = createLogger({ level: config.log.level, file: config.log.file })
   logger.info({ evt: LogEvent.Startup, version, node: process.version, config: config.file }, LogEvent.Startup)
   let handle
   try {
@@ -170,16 +259,61 @@ async function runServe (file: string, version: string): Promise<number> {
     printError(isProxyError(err) ? `${err.code}: ${err.message}` : `cannot start: ${String((err as Error).stack ?? err)}`)
     return EXIT_FAILURE
   }
-  // the new routes, or the config error with the running table kept, are logged by reload itself
-  const reload = (): void => { handle.reload(file).catch(ignoreError) }
+  const proxy = handle
+  const life = createLifecycle(proxy, logger, version)
+  try {
+    await life.start(config.admin)
+  } catch (err) {
+    logger.fatal({ evt: LogEvent.Fatal, err }, LogEvent.Fatal)
+    await proxy.close(0)
+    await flushLogger(logger)
+    printError(isProxyError(err) ? `${err.code}: ${err.message}` : `cannot start: ${String((err as Error).stack ?? err)}`)
+    return EXIT_FAILURE
+  }
+  // SIGHUP and POST /reload run the same reload; its result (new routes, or the config error with the
+  // running table kept) is logged by handle.reload itself
+  const reload = (): void => { life.reload(() => proxy.reload(file)).catch(ignoreError) }
+  const reopen = (): void => { proxy.reopenLogs() }
   process.on('SIGHUP', reload)
+  process.on('SIGUSR2', reopen)
   const signal = await waitForSignal(logger, log)
   process.off('SIGHUP', reload)
+  process.off('SIGUSR2', reopen)
   logger.info({ evt: LogEvent.Signal, signal, graceMs: config.timeouts.shutdownMs }, LogEvent.Signal)
-  await handle.close(config.timeouts.shutdownMs)
+  await life.close(() => proxy.close(config.timeouts.shutdownMs))
   await closeReloadPool()
   await flushLogger(logger)
   return EXIT_OK
+}
+
+/**
+ * What must be refused before anything starts, as the message to print (null: go on): an admin endpoint
+ * off loopback without a token (HG_ERR_ADMIN_TOKEN), a log file that cannot be opened for append.
+ */
+async function checkStartup (config: ProxyConfig): Promise<string | null> {
+  const admin = await checkAdmin(config)
+  if (admin !== null) return admin
+  if (config.log.file !== null) {
+    try {
+      closeSync(openSync(config.log.file, 'a'))
+    } catch (err) {
+      return `cannot open log.file ${config.log.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`
+    }
+  }
+  return null
+}
+
+/** `serve` and `check`: the admin endpoint would refuse to start (HG_ERR_ADMIN_TOKEN), as the message; else null. */
+async function checkAdmin (config: ProxyConfig): Promise<string | null> {
+  if (config.admin === null) return null
+  const { checkAdminOptions } = await import('./admin/index.ts')
+  try {
+    checkAdminOptions(config.admin)
+  } catch (err) {
+    if (!isProxyError(err)) throw err
+    return `${err.code}: ${err.message}`
+  }
+  return null
 }
 
 async function routeSummary (config: ProxyConfig): Promise<string> {
@@ -199,6 +333,11 @@ async function runCheck (file: string, probe: boolean): Promise<number> {
     printError(isProxyError(err) ? err.message : (err as Error).message)
     return EXIT_FAILURE
   }
+  const refused = await checkAdmin(config)
+  if (refused !== null) {
+    printError(refused)
+    return EXIT_FAILURE
+  }
   const t = config.timeouts
   const lines = [
     `config OK: ${config.file}`,
@@ -210,7 +349,8 @@ async function runCheck (file: string, probe: boolean): Promise<number> {
     `  upstreams ${describeUpstreams(config).join('\n')}`,
     `  timeouts  hello ${formatDuration(t.helloMs)}, connect ${formatDuration(t.connectMs)}, idle ${formatDuration(t.idleMs)}, shutdown ${formatDuration(t.shutdownMs)}`,
     `  limits    maxHelloBytes ${config.limits.maxHelloBytes}, maxConnections ${config.limits.maxConnections}, maxPendingHellos ${config.limits.maxPendingHellos}, perClient ${describePerClient(config.limits.perClient)}`,
-    `  log       level ${config.log.level}, access ${config.log.access ? 'on' : 'off'}`,
+    `  log       level ${config.log.level}, access ${config.log.access ? 'on' : 'off'}, to ${config.log.file ?? 'stdout'}`,
+    `  admin     ${config.admin === null ? 'off' : `${formatHostPort(config.admin.listen)}, ${config.admin.token === null ? 'no token' : 'bearer token'}`}`,
   ]
   if (probe) lines.push(...await coalescingReport(config))
   process.stdout.write(lines.join('\n') + '\n')
@@ -238,25 +378,37 @@ function describePerClient (p: ProxyConfig['limits']['perClient']): string {
   return parts.join(', ') + ' per address, per worker'
 }
 
-async function runDemo (port: number | undefined): Promise<number> {
-  const [log, { formatDemoInstructions, startDemo }] = await Promise.all([loadLogModule(), import('./demo/index.ts')])
+async function runDemo (port: number | undefined, version: string): Promise<number> {
+  const [log, { formatDemoInstructions, startDemo }, { createLifecycle }] = await Promise.all([loadLogModule(), import('./demo/index.ts'), import('./lifecycle.ts')])
   const { createLogger, flushLogger, LogEvent } = log
   const logger = createLogger({ level: 'info' })
   let demo
+  let life
   try {
-    demo = await startDemo({ logger, port })
+    demo = await startDemo({ logger, port, admin: true })
+    // startDemo without an injected startProxy runs pool/startProxy: its handle is a full ProxyHandle
+    const proxy = demo.proxy as import('./pool/index.ts').ProxyHandle
+    life = createLifecycle(proxy, logger, version)
+    try {
+      await life.start(demo.config.admin)
+    } catch (err) {
+      await demo.close()
+      throw err
+    }
   } catch (err) {
     logger.fatal({ evt: LogEvent.Fatal, err }, LogEvent.Fatal)
     await flushLogger(logger)
     printError(`demo could not start: ${isProxyError(err) ? err.message : String((err as Error).stack ?? err)}`)
     return EXIT_FAILURE
   }
-  logger.info({ evt: LogEvent.DemoReady, port: demo.port, alpha: demo.origins.alpha.port, beta: demo.origins.beta.port }, LogEvent.DemoReady)
+  const adminUrl = life.admin?.url ?? null
+  logger.info({ evt: LogEvent.DemoReady, port: demo.port, alpha: demo.origins.alpha.port, beta: demo.origins.beta.port, admin: adminUrl }, LogEvent.DemoReady)
   await flushLogger(logger)
-  process.stdout.write('\n' + formatDemoInstructions(demo) + '\n')
+  process.stdout.write('\n' + formatDemoInstructions(demo, adminUrl) + '\n')
   const signal = await waitForSignal(logger, log)
   logger.info({ evt: LogEvent.Signal, signal, graceMs: demo.config.timeouts.shutdownMs }, LogEvent.Signal)
-  await demo.close()
+  const running = demo
+  await life.close(() => running.close())
   await flushLogger(logger)
   return EXIT_OK
 }
@@ -284,7 +436,8 @@ async function main (argv: readonly string[]): Promise<number> {
   switch (inv.command) {
     case 'serve': return await runServe(inv.config ?? '', version)
     case 'check': return await runCheck(inv.config ?? '', inv.probe === true)
-    case 'demo': return await runDemo(inv.port)
+    case 'demo': return await runDemo(inv.port, version)
+    default: return await runAdminCommand(inv)
   }
 }
 

@@ -180,8 +180,9 @@ export function formatUptime (seconds: number): string {
 export function formatReload (answer: ReloadAnswer): string {
   if (answer.ok) {
     const gen = answer.table === undefined ? '' : ' (generation ' + String(answer.table.generation) + ')'
-    const restart = answer.needsRestart.length === 0 ? '' : '\n  changed but needs a restart: ' + answer.needsRestart.join(', ')
-    return 'reload ok: ' + String(answer.routes) + ' routes in ' + String(Math.round(answer.ms)) + ' ms' + gen + restart + '\n'
+    const applied = answer.applied === undefined || answer.applied.length === 0 ? '' : '\n  applied live: ' + answer.applied.join(', ')
+    const restart = answer.needsRestart.length === 0 ? '' : '\n  changed but needs a restart (running values kept): ' + answer.needsRestart.join(', ')
+    return 'reload ok: ' + String(answer.routes) + ' routes in ' + String(Math.round(answer.ms)) + ' ms' + gen + applied + restart + '\n'
   }
   const e = answer.error
   return 'reload refused, the running routes are kept: ' + (e.code === undefined ? '' : e.code + ': ') + e.message + '\n'

@@ -54,7 +54,7 @@ export interface ReloadError {
 
 /** The reload orchestrator's answer (what SIGHUP logs and POST /reload returns). */
 export type ReloadOutcome =
-  | { readonly ok: true, readonly routes: number, readonly ms: number, readonly needsRestart: readonly string[] }
+  | { readonly ok: true, readonly routes: number, readonly ms: number, readonly needsRestart: readonly string[], readonly applied?: readonly string[] }
   | { readonly ok: false, readonly error: ReloadError }
 
 export interface WorkerStatus {

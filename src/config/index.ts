@@ -24,6 +24,6 @@ export { parseConfig } from './validate.ts'
 export { formatDuration, formatHostPort, parseDuration, parseHostPort } from './values.ts'
 export { formatKeyPath, type KeyPath, type Locator } from './fault.ts'
 export type {
-  AcceptModel, AlpnRoute, Balance, ConnectConfig, HealthCheck, HealthConfig, HostPort, LogLevel, PassiveConfig, PoolBalance,
+  AcceptModel, AdminConfig, AlpnRoute, Balance, ConnectConfig, HealthCheck, HealthConfig, HostPort, LogLevel, PassiveConfig, PoolBalance,
   ProxyConfig, ProxyProtocol, RouteEntry, ServerConfig, UpstreamConfig,
 } from './types.ts'

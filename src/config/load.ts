@@ -7,6 +7,8 @@
  *  - YAML is parsed as YAML 1.2 (core schema: `yes` is a string, `5:00` is a string), duplicate keys are
  *    a syntax error, multiple documents are a syntax error.
  *  - JSON is parsed with JSON.parse (duplicate keys: the last one wins, as JSON.parse does).
+ *  - `${NAME}` in string values is replaced by the environment variable NAME before validation (env.ts);
+ *    a variable that is not set is an error at its file:line:col.
  *  - Read failures → HG_ERR_CONFIG_READ, parse failures → HG_ERR_CONFIG_SYNTAX, both naming the file;
  *    validation errors (validate.ts) carry `file:line:col` located through the parsed document.
  *
@@ -23,7 +25,8 @@ import type { Document } from 'yaml'
 
 import { ErrorCode, ErrorSource, ProxyError } from '../errors.ts'
 import { LIMITS } from './defaults.ts'
-import { formatKeyPath, type KeyPath, type Locator } from './fault.ts'
+import { substituteEnv } from './env.ts'
+import { failIn, formatKeyPath, type KeyPath, type Locator } from './fault.ts'
 import { parseConfig } from './validate.ts'
 import type { ProxyConfig } from './types.ts'
 
@@ -153,7 +156,7 @@ function parseJson (text: string, file: string): { value: unknown, locate: Locat
 export function parseConfigText (text: string, file: string, format: ConfigFormat = detectFormat(file, text)): ProxyConfig {
   const clean = text.charCodeAt(0) === 0xFEFF ? text.slice(1) : text
   const { value, locate } = format === 'json' ? parseJson(clean, file) : parseYaml(clean, file)
-  return parseConfig(value, file, locate)
+  return parseConfig(substituteEnv(value, failIn(file, locate)), file, locate)
 }
 
 function readError (file: string, err: unknown): ProxyError {

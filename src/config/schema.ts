@@ -291,7 +291,28 @@ export const ConfigSchema = Type.Object({
       default: DEFAULTS.log.access,
       errorMessage: 'expected true or false',
     })),
+    file: Type.Optional(Type.String({
+      minLength: 1,
+      description: 'Write the log to this file (appended) instead of stdout; reopened on SIGUSR2, for logrotate. Default: stdout.',
+      errorMessage: 'expected a file path (as a string)',
+    })),
   }, { additionalProperties: false })),
+  admin: Type.Optional(Type.Object({
+    listen: Type.String({
+      description: 'Address of the admin endpoint (/metrics, /healthz, /readyz, /status, /reload), e.g. 127.0.0.1:9901; port 0 = any free port.',
+      errorMessage: `${LISTEN_EXPECTED} (as a string)`,
+    }),
+    token: Type.Optional(Type.String({
+      description: 'Bearer token for /metrics, /status and /reload (at least 16 characters); required when listen is not a ' +
+        // eslint-disable-next-line no-template-curly-in-string -- the config file's env substitution syntax, literally
+        'loopback address. Write ${HELLOGATE_ADMIN_TOKEN} to read it from the environment.',
+      errorMessage: 'expected a token (as a string)',
+    })),
+  }, {
+    additionalProperties: false,
+    required: ['listen'],
+    description: 'The admin HTTP endpoint; off unless set.',
+  })),
 }, {
   additionalProperties: false,
   title: 'hellogate config',

@@ -151,5 +151,16 @@ export interface ProxyConfig {
   readonly log: {
     readonly level: LogLevel
     readonly access: boolean
+    /** log file (appended, reopened on SIGUSR2); null = stdout */
+    readonly file: string | null
   }
+  /** the admin endpoint; null = off */
+  readonly admin: AdminConfig | null
+}
+
+/** `admin:` — where the admin endpoint listens and its bearer token (environment already substituted). */
+export interface AdminConfig {
+  readonly listen: HostPort
+  /** null = none, which only a loopback listen address allows (checked when the endpoint starts) */
+  readonly token: string | null
 }

@@ -282,7 +282,10 @@ function buildConfig (c: RawConfig, file: string, r: Report): ProxyConfig {
     default: def,
     timeouts,
     limits: Object.freeze({ maxHelloBytes, maxConnections, maxPendingHellos, perClient }),
-    log: Object.freeze({ level: c.log?.level ?? DEFAULTS.log.level, access: c.log?.access ?? DEFAULTS.log.access }),
+    log: Object.freeze({ level: c.log?.level ?? DEFAULTS.log.level, access: c.log?.access ?? DEFAULTS.log.access, file: c.log?.file ?? null }),
+    admin: c.admin === undefined
+      ? null
+      : Object.freeze({ listen: freezeHostPort(r.listenAddress(['admin', 'listen'], c.admin.listen)), token: c.admin.token === undefined || c.admin.token === '' ? null : c.admin.token }),
   })
   rememberTable(config, table)
   return config

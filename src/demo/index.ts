@@ -51,6 +51,8 @@ export interface DemoConfigOptions {
   beta: HostPort
   /** default DEMO_WORKERS */
   workers?: number
+  /** serve the admin endpoint on DEMO_HOST, any free port (`hellogate demo` / `npm start` do) */
+  admin?: boolean
 }
 
 /**
@@ -72,6 +74,7 @@ export function demoConfig (opts: DemoConfigOptions): ProxyConfig {
     default: 'reject',
     timeouts: { shutdown: '2s' },
     log: { level: 'info', access: true },
+    ...(opts.admin === true ? { admin: { listen: `${DEMO_HOST}:0` } } : {}),
   }, '<demo>')
 }
 
@@ -95,6 +98,8 @@ export interface DemoOptions {
   /** proxy port; default DEMO_PORT with fallback to 0 when busy. An explicit port never falls back. */
   port?: number
   workers?: number
+  /** put the admin endpoint in the config (127.0.0.1, any free port); whoever runs the demo starts it */
+  admin?: boolean
   /** inject a proxy (tests); default pool/startProxy */
   startProxy?: StartProxyFn
 }
@@ -133,6 +138,7 @@ export async function startDemo (opts: DemoOptions): Promise<DemoHandle> {
       alpha: { host: origins.alpha.host, port: origins.alpha.port },
       beta: { host: origins.beta.host, port: origins.beta.port },
       workers: opts.workers,
+      admin: opts.admin,
     })
     let config = make(port)
     let proxy: DemoProxyHandle
@@ -173,7 +179,7 @@ function originLine (o: DemoOrigin): string {
 }
 
 /** The text `hellogate demo` prints: routes, origin fingerprints, and commands to try. */
-export function formatDemoInstructions (demo: Pick<DemoHandle, 'origins' | 'port' | 'fellBack' | 'certFiles' | 'config'>): string {
+export function formatDemoInstructions (demo: Pick<DemoHandle, 'origins' | 'port' | 'fellBack' | 'certFiles' | 'config'>, adminUrl: string | null = null): string {
   const { alpha, beta } = demo.origins
   const p = demo.port
   const a = DEMO_NAMES.alpha
@@ -208,6 +214,15 @@ export function formatDemoInstructions (demo: Pick<DemoHandle, 'origins' | 'port
     '  # a name with no route is refused before any origin is contacted',
     `  openssl s_client -connect ${DEMO_HOST}:${p} -servername unknown.example </dev/null 2>&1 | grep -i alert`,
     '',
+    ...(adminUrl === null
+      ? []
+      : [
+          `Admin endpoint: ${adminUrl}  (no token: loopback only)`,
+          `  npx hellogate top --admin ${adminUrl.slice('http://'.length)}      # live view`,
+          `  npx hellogate status --admin ${adminUrl.slice('http://'.length)}`,
+          `  curl -s ${adminUrl}/metrics | grep hellogate_route_connections_total`,
+          '',
+        ]),
     'Press Ctrl-C to stop.',
   ]
   return lines.join('\n') + '\n'

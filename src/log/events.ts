@@ -68,6 +68,8 @@ export const LogEvent = {
   UpstreamCoalesce: 'upstream.coalesce',
   /** a callback given to the upstream monitor threw (error) */
   UpstreamCallbackError: 'upstream.callback_error',
+  /** main thread, SIGUSR2: log.file reopened by name in every thread (after logrotate renamed it) */
+  LogReopen: 'log.reopen',
   /** `hellogate demo`: origins and proxy are up */
   DemoReady: 'demo.ready',
 } as const

@@ -6,7 +6,7 @@
  */
 
 /** Logger factory and flush helpers (async destination; custom stream for tests). */
-export { createLogger, flushLogger, flushLoggerSync, LOG_FLUSH_INTERVAL_MS, LOG_FLUSH_TIMEOUT_MS, LOG_MIN_LENGTH } from './logger.ts'
+export { createLogger, flushLogger, flushLoggerSync, reopenLogger, LOG_FLUSH_INTERVAL_MS, LOG_FLUSH_TIMEOUT_MS, LOG_MIN_LENGTH } from './logger.ts'
 export type { LoggerOptions } from './logger.ts'
 /** Stable event names (`evt` field and `msg`). */
 export { ALL_LOG_EVENTS, LogEvent } from './events.ts'

@@ -7,6 +7,9 @@
  *  - Default destination: `pino.destination({ dest: 1, sync: false, minLength: 4096 })` — a SonicBoom
  *    writing stdout's fd directly, from worker threads too (no hop through the main thread's stdout), so
  *    logging never blocks the event loop. Tests pass their own stream (an NDJSON sink) as `destination`.
+ *  - `file`: the same asynchronous SonicBoom on a file opened for append (every thread opens its own, all
+ *    with O_APPEND, so lines of different threads interleave whole); `reopenLogger(logger)` reopens it by
+ *    name, which is what logrotate's `create` mode needs after it renamed the file (SIGUSR2, cli.ts).
  *  - `flushLogger(logger)` resolves once buffered lines are written (call it, and await it, on drain and
  *    shutdown). `flushLoggerSync(logger)` is for paths with no event loop left (fatal exit).
  *
@@ -32,18 +35,27 @@ export interface LoggerOptions {
   worker?: number
   /** a stream (tests: NDJSON sink) or a file descriptor (default 1 = stdout; 2 for stderr) */
   destination?: DestinationStream | number
+  /** append to this file instead (log.file); ignored when `destination` is given */
+  file?: string | null
 }
 
 /** Build the thread's logger. Cheap to call once per thread; do not call per connection. */
 export function createLogger (opts: LoggerOptions): Logger {
-  const dest = opts.destination ?? 1
-  const stream = typeof dest === 'number'
-    ? pino.destination({ dest, sync: false, minLength: LOG_MIN_LENGTH, periodicFlush: LOG_FLUSH_INTERVAL_MS })
+  const dest = opts.destination ?? opts.file ?? 1
+  const stream = typeof dest === 'number' || typeof dest === 'string'
+    ? pino.destination({ dest, sync: false, append: true, minLength: LOG_MIN_LENGTH, periodicFlush: LOG_FLUSH_INTERVAL_MS })
     : dest
+  // a log file that cannot be opened (or reopened after a rotation) is reported, not a crash: the proxy
+  // keeps relaying, and pino drops lines it cannot write
+  if (typeof dest === 'string') (stream as unknown as NodeJS.EventEmitter).on('error', onFileError)
   return pino({
     level: opts.level,
     base: { pid: process.pid, worker: opts.worker ?? 0 },
   }, stream)
+}
+
+function onFileError (this: { file?: unknown }, err: Error): void {
+  process.stderr.write('hellogate: log file ' + String(this.file) + ': ' + err.message + '\n')
 }
 
 /** Resolve when the logger's buffered output has been written (or after LOG_FLUSH_TIMEOUT_MS). Never rejects. */
@@ -59,6 +71,16 @@ export function flushLogger (logger: Logger): Promise<void> {
       done()
     }
   })
+}
+
+/**
+ * Reopen the logger's file by name (after logrotate renamed it): buffered lines go to the old file, new
+ * ones to a new file. No-op for stdout, a descriptor or a stream without `reopen`.
+ */
+export function reopenLogger (logger: Logger): void {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as { reopen?: () => void, file?: unknown } | undefined
+  if (typeof stream?.file !== 'string') return
+  stream.reopen?.()
 }
 
 /**

@@ -56,6 +56,10 @@ export interface CounterSnapshot {
   readonly accepted: readonly number[]
   /** worker replacements so far */
   readonly restarts: number
+  /** handoff: accepted sockets waiting for a worker now (0 in reuseport; absent = 0) */
+  readonly pending?: number
+  /** handoff: most sockets waiting at once since start */
+  readonly pendingMax?: number
   /** every server of every pool in force (upstreams/ serverStats); absent = no per-server metrics */
   readonly upstreams?: readonly UpstreamServerSnapshot[]
 }
@@ -186,6 +190,18 @@ export function createMetricsExporter (src: MetricsSources): MetricsExporter {
       this.reset()
       current().stats.accepted.forEach((v, i) => { this.inc({ worker: workerLabel(i) }, v) })
     },
+  }))
+  registry.registerMetric(new Gauge({
+    name: 'hellogate_handoff_pending',
+    help: 'accept: handoff: accepted sockets waiting for a worker now (0 in reuseport).',
+    registers,
+    collect () { this.set(current().stats.pending ?? 0) },
+  }))
+  registry.registerMetric(new Gauge({
+    name: 'hellogate_handoff_pending_max',
+    help: 'accept: handoff: most accepted sockets waiting for a worker at once since start (bounded by 4096).',
+    registers,
+    collect () { this.set(current().stats.pendingMax ?? 0) },
   }))
   registry.registerMetric(new Counter({
     name: 'hellogate_worker_restarts_total',

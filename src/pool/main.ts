@@ -18,12 +18,13 @@ import type { RouteState } from '../relay/context.ts'
 import { Counter, COUNTER_SLOTS, createCounterBuffer, sumCounters } from '../metrics/counters.ts'
 import { ALL_OUTCOMES } from '../metrics/outcomes.ts'
 import { formatHostPort } from '../config/index.ts'
-import { LogEvent } from '../log/index.ts'
+import { LogEvent, reopenLogger } from '../log/index.ts'
 import { attachServers, buildRouteState } from './route-state.ts'
 import { coalescingWarnings, routedNames, serverStats, UpstreamMonitor, type CertificateEvent, type ServerStats } from '../upstreams/index.ts'
 import type { RouteTables } from '../relay/context.ts'
 import { assertRuntimeSupports } from './runtime.ts'
-import { Supervisor } from './supervisor.ts'
+import { Supervisor, type MetricSources } from './supervisor.ts'
+import type { LiveSettings } from './messages.ts'
 import { HandoffDispatcher, openHandoffListeners } from './handoff.ts'
 import { closeServers } from './listen.ts'
 import { reloadFromFile, type ReloadResult } from './reload.ts'
@@ -58,10 +59,11 @@ export interface ProxyHandle {
   readonly config: ProxyConfig
   stats: () => ProxyStats
   /**
-   * swap in a new route table (same listeners and workers): its server table is built here, with the
-   * health state of servers that stay carried over, and its health checks replace the running ones
+   * swap in a new route table (same listeners and workers), with the reload's live settings if given:
+   * its server table is built here, with the health state of servers that stay carried over, and its
+   * health checks replace the running ones
    */
-  updateRoutes: (tables: RouteTables, config?: ProxyConfig) => void
+  updateRoutes: (tables: RouteTables, live?: LiveSettings, config?: ProxyConfig) => void
   /**
    * Reload routes from a config file (default: the one the proxy started with), compiled off the main
    * thread; logs and returns what happened, never rejects (reload.ts).
@@ -69,6 +71,10 @@ export interface ProxyHandle {
   reload: (file?: string) => Promise<ReloadResult>
   /** stop accepting, let open connections finish up to graceMs, then close them */
   close: (graceMs?: number) => Promise<void>
+  /** per-worker shared memory for the metrics exporter and /status (histograms, loop stats, routes) */
+  metricSources: () => MetricSources
+  /** reopen log.file by name in the main thread and every worker (SIGUSR2, after logrotate renamed it) */
+  reopenLogs: () => void
 }
 
 /** Internal: the test hook behind `crashWorker`, kept off the public handle. */
@@ -167,10 +173,10 @@ class PoolHandle implements ProxyHandle {
     }
   }
 
-  updateRoutes (tables: RouteTables, config?: ProxyConfig): void {
+  updateRoutes (tables: RouteTables, live?: LiveSettings, config?: ProxyConfig): void {
     const next = attachServers(tables, this.config.workers, this.state.servers)
     this.state = next
-    this.supervisor.updateRoutes(next)
+    this.supervisor.updateRoutes(next, live)
     if (config !== undefined) this.routing = config
     this.startMonitor(this.routing)
   }
@@ -202,6 +208,16 @@ class PoolHandle implements ProxyHandle {
 
   reload (file: string = this.config.file): Promise<ReloadResult> {
     return reloadFromFile(this, file, this.logger)
+  }
+
+  metricSources (): MetricSources {
+    return this.supervisor.metricSources()
+  }
+
+  reopenLogs (): void {
+    reopenLogger(this.logger)
+    this.supervisor.reopenLogs()
+    this.logger.info({ evt: LogEvent.LogReopen, file: this.config.log.file }, LogEvent.LogReopen)
   }
 
   close (graceMs = this.config.timeouts.shutdownMs): Promise<void> {

@@ -4,9 +4,25 @@
  * socket itself and expects no reply (no round trip on the connection path).
  */
 import type { Socket } from 'node:net'
-import type { ProxyConfig, HostPort } from '../config/types.ts'
+import type { ProxyConfig, HostPort, LogLevel } from '../config/types.ts'
 import type { RouteState } from '../relay/context.ts'
 import type { ProxyErrorJSON } from '../errors.ts'
+import type { RouteSlab } from '../metrics/route-counters.ts'
+
+/**
+ * The settings a reload applies to running workers (the rest of a config shapes listeners and threads and
+ * needs a restart: pool/reload.ts restartOnlyChanges). Given at spawn and with every route table swap.
+ */
+export interface LiveSettings {
+  readonly helloMs: number
+  readonly connectMs: number
+  readonly idleMs: number
+  readonly maxHelloBytes: number
+  /** this worker's share of limits.maxConnections */
+  readonly maxConnections: number
+  readonly level: LogLevel
+  readonly accessLog: boolean
+}
 
 export interface WorkerData {
   readonly id: number
@@ -16,12 +32,22 @@ export interface WorkerData {
   readonly counters: SharedArrayBuffer
   /** reuseport: addresses (ports resolved) this worker binds with reusePort; empty in handoff */
   readonly listen: readonly HostPort[]
+  /** SharedArrayBuffer of HISTOGRAM_SLOTS Float64 slots (metrics/histograms.ts), written by this worker only */
+  readonly histograms: SharedArrayBuffer
+  /** SharedArrayBuffer of LOOP_STAT_SLOTS Float64 slots (metrics/loop-stats.ts), written by this worker only */
+  readonly loopStats: SharedArrayBuffer
+  /** per-route counts of the table in `state` (this worker writes row `id`) */
+  readonly routeSlab: RouteSlab
+  /** timeouts, limits and log level in force (the last reload's, for a worker respawned after one) */
+  readonly live: LiveSettings
 }
 
 export type MainToWorker =
   | { readonly type: 'conn', readonly socket: Socket }
-  | { readonly type: 'routes', readonly state: RouteState }
+  | { readonly type: 'routes', readonly state: RouteState, readonly slab: RouteSlab, readonly live: LiveSettings }
   | { readonly type: 'drain', readonly graceMs: number }
+  /** SIGUSR2: reopen log.file by name (logrotate renamed it) */
+  | { readonly type: 'reopen' }
   /** test hook (pool/main.ts crashWorker): raise an uncaught error, as a bug would */
   | { readonly type: 'crash' }
 

@@ -1,8 +1,10 @@
 /**
  * Config reload: routes and the default route are swapped whole in every worker; sessions already
- * relaying keep the origin they picked. Keys that shape listeners or threads (listen, workers, accept,
- * balance) and per-connection limits/timeouts need a restart: a reload reports them and keeps the
- * running values.
+ * relaying keep the origin they picked. With the table, every worker gets the new timeouts, limits
+ * (maxHelloBytes, its share of maxConnections) and log level/access (LiveSettings), which apply to
+ * connections accepted from then on. Keys that shape listeners, threads or the process (listen, workers,
+ * accept, balance, timeouts.shutdown, log.file, admin) need a restart: a reload keeps their running values and reports them
+ * in `needsRestart`, in the log (a warning) and in the /reload answer; `applied` lists what changed live.
  *
  * `reloadFromFile` is the whole orchestration — load and compile off the main thread, swap, report, log —
  * so that every trigger (the CLI's SIGHUP, `ProxyHandle.reload`, an admin endpoint) does the same thing.
@@ -20,6 +22,10 @@ import type { RouteTables } from '../relay/context.ts'
 import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
 import { LogEvent } from '../log/index.ts'
 import type { CompiledConfig } from './reload-task.ts'
+import { parseConfig } from '../config/index.ts'
+import { buildRouteState } from './route-state.ts'
+import { liveSettings } from './supervisor.ts'
+import type { LiveSettings } from './messages.ts'
 
 /** The pool thread exits after this long without a reload: reloads are rare, a thread is ~10 MiB. */
 const RELOAD_POOL_IDLE_MS = 30_000
@@ -38,13 +44,15 @@ export type ReloadResult =
     readonly ms: number
     /** changed keys a reload cannot apply (restartOnlyChanges) */
     readonly needsRestart: readonly string[]
+    /** changed keys it applied live (liveChanges) */
+    readonly applied: readonly string[]
   }
   | { readonly ok: false, readonly error: ProxyError }
 
 /** What a reload needs from the running proxy (ProxyHandle has it). */
 export interface Reloadable {
   readonly config: ProxyConfig
-  updateRoutes: (tables: RouteTables, config?: ProxyConfig) => void
+  updateRoutes: (tables: RouteTables, live?: LiveSettings, config?: ProxyConfig) => void
 }
 
 /** Load, validate and compile `file` off the main thread. Rejects with the config error (a ProxyError). */
@@ -62,18 +70,61 @@ export async function loadRoutesOffThread (file: string): Promise<{ config: Prox
 }
 
 /** Reload `file` into a running proxy and log the result (`reload`, or `config.error` with the table kept). */
-export async function reloadFromFile (proxy: Reloadable, file: string, logger: Logger): Promise<ReloadResult> {
+export function reloadFromFile (proxy: Reloadable, file: string, logger: Logger): Promise<ReloadResult> {
+  return reloadWith(proxy, file, () => loadRoutesOffThread(file), logger)
+}
+
+/**
+ * Reload from a config value (what a file would contain; the library's `reload(config)`), validated and
+ * compiled on this thread: an embedding application's tables are its own business, and a value has no
+ * file to hand to the pool thread. Same swap, result and log as reloadFromFile.
+ */
+export function reloadFromValue (proxy: Reloadable, raw: unknown, logger: Logger): Promise<ReloadResult> {
+  return reloadWith(proxy, INLINE, () => {
+    const config = parseConfig(raw, INLINE)
+    return Promise.resolve({ config, state: buildRouteState(config) })
+  }, logger)
+}
+
+/**
+ * The config of each proxy's last successful reload: what the live settings in force came from, so that
+ * `applied` names what this reload changed (the restart-only keys are compared with the startup config,
+ * whose values stay in force).
+ */
+const lastApplied = new WeakMap<Reloadable, ProxyConfig>()
+
+/** the pseudo-file name of a config given as a value */
+const INLINE = '<inline>'
+
+/** Load (a file off-thread, or a value), swap, report, log; never rejects (module header). `file` names the source. */
+async function reloadWith (proxy: Reloadable, file: string, load: () => Promise<{ config: ProxyConfig, state: RouteTables }>, logger: Logger): Promise<ReloadResult> {
   const t0 = performance.now()
   try {
-    const { config, state } = await loadRoutesOffThread(file)
-    proxy.updateRoutes(state, config)
+    const { config, state } = await load()
+    // workers keep their running count: the per-worker share of maxConnections is of the running workers
+    proxy.updateRoutes(state, liveSettings(config, proxy.config.workers), config)
+    logger.level = config.log.level
+    const previous = lastApplied.get(proxy) ?? proxy.config
+    lastApplied.set(proxy, config)
     const result = {
       ok: true,
       routes: config.routes.length,
       ms: Math.round(performance.now() - t0),
       needsRestart: restartOnlyChanges(proxy.config, config),
+      applied: liveChanges(previous, config),
     } as const
-    logger.info({ evt: LogEvent.Reload, routes: result.routes, ms: result.ms, needsRestart: result.needsRestart }, LogEvent.Reload)
+    if (result.needsRestart.length === 0) {
+      logger.info({ evt: LogEvent.Reload, routes: result.routes, ms: result.ms, applied: result.applied, needsRestart: result.needsRestart }, LogEvent.Reload)
+    } else {
+      logger.warn({
+        evt: LogEvent.Reload,
+        routes: result.routes,
+        ms: result.ms,
+        applied: result.applied,
+        needsRestart: result.needsRestart,
+        hint: result.needsRestart.join(', ') + ' changed but keep their running values until hellogate is restarted',
+      }, LogEvent.Reload)
+    }
     return result
   } catch (err) {
     const error = isProxyError(err)
@@ -90,15 +141,28 @@ export async function closeReloadPool (): Promise<void> {
   await p?.destroy()
 }
 
-/** Keys whose change a reload cannot apply (they shape listeners, threads or per-worker limits). */
+/** Keys whose change a reload cannot apply (they shape listeners, threads or the process). */
 export function restartOnlyChanges (running: ProxyConfig, next: ProxyConfig): string[] {
   const changed: string[] = []
   if (JSON.stringify(running.listen) !== JSON.stringify(next.listen)) changed.push('listen')
   if (running.workers !== next.workers) changed.push('workers')
   if (running.accept !== next.accept) changed.push('accept')
   if (running.balance !== next.balance) changed.push('balance')
-  if (JSON.stringify(running.timeouts) !== JSON.stringify(next.timeouts)) changed.push('timeouts')
-  if (JSON.stringify(running.limits) !== JSON.stringify(next.limits)) changed.push('limits')
-  if (JSON.stringify(running.log) !== JSON.stringify(next.log)) changed.push('log')
+  // the drain deadline is the one the proxy was started with (the signal handler holds it)
+  if (running.timeouts.shutdownMs !== next.timeouts.shutdownMs) changed.push('timeouts.shutdown')
+  if (running.log.file !== next.log.file) changed.push('log.file')
+  if (JSON.stringify(running.admin) !== JSON.stringify(next.admin)) changed.push('admin')
+  return changed
+}
+
+/** Keys a reload applies live (LiveSettings) whose value differs from the settings in force (`running`). */
+export function liveChanges (running: ProxyConfig, next: ProxyConfig): string[] {
+  const changed: string[] = []
+  for (const k of ['helloMs', 'connectMs', 'idleMs'] as const) {
+    if (running.timeouts[k] !== next.timeouts[k]) changed.push('timeouts.' + k.slice(0, -2))
+  }
+  for (const k of ['maxHelloBytes', 'maxConnections'] as const) if (running.limits[k] !== next.limits[k]) changed.push('limits.' + k)
+  if (running.log.level !== next.log.level) changed.push('log.level')
+  if (running.log.access !== next.log.access) changed.push('log.access')
   return changed
 }

@@ -3,8 +3,8 @@
  * worker that exits unexpectedly (backoff from RESPAWN_MIN_MS doubling to RESPAWN_MAX_MS) and drains
  * them all on shutdown.
  *
- * A slot outlives its workers: its counter slab (a SharedArrayBuffer) is handed to each replacement, so
- * cumulative counts survive a crash; the dead worker's open connections are lost with it (they lived
+ * A slot outlives its workers: its counter, histogram and loop-stats slabs (SharedArrayBuffers) are handed
+ * to each replacement, so cumulative counts survive a crash; the dead worker's open connections are lost with it (they lived
  * on its event loop), so its live gauge is zeroed.
  *
  * Startup: a worker that fails or exits before it is ready fails `startAll` (no respawn loop for a
@@ -16,10 +16,13 @@ import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import type { HostPort, ProxyConfig } from '../config/types.ts'
 import type { RouteState } from '../relay/context.ts'
-import { Counter, createCounterBuffer } from '../metrics/counters.ts'
+import { Counter, createCounterBuffer, sumCounters } from '../metrics/counters.ts'
+import { createHistogramBuffer } from '../metrics/histograms.ts'
+import { createLoopStatsBuffer } from '../metrics/loop-stats.ts'
+import { createRouteSlab, RouteCounterBook } from '../metrics/route-counters.ts'
 import { ErrorCode, ErrorSource, ProxyError } from '../errors.ts'
 import { LogEvent } from '../log/index.ts'
-import type { MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
+import type { LiveSettings, MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
 
 /** First respawn delay after a crash; doubles per consecutive crash. */
 export const RESPAWN_MIN_MS = 100
@@ -32,6 +35,31 @@ const DRAIN_SLACK_MS = 2000
 
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url)
 
+/** The live part of `config` for each of `workers` running workers (maxConnections is split evenly). */
+export function liveSettings (config: ProxyConfig, workers: number): LiveSettings {
+  return {
+    helloMs: config.timeouts.helloMs,
+    connectMs: config.timeouts.connectMs,
+    idleMs: config.timeouts.idleMs,
+    maxHelloBytes: config.limits.maxHelloBytes,
+    maxConnections: Math.ceil(config.limits.maxConnections / workers),
+    level: config.log.level,
+    accessLog: config.log.access,
+  }
+}
+
+/** Per-worker shared memory the main thread reads at scrape time (admin/target.ts MetricsSources). */
+export interface MetricSources {
+  /** each worker's histogram slab, worker i at index i */
+  readonly histograms: () => readonly Float64Array[]
+  /** each worker's loop-stats slab */
+  readonly loopStats: () => readonly Float64Array[]
+  /** connections per route label, across reloads */
+  readonly routes: () => ReadonlyMap<string, number>
+  /** each worker's own counters, name → value */
+  readonly workerCounters: () => ReadonlyArray<Readonly<Record<string, number>>>
+}
+
 interface Starting {
   resolve: () => void
   reject: (e: Error) => void
@@ -41,6 +69,12 @@ export class WorkerSlot {
   readonly id: number
   readonly counters: SharedArrayBuffer
   readonly view: Float64Array
+  /** this slot's histogram slab (metrics/histograms.ts), kept across respawns like the counters */
+  readonly histograms: SharedArrayBuffer
+  readonly histogramView: Float64Array
+  /** this slot's event-loop figures (metrics/loop-stats.ts) */
+  readonly loopStats: SharedArrayBuffer
+  readonly loopView: Float64Array
   worker: Worker | null = null
   /** ready and not failing: sockets may be sent to it */
   up = false
@@ -54,6 +88,10 @@ export class WorkerSlot {
     this.id = id
     this.counters = createCounterBuffer()
     this.view = new Float64Array(this.counters)
+    this.histograms = createHistogramBuffer()
+    this.histogramView = new Float64Array(this.histograms)
+    this.loopStats = createLoopStatsBuffer()
+    this.loopView = new Float64Array(this.loopStats)
   }
 }
 
@@ -65,9 +103,13 @@ export class Supervisor {
   closing = false
   /** called whenever a worker becomes ready (handoff: send the queued sockets) */
   onWorkerUp: () => void = noop
+  /** connections per route pattern: one slab per table generation, written by the workers */
+  readonly routeBook: RouteCounterBook
   private readonly config: ProxyConfig
   private readonly logger: Logger
   private state: RouteState
+  /** timeouts, limits, log level in force: the config's, then each reload's */
+  private live: LiveSettings
   /** reuseport: what workers bind (ports resolved by worker 0); handoff: nothing */
   private listen: readonly HostPort[]
 
@@ -79,6 +121,18 @@ export class Supervisor {
     const slots: WorkerSlot[] = []
     for (let i = 0; i < config.workers; i++) slots.push(new WorkerSlot(i))
     this.slots = slots
+    this.routeBook = new RouteCounterBook(createRouteSlab(state.pattern, config.workers))
+    this.live = liveSettings(config, config.workers)
+  }
+
+  /** What the metrics exporter and /status read, straight from the slots' shared memory. */
+  metricSources (): MetricSources {
+    return {
+      histograms: () => this.slots.map((s) => s.histogramView),
+      loopStats: () => this.slots.map((s) => s.loopView),
+      routes: () => this.routeBook.totals(),
+      workerCounters: () => this.slots.map((s) => sumCounters([s.view])),
+    }
   }
 
   /** The addresses the workers bound (reuseport), ports resolved once worker 0 is ready. */
@@ -109,7 +163,17 @@ export class Supervisor {
   }
 
   private spawn (slot: WorkerSlot): void {
-    const data: WorkerData = { id: slot.id, config: this.config, state: this.state, counters: slot.counters, listen: this.listen }
+    const data: WorkerData = {
+      id: slot.id,
+      config: this.config,
+      state: this.state,
+      counters: slot.counters,
+      listen: this.listen,
+      histograms: slot.histograms,
+      loopStats: slot.loopStats,
+      routeSlab: this.routeBook.slab,
+      live: this.live,
+    }
     const worker = new Worker(WORKER_URL, { workerData: data, name: 'hellogate-worker-' + String(slot.id) })
     slot.worker = worker
     slot.up = false
@@ -169,9 +233,18 @@ export class Supervisor {
   }
 
   /** Swap the route table in every running worker; a worker started later gets it at spawn. */
-  updateRoutes (state: RouteState): void {
+  updateRoutes (state: RouteState, live: LiveSettings = this.live): void {
     this.state = state
-    for (const slot of this.slots) slot.worker?.postMessage({ type: 'routes', state } satisfies MainToWorker)
+    this.live = live
+    // a new table's targets index the new config's routes: count them in a new slab (route-counters.ts)
+    const slab = createRouteSlab(state.pattern, this.slots.length)
+    this.routeBook.install(slab)
+    for (const slot of this.slots) slot.worker?.postMessage({ type: 'routes', state, slab, live } satisfies MainToWorker)
+  }
+
+  /** Every running worker reopens log.file (SIGUSR2); a worker started later opens the new file anyway. */
+  reopenLogs (): void {
+    for (const slot of this.slots) slot.worker?.postMessage({ type: 'reopen' } satisfies MainToWorker)
   }
 
   /** Test hook: make worker i raise an uncaught error. */

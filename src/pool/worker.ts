@@ -14,14 +14,15 @@
 import net, { type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { parentPort, workerData, threadId } from 'node:worker_threads'
-import { createLogger, flushLogger } from '../log/index.ts'
-import { RelayContext, handleConnection, clientLimitOptions } from '../relay/index.ts'
+import { createLogger, flushLogger, reopenLogger } from '../log/index.ts'
+import { RelayContext, buildConnector, clientLimitOptions, handleConnection, type RelayOptions } from '../relay/index.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import { setOutcome } from '../relay/index.ts'
 import { verifyTable } from '../routes/index.ts'
+import { startLoopStats } from '../metrics/loop-stats.ts'
 import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
 import { listenOn, boundAddress } from './listen.ts'
-import type { MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
+import type { LiveSettings, MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
 
 const data = workerData as WorkerData
 const port = parentPort!
@@ -29,20 +30,13 @@ const config = data.config
 // matchServerName trusts the table's internal offsets; a table from another thread is checked once here
 if (!verifyTable(data.state.routes)) throw new ProxyError(ErrorCode.WORKER_START, 'worker ' + String(data.id) + ' received a corrupt route table', { source: ErrorSource.Internal })
 // worker ids in logs start at 1; 0 is the main thread
-const logger = createLogger({ level: config.log.level, worker: data.id + 1 })
+const logger = createLogger({ level: data.live.level, worker: data.id + 1, file: config.log.file })
 const counters = new Float64Array(data.counters)
 
-const ctx = new RelayContext(data.state, {
-  helloMs: config.timeouts.helloMs,
-  connectMs: config.timeouts.connectMs,
-  idleMs: config.timeouts.idleMs,
-  maxHelloBytes: config.limits.maxHelloBytes,
-  maxConnections: Math.ceil(config.limits.maxConnections / config.workers),
-  maxPendingHellos: Math.ceil(config.limits.maxPendingHellos / config.workers),
-  perClient: clientLimitOptions(config.limits.perClient, Math.ceil(config.limits.maxConnections / config.workers)),
-  accessLog: config.log.access,
-  row: data.id + 1,
-}, counters, logger)
+const ctx = new RelayContext(data.state, relayOptions(data.live), counters, logger)
+ctx.histograms = new Float64Array(data.histograms)
+ctx.setRouteSlab(data.routeSlab, data.id)
+const stopLoopStats = startLoopStats(new Float64Array(data.loopStats))
 
 const servers: net.Server[] = []
 let drainTimer: NodeJS.Timeout | null = null
@@ -80,15 +74,43 @@ function onMessage (msg: MainToWorker): void {
         return
       }
       ctx.state = msg.state
+      ctx.setRouteSlab(msg.slab, data.id)
+      applyLive(msg.live)
       logger.info({ evt: 'routes.swap', routes: msg.state.routes.size }, 'routes.swap')
       return
     case 'drain':
       beginDrain(msg.graceMs)
       return
+    case 'reopen':
+      reopenLogger(logger)
+      return
     case 'crash':
       // test hook (pool/main.ts crashWorker): an uncaught exception, as a bug would raise
       setImmediate(crashNow)
   }
+}
+
+function relayOptions (live: LiveSettings): RelayOptions {
+  return {
+    helloMs: live.helloMs,
+    connectMs: live.connectMs,
+    idleMs: live.idleMs,
+    maxHelloBytes: live.maxHelloBytes,
+    maxConnections: live.maxConnections,
+    accessLog: live.accessLog,
+    // not live: a reload that changes them reports `limits` in needsRestart (client-limits.ts keeps
+    // per-address state sized for them)
+    maxPendingHellos: Math.ceil(config.limits.maxPendingHellos / config.workers),
+    perClient: clientLimitOptions(config.limits.perClient, Math.ceil(config.limits.maxConnections / config.workers)),
+    row: data.id + 1,
+  }
+}
+
+/** A reload's timeouts, limits and log level, for connections accepted from now on. */
+function applyLive (live: LiveSettings): void {
+  if (live.connectMs !== ctx.options.connectMs) ctx.connect = buildConnector({ timeoutMs: live.connectMs })
+  ctx.options = relayOptions(live)
+  logger.level = live.level
 }
 
 function crashNow (): never {
@@ -97,6 +119,7 @@ function crashNow (): never {
 
 function beginDrain (graceMs: number): void {
   ctx.draining = true
+  stopLoopStats()
   for (const server of servers) server.close()
   ctx.onDrained = finishDrain
   if (ctx.sessions.size === 0) {

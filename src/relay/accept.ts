@@ -15,6 +15,8 @@ import { performance } from 'node:perf_hooks'
 import { HelloStatus, sniToString, alpnToStrings } from '../hello/index.ts'
 import { matchAlpn, matchServerName } from '../routes/index.ts'
 import { Counter, outcomeSlot } from '../metrics/counters.ts'
+import { HistogramId, observe } from '../metrics/histograms.ts'
+import { countRoute } from '../metrics/route-counters.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import { alertFor } from './reject.ts'
 import type { RelayContext } from './context.ts'
@@ -60,8 +62,8 @@ export function handleConnection (ctx: RelayContext, socket: Socket): void {
   }
   counters[Counter.ConnActive]!++
   ctx.pendingHellos++
-  // the clock is read only for the access log's durations
-  const session = new Session(ctx, client, ctx.options.accessLog ? performance.now() : 0)
+  // one clock read per phase (accept, hello, connect, close) feeds the histograms and the access log
+  const session = new Session(ctx, client, performance.now())
   session.clientSlot = slot
   session.helloPending = true
   client[kSession] = session
@@ -120,7 +122,9 @@ function routeHello (s: Session, status: HelloStatus): void {
   const counters = ctx.counters
   const state = ctx.state
   const info = asm.info
-  if (ctx.options.accessLog) s.tHello = performance.now()
+  s.tHello = performance.now()
+  observe(ctx.histograms, HistogramId.HelloSize, asm.hs.length)
+  observe(ctx.histograms, HistogramId.HelloDuration, s.tHello - s.tAccept)
   counters[Counter.HelloOk]!++
   if (info.records > 1) counters[Counter.HelloMultiRecord]!++
   if (s.helloChunks > 1) counters[Counter.HelloSegmented]!++
@@ -154,6 +158,7 @@ function routeHello (s: Session, status: HelloStatus): void {
   }
   // every attempt of this connection uses the server table of the state it was routed in
   s.table = state.servers
+  countRoute(ctx.routeCounts, ctx.routeBase, ctx.routeTracked, s.routeIndex)
   // hold further client bytes (early data, a pipelined retry) in the kernel until the origin is up
   s.client.pause()
   s.state = SessionState.Connecting

@@ -19,6 +19,7 @@
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { Counter } from '../metrics/counters.ts'
+import { HistogramId, observe } from '../metrics/histograms.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import { ErrorCode, ErrorSource, ProxyError } from '../errors.ts'
 import { acquireServer, BalanceCode, reportConnectFailure, reportConnectOk, serverBit } from '../upstreams/state.ts'
@@ -192,7 +193,8 @@ function onOriginConnect (this: SessionSocket): void {
     this.destroy()
     return
   }
-  if (s.ctx.options.accessLog) s.tConnect = performance.now()
+  s.tConnect = performance.now()
+  observe(s.ctx.histograms, HistogramId.ConnectDuration, s.tConnect - s.tHello)
   s.ctx.counters[Counter.OriginConnectOk]!++
   reportConnectOk(s.table!, s.ctx.options.row, s.server)
   s.state = SessionState.Relaying

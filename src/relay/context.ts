@@ -9,6 +9,8 @@ import type { PoolSpec, ServerTable } from '../upstreams/index.ts'
 import type { Session } from './session.ts'
 import { buildConnector, type Connect } from './connect.ts'
 import { ClientLimiter, RefusalLog, type ClientLimitOptions } from './client-limits.ts'
+import { createHistogramBuffer } from '../metrics/histograms.ts'
+import type { RouteSlab } from '../metrics/route-counters.ts'
 
 /**
  * The route side of a table, built from a validated config off the connection path (route-state.ts,
@@ -62,11 +64,12 @@ export interface RelayOptions {
 
 export class RelayContext {
   state: RouteState
-  readonly options: RelayOptions
+  /** replaced whole by a reload (pool/worker.ts); a session reads it when it reaches each phase */
+  options: RelayOptions
   readonly counters: Float64Array
   readonly logger: Logger
-  /** opens every origin connect attempt (connect.ts), with this worker's connect timeout */
-  readonly connect: Connect
+  /** opens every origin connect attempt (connect.ts), with this worker's connect timeout; rebuilt when a reload changes it */
+  connect: Connect
   /** open sessions; used only to drain on shutdown, never iterated per connection */
   readonly sessions = new Set<Session>()
   /** connections numbered per worker: with `row`, the connection id in the access log and PROXY v2 */
@@ -81,6 +84,12 @@ export class RelayContext {
   draining = false
   /** called once the last session closes while draining */
   onDrained: () => void = noop
+  /** this worker's histogram slab (metrics/histograms.ts observe); a private one until the pool gives its shared one */
+  histograms: Float64Array = new Float64Array(createHistogramBuffer())
+  /** per-route counts of the table in force (metrics/route-counters.ts countRoute): view, this worker's row, tracked */
+  routeCounts: Float64Array = NO_ROUTE_COUNTS
+  routeBase = 0
+  routeTracked = 0
 
   constructor (state: RouteState, options: RelayOptions, counters: Float64Array, logger: Logger) {
     this.state = state
@@ -91,6 +100,16 @@ export class RelayContext {
     this.clientLimiter = options.perClient === null ? null : new ClientLimiter(options.perClient)
     this.refusals = new RefusalLog(logger)
   }
+
+  /** Count routed connections into `slab` (a new one comes with each table), in worker `worker`'s row. */
+  setRouteSlab (slab: RouteSlab, worker: number): void {
+    this.routeCounts = new Float64Array(slab.buffer)
+    this.routeBase = worker * slab.stride
+    this.routeTracked = slab.tracked
+  }
 }
+
+/** Before a slab is set: an empty view, whose out-of-range writes typed arrays ignore. */
+const NO_ROUTE_COUNTS = new Float64Array(0)
 
 function noop (): void {}

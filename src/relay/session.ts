@@ -17,6 +17,7 @@ import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { HelloAssembler } from '../hello/index.ts'
 import { Counter, outcomeSlot } from '../metrics/counters.ts'
+import { HistogramId, observe } from '../metrics/histograms.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import type { ProxyError } from '../errors.ts'
 import { releaseServer, type ServerTable } from '../upstreams/state.ts'
@@ -139,7 +140,9 @@ function finishSession (s: Session): void {
   // bytes were added to the counters as they flowed (pipe.ts): nothing to add here
   ctx.sessions.delete(s)
   s.assembler = null
-  if (ctx.options.accessLog) logAccess(s, outcome)
+  const end = performance.now()
+  observe(ctx.histograms, HistogramId.TotalDuration, end - s.tAccept)
+  if (ctx.options.accessLog) logAccess(s, outcome, end)
   if (ctx.draining && ctx.sessions.size === 0) ctx.onDrained()
 }
 
@@ -155,8 +158,7 @@ export function connectionId (s: Session): string {
   return String(s.ctx.options.row) + '-' + String(s.id)
 }
 
-function logAccess (s: Session, outcome: Outcome): void {
-  const end = performance.now()
+function logAccess (s: Session, outcome: Outcome, end: number): void {
   s.ctx.logger.info({
     evt: 'conn.close',
     client: s.clientAddr,

@@ -159,6 +159,8 @@ export interface ProxyOptions {
   timeouts?: Record<string, string | number>
   limits?: Record<string, number | Record<string, number>>
   balance?: 'leastconn' | 'roundrobin'
+  /** the `admin:` section, as written in a file */
+  admin?: { listen: string, token?: string }
 }
 
 export function rawConfig (o: ProxyOptions): Record<string, unknown> {
@@ -173,6 +175,7 @@ export function rawConfig (o: ProxyOptions): Record<string, unknown> {
     timeouts: { hello: '2s', connect: '2s', idle: '30s', ...o.timeouts },
     limits: { maxHelloBytes: 16384, maxConnections: 10000, ...o.limits },
     log: { level: 'silent', access: false },
+    ...(o.admin === undefined ? {} : { admin: o.admin }),
   }
 }
 

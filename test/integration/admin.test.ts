@@ -18,6 +18,7 @@ import { closeReloadPool, loadRoutesOffThread, restartOnlyChanges, startProxy, t
 import { startAdminServer, type AdminServer } from '../../src/admin/server.ts'
 import { createAdminTarget, Phase, trackReloads, type ReloadOutcome } from '../../src/admin/target.ts'
 import { ReloadLedger } from '../../src/metrics/reloads.ts'
+import { LoopStat } from '../../src/metrics/loop-stats.ts'
 import { ErrorCode, isProxyError } from '../../src/errors.ts'
 import { buildClientHello, wrapRecords } from '../helpers/build-hello.ts'
 import {
@@ -96,6 +97,7 @@ beforeAll(async () => {
     version: '0.0.0-it',
     phase: () => phase,
     stats: () => proxy.stats(),
+    ...proxy.metricSources(),
     reloads: () => ledger.snapshot(),
     reload: trackReloads(ledger, reloadFromFile),
   })
@@ -153,6 +155,34 @@ describe('admin endpoint on a running proxy', () => {
     expect(status.counters.outcome_ok).toBe(sampleValue(after, 'hellogate_conn_closed_total', { outcome: 'ok' }))
     expect(status.workers).toHaveLength(2)
     expect(status.table.generation).toBe(1)
+  })
+
+  it('histograms, per-route counts and per-worker counters come from the workers\' shared memory', async () => {
+    const before = await scrape()
+    const port = proxy.addresses[0]!.port
+    for (let i = 0; i < 3; i++) expect((await tlsRequest(port, ALPHA, alpha.cert)).body).toContain('origin alpha')
+    await settled()
+    const after = await scrape()
+    const delta = (name: string, labels?: Record<string, string>): number => sampleValue(after, name, labels) - sampleValue(before, name, labels)
+    // every complete hello is observed once for its size and its duration, every origin connect once
+    expect(delta('hellogate_hello_size_bytes_count')).toBe(3)
+    expect(delta('hellogate_hello_duration_seconds_count')).toBe(3)
+    expect(delta('hellogate_origin_connect_duration_seconds_count')).toBe(3)
+    expect(delta('hellogate_connection_duration_seconds_count')).toBe(3)
+    // a real Node ClientHello is a few hundred bytes: in a bucket above 256 B, below 4 KiB
+    expect(delta('hellogate_hello_size_bytes_bucket', { le: '256' })).toBe(0)
+    expect(delta('hellogate_hello_size_bytes_bucket', { le: '4096' })).toBe(3)
+    expect(delta('hellogate_route_connections_total', { route: ALPHA })).toBe(3)
+    expect(sampleValue(after, 'hellogate_route_connections_total', { route: '(default)' })).toBe(0)
+    expect(sampleValue(after, 'hellogate_handoff_pending')).toBe(0)
+    const status = JSON.parse((await get('/status')).body) as { routes: Array<{ route: string, connections: number }>, workers: Array<{ counters: Record<string, number> | null }> }
+    expect(status.routes.find((r) => r.route === ALPHA)!.connections).toBe(sampleValue(after, 'hellogate_route_connections_total', { route: ALPHA }))
+    expect(status.workers.reduce((n, w) => n + (w.counters?.conn_accepted ?? 0), 0)).toBe(sampleValue(after, 'hellogate_conn_accepted_total'))
+    // each worker publishes its event-loop figures once a second
+    await waitFor(() => proxy.metricSources().loopStats().every((v) => (v[LoopStat.UpdatedAt] ?? 0) > 0), 5000)
+    const loops = await scrape()
+    expect(sampleValue(loops, 'hellogate_worker_event_loop_utilization', { worker: '1' })).toBeGreaterThanOrEqual(0)
+    expect(loops.get('hellogate_worker_event_loop_delay_p99_seconds')!.samples).toHaveLength(2)
   })
 
   it('reloads over POST /reload like SIGHUP, refuses a broken file, and answers 409 to a second reload while one compiles', async () => {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { writeFileSync } from 'node:fs'
-import { startCliProxy, startTestProxy, startTlsOrigin, tempFile, tlsRequest, rawConfig, rawExchange } from '../helpers/servers.ts'
+import { startCliProxy, startTestProxy, startTlsOrigin, tempFile, tlsRequest, rawConfig, rawExchange, waitFor } from '../helpers/servers.ts'
 import { buildClientHello, wrapRecords } from '../helpers/build-hello.ts'
 import { closeReloadPool } from '../../src/pool/index.ts'
 
@@ -53,7 +53,7 @@ describe('ProxyHandle.reload (what SIGHUP and an API share)', () => {
     try {
       const file = tempFile('next.json', JSON.stringify(rawConfig({ workers: 1, routes: { [A]: '127.0.0.1:' + String(alpha.port), [B]: '127.0.0.1:' + String(beta.port) }, timeouts: { idle: '1m' } })))
       const ok = await proxy.reload(file)
-      expect(ok).toMatchObject({ ok: true, routes: 2, needsRestart: ['timeouts'] })
+      expect(ok).toMatchObject({ ok: true, routes: 2, needsRestart: [], applied: ['timeouts.idle'] })
       expect((await tlsRequest(proxy.port, B, beta.cert)).body).toContain('origin beta')
 
       const bad = await proxy.reload(tempFile('bad.json', '{ "routes": { "bad pattern!": "x" } }'))
@@ -67,6 +67,42 @@ describe('ProxyHandle.reload (what SIGHUP and an API share)', () => {
       await proxy.close(500)
       await closeReloadPool()
       await Promise.all([alpha.close(), beta.close()])
+    }
+  })
+})
+
+describe('reload applies timeouts, limits and log level live', () => {
+  it('a shorter hello timeout and a smaller maxHelloBytes take effect; listen and workers are reported, not applied', async () => {
+    const alpha = await startTlsOrigin('alpha', [A])
+    const routes = { [A]: '127.0.0.1:' + String(alpha.port) }
+    const proxy = await startTestProxy({ workers: 2, routes, timeouts: { hello: '20s' } })
+    try {
+      // before: a silent client is still open after 1 s (the running hello timeout is 20 s)
+      const before = await rawExchange(proxy.port, [], { timeoutMs: 1000 })
+      expect(before.closedMs).toBeGreaterThanOrEqual(900)
+      expect(proxy.stats().outcomes.hello_timeout).toBe(0)
+
+      const next = rawConfig({ workers: 1, routes, timeouts: { hello: '300ms' }, limits: { maxHelloBytes: 512 } })
+      next.listen = '127.0.0.1:1'
+      const r = await proxy.reload(tempFile('live.json', JSON.stringify(next)))
+      expect(r).toMatchObject({ ok: true, needsRestart: ['listen', 'workers'], applied: ['timeouts.hello', 'limits.maxHelloBytes'] })
+      // the same file again: nothing new to apply, the restart-only keys still differ from what runs
+      const again = await proxy.reload(tempFile('live.json', JSON.stringify(next)))
+      expect(again).toMatchObject({ ok: true, needsRestart: ['listen', 'workers'], applied: [] })
+
+      // after: the same silent client is closed by the new 300 ms deadline, counted hello_timeout
+      const after = await rawExchange(proxy.port, [], { timeoutMs: 5000 })
+      expect(after.closedMs).toBeLessThan(2000)
+      await waitFor(() => proxy.stats().outcomes.hello_timeout === 1)
+      // a real ClientHello (hundreds of bytes with Node's key shares) is now over the 512-byte cap
+      await tlsRequest(proxy.port, A, alpha.cert).catch(() => null)
+      await waitFor(() => proxy.stats().outcomes.too_large === 1)
+      // and the listener and worker count are the running ones
+      expect(proxy.stats().up).toEqual([true, true])
+    } finally {
+      await proxy.close(500)
+      await closeReloadPool()
+      await alpha.close()
     }
   })
 })

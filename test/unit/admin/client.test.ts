@@ -81,7 +81,7 @@ describe('admin clients', () => {
     r.gateReload({ ok: true, routes: 4, ms: 12.4, needsRestart: ['workers'] })()
     const ok = sink()
     expect(await runReload({ admin, out: ok })).toBe(0)
-    expect(ok.text()).toBe('reload ok: 4 routes in 12 ms (generation 2)\n  changed but needs a restart: workers\n')
+    expect(ok.text()).toBe('reload ok: 4 routes in 12 ms (generation 2)\n  changed but needs a restart (running values kept): workers\n')
     r.gateReload({ ok: false, error: { code: ErrorCode.CONFIG_SYNTAX, message: 'x.yaml:1:1: invalid YAML' } })()
     const bad = sink()
     expect(await runReload({ admin, out: bad })).toBe(1)

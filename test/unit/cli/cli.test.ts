@@ -117,6 +117,13 @@ describe.concurrent('help, version, usage', () => {
     [['demo', '--port', 'abc'], "--port expects a number 0-65535, got 'abc'"],
     [['demo', '--port', '70000'], '--port expects a number 0-65535'],
     [['demo', '--config', 'a.yaml'], 'demo takes no --config'],
+    [['status'], 'status needs --admin ADDR'],
+    [['top', '--admin', ':9901', '--iterations', '0'], '--iterations expects a number of frames'],
+    [['reload', '--admin', ':9901', '--json'], '--json applies to status only'],
+    [['status', '--admin', ':9901', '--iterations', '2'], '--iterations applies to top only'],
+    [['reload', '--config', 'a.yaml', '--admin', ':9901'], 'give --admin ADDR, not --config'],
+    [['serve', '--config', 'a.yaml', '--admin', ':9901'], '--admin applies to status, reload and top only'],
+    [['status', '--admin', 'nowhere'], '--admin expects host:port'],
   ])('%j is a usage error (exit 2)', async (args, fragment) => {
     const r = await run(args)
     expect(r.code).toBe(2)
@@ -147,6 +154,25 @@ describe('check', () => {
     expect(r.stdout).toContain('accept    handoff (balance roundrobin)')
     expect(r.stdout).toContain('default   10.0.0.9:443')
     expect(r.stdout).toContain('listen    127.0.0.1:8443, [::1]:8443')
+  }, RUN_TIMEOUT_MS)
+
+  it('shows log.file and admin; refuses an admin endpoint off loopback without a token (HG_ERR_ADMIN_TOKEN, exit 1)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hellogate-cli-admin-'))
+    try {
+      const ok = join(dir, 'ok.yaml')
+      await writeFile(ok, 'routes: { a.example.com: 127.0.0.1:443 }\nlog: { file: /var/log/hg.log }\nadmin: { listen: 127.0.0.1:9901 }\n')
+      const r = await run(['check', '--config', ok])
+      expect(r.code).toBe(0)
+      expect(r.stdout).toMatch(/^ {2}log {7}level info, access on, to \/var\/log\/hg\.log$/m)
+      expect(r.stdout).toMatch(/^ {2}admin {5}127\.0\.0\.1:9901, no token$/m)
+      const open = join(dir, 'open.yaml')
+      await writeFile(open, 'routes: { a.example.com: 127.0.0.1:443 }\nadmin: { listen: 0.0.0.0:9901 }\n')
+      const bad = await run(['check', '--config', open])
+      expect(bad.code).toBe(1)
+      expect(bad.stderr).toContain('HG_ERR_ADMIN_TOKEN: admin.listen 0.0.0.0:9901 is not a loopback address')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   }, RUN_TIMEOUT_MS)
 
   it('every shipped example passes check', async () => {
@@ -256,6 +282,16 @@ describe('demo', () => {
     await expect(httpsGet(port, 'alpha.demo.hellogate.test', readFileSync(betaPem, 'utf8'))).rejects.toThrow()
     // no route: rejected
     await expect(httpsGet(port, 'nope.example', readFileSync(alphaPem, 'utf8'))).rejects.toThrow()
+    // the admin endpoint is on, its address printed; its scrape counts the demo's routes
+    const adminUrl = (/Admin endpoint: (http:\/\/127\.0\.0\.1:\d+)/.exec(out.stdout) ?? [])[1] ?? ''
+    expect(adminUrl).not.toBe('')
+    expect((await fetch(adminUrl + '/readyz')).status).toBe(200)
+    const metrics = await (await fetch(adminUrl + '/metrics')).text()
+    expect(metrics).toMatch(/hellogate_route_connections_total\{route="alpha\.demo\.hellogate\.test"\} 2/)
+    // and `hellogate top` draws frames from it
+    const top = await run(['top', '--admin', adminUrl.slice('http://'.length), '--iterations', '2'])
+    expect(top.code).toBe(0)
+    expect(top.stdout).toContain('alpha.demo.hellogate.test')
     process.kill(child.pid!, 'SIGINT')
     const r = await done
     expect(r.code).toBe(0)

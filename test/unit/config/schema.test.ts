@@ -57,7 +57,7 @@ describe('defaults', () => {
     expect(c.default).toBeNull()
     expect(c.timeouts).toEqual({ helloMs: 5_000, connectMs: 5_000, idleMs: 300_000, shutdownMs: 30_000 })
     expect(c.limits).toEqual({ maxHelloBytes: 16_384, maxConnections: 100_000, maxPendingHellos: 10_000, perClient: null })
-    expect(c.log).toEqual({ level: 'info', access: true })
+    expect(c.log).toEqual({ level: 'info', access: true, file: null })
     expect(c.routes).toEqual([{ pattern: 'a.example.com', source: 'a.example.com', upstream: 0, alpn: [] }])
     expect(originOf(c, 0)).toEqual({ host: '10.0.0.1', port: 443 })
   })

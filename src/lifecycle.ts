@@ -1,0 +1,104 @@
+/**
+ * The operations lifecycle around a running proxy, one implementation for `hellogate serve`,
+ * `hellogate demo` and the library's createProxy (index.ts):
+ *
+ *  - phase: starting → running (once the proxy and the admin endpoint are up) → draining (close began:
+ *    /readyz answers 503) → stopped (every worker gone);
+ *  - one reload function, shared by SIGHUP, POST /reload and `createProxy().reload()`: one reload at a
+ *    time (a second one while the first compiles is refused with HG_ERR_RELOAD_BUSY and changes
+ *    nothing), each outcome recorded once in the ReloadLedger (trackReloads) for /metrics and /status;
+ *  - the admin endpoint (when configured), started after the proxy and closed after it, so that a scrape
+ *    during the drain still gets an answer.
+ *
+ * Nothing here is on the connection path: it reads the proxy's shared memory through its handle.
+ */
+import type { Logger } from 'pino'
+import type { AdminConfig } from './config/types.ts'
+import { startAdminServer, type AdminServer } from './admin/server.ts'
+import { createAdminTarget, Phase, trackReloads, type ReloadOutcome } from './admin/target.ts'
+import { ReloadLedger } from './metrics/reloads.ts'
+import { ErrorCode } from './errors.ts'
+import type { ProxyHandle, ReloadResult } from './pool/index.ts'
+
+/** What the lifecycle needs from a running proxy (startProxy's handle has it). */
+export type OperatedProxy = Pick<ProxyHandle, 'config' | 'stats' | 'reload' | 'metricSources'>
+
+export interface Lifecycle {
+  readonly phase: Phase
+  /** the admin endpoint, once started; null when admin is off */
+  readonly admin: AdminServer | null
+  readonly ledger: ReloadLedger
+  /**
+   * Run one reload (default: the proxy's own config file) and record its outcome; never rejects. While
+   * another reload runs, answers HG_ERR_RELOAD_BUSY at once.
+   */
+  reload: (run?: () => Promise<ReloadResult>) => Promise<ReloadOutcome>
+  /** Start the admin endpoint if `admin` is set (HG_ERR_ADMIN_TOKEN / HG_ERR_LISTEN reject), then the phase is running. */
+  start: (admin: AdminConfig | null) => Promise<void>
+  /** draining → `closeProxy()` → stopped → admin endpoint closed. Idempotent. */
+  close: (closeProxy: () => Promise<void>) => Promise<void>
+}
+
+/** A ReloadResult as the admin endpoint answers it (the error as plain data). */
+export function toOutcome (r: ReloadResult): ReloadOutcome {
+  if (r.ok) return { ok: true, routes: r.routes, ms: r.ms, needsRestart: r.needsRestart, applied: r.applied }
+  return { ok: false, error: { code: r.error.code, message: r.error.message, key: r.error.key, file: r.error.file } }
+}
+
+export function createLifecycle (proxy: OperatedProxy, logger: Logger, version: string): Lifecycle {
+  let phase: Phase = Phase.Starting
+  let admin: AdminServer | null = null
+  let inFlight: Promise<ReloadOutcome> | null = null
+  let closed: Promise<void> | null = null
+  const ledger = new ReloadLedger(proxy.config.routes.length)
+  let next: () => Promise<ReloadResult> = () => proxy.reload()
+  const tracked = trackReloads(ledger, async () => toOutcome(await next()))
+
+  function reload (run: () => Promise<ReloadResult> = () => proxy.reload()): Promise<ReloadOutcome> {
+    if (inFlight !== null) {
+      return Promise.resolve({ ok: false, error: { code: ErrorCode.RELOAD_BUSY, message: 'a reload is already in progress; try again when it has finished' } })
+    }
+    next = run
+    const p = tracked().finally(() => { inFlight = null })
+    inFlight = p
+    return p
+  }
+
+  async function start (options: AdminConfig | null): Promise<void> {
+    if (options !== null) {
+      const target = createAdminTarget({
+        version,
+        phase: () => phase,
+        stats: () => proxy.stats(),
+        workersUp: () => proxy.stats().up,
+        ...proxy.metricSources(),
+        reloads: () => ledger.snapshot(),
+        reload: () => reload(),
+      })
+      admin = await startAdminServer(options, target, logger)
+    }
+    phase = Phase.Running
+  }
+
+  function close (closeProxy: () => Promise<void>): Promise<void> {
+    closed ??= (async () => {
+      phase = Phase.Draining
+      try {
+        await closeProxy()
+      } finally {
+        phase = Phase.Stopped
+        await admin?.close()
+      }
+    })()
+    return closed
+  }
+
+  return {
+    get phase () { return phase },
+    get admin () { return admin },
+    ledger,
+    reload,
+    start,
+    close,
+  }
+}
