@@ -29,6 +29,7 @@
  */
 import { ADDR_LEN_TCP4, ADDR_LEN_TCP6, PROXY_V1_MAX_BYTES, PROXY_V2_HEADER_BYTES, PROXY_V2_MAX_PAYLOAD, PROXY_V2_SIGNATURE, TLV_HEADER_BYTES } from './constants.ts'
 import { parseIp, writeIpText } from './address.ts'
+import { mapV4 } from './encode.ts'
 
 /** Outcome of looking at the bytes received so far. */
 export const PpStatus = {
@@ -180,8 +181,8 @@ function parseV1Line (buf: Uint8Array, start: number, crAt: number, out: ProxyHe
   if (declared === 4 && (fs !== 4 || fd !== 4 || hasColon(buf, p, s2))) return PpStatus.Malformed
   if (declared === 6 && (!hasColon(buf, p, s1) || !hasColon(buf, s1 + 1, s2))) return PpStatus.Malformed
   if (fs !== fd) { // one mapped, one not: keep both as IPv6
-    if (fs === 4) toMapped(out.srcAddr)
-    if (fd === 4) toMapped(out.dstAddr)
+    if (fs === 4) mapV4(out.srcAddr)
+    if (fd === 4) mapV4(out.dstAddr)
     out.family = 6
   } else {
     out.family = fs
@@ -194,14 +195,6 @@ function parseV1Line (buf: Uint8Array, start: number, crAt: number, out: ProxyHe
 function hasColon (buf: Uint8Array, s: number, e: number): boolean {
   for (let k = s; k < e; k++) if (buf[k]! === 0x3a) return true
   return false
-}
-
-/** IPv4 at a[0..4) → ::ffff:a.b.c.d in a[0..16) */
-function toMapped (a: Uint8Array): void {
-  a.copyWithin(12, 0, 4)
-  a.fill(0, 0, 10)
-  a[10] = 0xff
-  a[11] = 0xff
 }
 
 function decodeV1 (buf: Uint8Array, start: number, end: number, out: ProxyHeaderInfo): PpStatus {
