@@ -141,3 +141,54 @@ describe('against a naive linear matcher', () => {
     }), { seed: 12, numRuns: 300 })
   })
 })
+
+describe('large lists (the 16-bit bucket index)', () => {
+  /** deterministic PRNG (mulberry32) */
+  function rng (seed: number): () => number {
+    let a = seed
+    return () => {
+      a = (a + 0x6d2b79f5) | 0
+      let t = Math.imul(a ^ (a >>> 15), 1 | a)
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+    }
+  }
+  const big = (r: () => number, bits: number): bigint => {
+    let x = 0n
+    for (let k = 0; k < bits; k += 16) x = (x << 16n) | BigInt(Math.floor(r() * 65536))
+    return x
+  }
+
+  it('agrees with the naive matcher on 3000 prefixes (some spanning many buckets) and 6000 probes', () => {
+    const r = rng(99)
+    const mk = (v6: boolean): ReturnType<typeof toEntry> => {
+      const bits = v6 ? 128 : 32
+      // short prefixes (/4–/15 for IPv4, /4–/15 for IPv6) span many 16-bit buckets; long ones sit inside one
+      const prefix = r() < 0.1 ? 4 + Math.floor(r() * 12) : (v6 ? 16 + Math.floor(r() * 113) : 16 + Math.floor(r() * 17))
+      return toEntry({ v6, value: big(r, bits) & ((1n << BigInt(bits)) - 1n), prefix })
+    }
+    const allow = Array.from({ length: 1500 }, (_, i) => mk(i % 2 === 0))
+    const deny = Array.from({ length: 1500 }, (_, i) => mk(i % 2 === 1))
+    const l = compile(allow.map((e) => e.text), deny.map((e) => e.text))
+    expect(l.allow.v4Index.length).toBe(65537) // the index is in use
+    expect(l.deny.v6Index.length).toBe(65537)
+    for (let q = 0; q < 6000; q++) {
+      const v6 = q % 2 === 0
+      // half the probes inside a listed prefix (its network address with random host bits), half anywhere
+      const e = (q % 4 < 2 ? allow : deny)[Math.floor(r() * 1500)]!
+      const bits = v6 ? 128 : 32
+      const x = e.v6 === v6 && r() < 0.5
+        ? e.value | (big(r, bits) & ((1n << BigInt(bits - e.prefix)) - 1n))
+        : big(r, bits) & ((1n << BigInt(bits)) - 1n)
+      expect(checkAccessText(l, text(v6, x)), text(v6, x)).toBe(naiveVerdict(allow, deny, v6, x))
+    }
+  })
+
+  it('a range that starts buckets before the client\'s bucket still matches', () => {
+    // every other /16, so that they do not merge into one range
+    const entries = ['10.0.0.0/8', ...Array.from({ length: 100 }, (_, i) => `192.${String(2 * i)}.0.0/16`)]
+    const l = compile(entries)
+    expect(l.allow.v4Index.length).toBe(65537)
+    expect([at(l, '10.200.1.1'), at(l, '10.0.0.0'), at(l, '10.255.255.255'), at(l, '11.0.0.0'), at(l, '192.98.3.3'), at(l, '192.99.0.0')]).toEqual(['allow', 'allow', 'allow', 'deny', 'allow', 'deny'])
+  })
+})
