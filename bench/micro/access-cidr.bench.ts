@@ -18,6 +18,7 @@ import path from 'node:path'
 import { REPO_ROOT } from '../lib/results.ts'
 import { loadDist } from './dist.ts'
 import { finish, isQuick, runTasks, type MicroTask } from './harness.ts'
+import { prng as rng } from './names.ts'
 
 const FILE = 'access-cidr.bench.ts'
 /** query ring (power of two) */
@@ -30,17 +31,6 @@ const BATCH_JA4 = 16
 const quick = isQuick()
 const { access, fingerprint } = await loadDist()
 const { AccessList, AccessVerdict, checkAccess, compileAccessList } = access
-
-/** deterministic PRNG (mulberry32) */
-function rng (seed: number): () => number {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 interface Prefix { v6: boolean, bytes: Uint8Array, prefix: number }
 
