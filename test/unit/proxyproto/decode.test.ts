@@ -4,6 +4,7 @@
  * v2 over the cap, LOCAL, unknown families), every split point of valid headers, a round trip through
  * hellogate's encoder, and headers built by an independent implementation (proxy-protocol-js).
  */
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   Command, INETProtocol, IPv4Address, IPv4ProxyAddress, IPv6Address, IPv6ProxyAddress, Peer, TransportProtocol,
@@ -260,5 +261,24 @@ describe('round trips', () => {
 
     const local = new V2ProxyProtocol(Command.LOCAL, TransportProtocol.UNSPEC, new UnspecProxyAddress()).build()
     expect(decode(local).info.local).toBe(true)
+  })
+})
+
+describe('arbitrary bytes', () => {
+  it('never throw, and two pieces give the whole input\'s verdict (fast-check, fixed seed)', () => {
+    const sigPrefix = fc.constantFrom([], SIG, [...SIG, 0x21], [...SIG, 0x21, 0x11], [...Buffer.from('PROXY ')], [...Buffer.from('PROXY TCP4 ')])
+    // lengths drawn uniformly: fast-check's own sizes stay small, and v1 verdicts need 107 bytes
+    const tail = fc.integer({ min: 0, max: 160 }).chain((n) => fc.uint8Array({ minLength: n, maxLength: n }))
+    fc.assert(fc.property(sigPrefix, tail, fc.nat(), (prefix, tail, cutSeed) => {
+      const bytes = Uint8Array.from([...prefix, ...tail])
+      const whole = decode(bytes).s
+      expect(Object.values(PpStatus)).toContain(whole)
+      if (whole === PpStatus.NeedMore || bytes.length < 2) return
+      const cut = 1 + (cutSeed % (bytes.length - 1))
+      const d = new ProxyHeaderDecoder()
+      let s = d.push(bytes.slice(0, cut))
+      if (s === PpStatus.NeedMore) s = d.push(bytes.slice(cut))
+      expect(s).toBe(whole)
+    }), { seed: 7, numRuns: 2000 })
   })
 })
