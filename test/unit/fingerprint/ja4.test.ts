@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   isGrease, JA4_LENGTH, Ja4Error, ja4RawMaxBytes, ja4RawString, ja4String, writeJa4, writeJa4Raw,
@@ -246,5 +247,66 @@ describe('JA4 on extreme and unusual hellos', () => {
     expect(Buffer.from(out.subarray(2, 38)).toString('latin1')).toBe('t13d1516h2_8daaf6152771_e5627efa2ab1')
     expect(out[1]).toBe(0x21)
     expect(out[38]).toBe(0x21)
+  })
+})
+
+/**
+ * The specification's algorithm written the plain way (arrays, strings, node:crypto), as an oracle for random
+ * hellos. It reads the lists from the generator's own description of the hello, not from the bytes.
+ */
+interface HelloSpec { version: number, ciphers: number[], exts: { type: number, data?: number[] }[], sigs: number[] | null, versions: number[] | null, alpnFirst: number[] | null, sni: boolean }
+function oracleJa4 (h: HelloSpec): string {
+  const hex = (v: number): string => v.toString(16).padStart(4, '0')
+  const sha = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 12)
+  const ciphers = h.ciphers.filter((c) => !isGrease(c))
+  const types = h.exts.map((e) => e.type).filter((t) => !isGrease(t))
+  const vs = (h.versions ?? []).filter((v) => !isGrease(v))
+  const v = vs.length > 0 ? Math.max(...vs) : h.version
+  const table: Record<number, string> = { 0x0304: '13', 0x0303: '12', 0x0302: '11', 0x0301: '10', 0x0300: 's3', 0x0002: 's2', 0xfeff: 'd1', 0xfefd: 'd2', 0xfefc: 'd3' }
+  let alpnChars = '00'
+  if (h.alpnFirst !== null) {
+    const f = h.alpnFirst[0]!
+    const l = h.alpnFirst[h.alpnFirst.length - 1]!
+    const alnum = (c: number): boolean => /[0-9A-Za-z]/.test(String.fromCharCode(c))
+    if (alnum(f) && alnum(l)) alpnChars = String.fromCharCode(f) + String.fromCharCode(l)
+    else { const x = Buffer.from(h.alpnFirst).toString('hex'); alpnChars = x[0]! + x[x.length - 1]! }
+  }
+  const two = (n: number): string => String(Math.min(n, 99)).padStart(2, '0')
+  const a = 't' + (table[v] ?? '00') + (h.sni ? 'd' : 'i') + two(ciphers.length) + two(types.length) + alpnChars
+  const b = ciphers.length === 0 ? '000000000000' : sha([...ciphers].sort((x, y) => x - y).map(hex).join(','))
+  const extList = types.filter((t) => t !== 0 && t !== 0x10).sort((x, y) => x - y).map(hex).join(',')
+  const sigs = (h.sigs ?? []).filter((s) => !isGrease(s)).map(hex).join(',')
+  const c = extList === '' ? '000000000000' : sha(sigs === '' ? extList : extList + '_' + sigs)
+  return a + '_' + b + '_' + c
+}
+
+describe('JA4 against the plain-strings oracle on random hellos', () => {
+  const greaseArb = fc.integer({ min: 0, max: 15 }).map((i) => (i << 12) | (i << 4) | 0x0a0a)
+  const u16 = fc.oneof(fc.integer({ min: 0, max: 0xffff }), greaseArb)
+  const helloArb = fc.record({
+    version: fc.constantFrom(0x0301, 0x0302, 0x0303, 0x0304, 0x0300, 0x0305),
+    ciphers: fc.array(u16, { minLength: 1, maxLength: 150 }),
+    otherExts: fc.uniqueArray(fc.oneof(fc.integer({ min: 1, max: 0xffff }), greaseArb), { maxLength: 120 }),
+    sigs: fc.option(fc.array(u16, { maxLength: 40 }), { nil: null }),
+    versions: fc.option(fc.array(u16, { minLength: 1, maxLength: 8 }), { nil: null }),
+    alpn: fc.option(fc.array(fc.uint8Array({ minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 3 }), { nil: null }),
+    sni: fc.boolean(),
+    seed: fc.nat(),
+  }).map((r): HelloSpec => {
+    const reserved = new Set([0x0000, 0x0010, 0x000d, 0x002b])
+    const exts: { type: number, data?: number[] }[] = r.otherExts.filter((t) => !reserved.has(t)).map((type) => ({ type, data: [] }))
+    const add = (e: { type: number, data: number[] }): void => { exts.splice(r.seed % (exts.length + 1), 0, e) }
+    if (r.sni) add({ type: 0x0000, data: sni('r.example') })
+    if (r.sigs !== null) add({ type: 0x000d, data: sigAlgs(r.sigs) })
+    if (r.versions !== null) add({ type: 0x002b, data: versions(r.versions) })
+    if (r.alpn !== null) add({ type: 0x0010, data: alpn(...r.alpn.map((n) => [...n])) })
+    return { version: r.version, ciphers: r.ciphers, exts, sigs: r.sigs, versions: r.versions, alpnFirst: r.alpn === null ? null : [...r.alpn[0]!], sni: r.sni }
+  })
+
+  it('agrees on JA4 (fast-check, fixed seed)', () => {
+    fc.assert(fc.property(helloArb, (h) => {
+      const hs = rawHello({ version: h.version, ciphers: h.ciphers, exts: h.exts })
+      expect(ja4(hs)).toBe(oracleJa4(h))
+    }), { seed: 3, numRuns: 400 })
   })
 })
