@@ -6,6 +6,7 @@ import {
 } from '../../../src/fingerprint/index.ts'
 import { HelloInfo, HelloStatus, parseClientHello } from '../../../src/hello/index.ts'
 import { buildClientHello } from '../../helpers/build-hello.ts'
+import { feedByteByByte, feedWhole } from '../../helpers/feed.ts'
 import { handshakeOf, loadRealHellos } from '../../helpers/hello-fixtures.ts'
 
 /**
@@ -139,6 +140,13 @@ describe('JA4 of the captured real hellos (test/fixtures/hello)', () => {
 
   it.each(hellos)('$file: JA4 equals the independent value', (h) => {
     expect(ja4(handshakeOf(h.wire))).toBe(EXPECTED[h.file])
+  })
+
+  it.each(hellos)('$file: from HelloAssembler.hs (what the relay holds), whole and byte by byte', (h) => {
+    for (const r of [feedWhole(h.wire), feedByteByByte(h.wire)]) {
+      expect(r.status).toBe(HelloStatus.Ok)
+      expect(ja4String(r.asm.hs, 0, r.asm.info.handshakeLength)).toBe(EXPECTED[h.file])
+    }
   })
 
   it.each(hellos)('$file: the hashes are sha256 (node:crypto) of the JA4_r lists', (h) => {
