@@ -15,7 +15,11 @@ export default [
     // hello/, routes/ and proxyproto/ are pure codecs (rustls msgs/, Go cryptobyte): bytes in, offsets and codes out.
     // names/ (the host-name rule hello/ and routes/ apply) is pure in the same way. hello/ and routes/ may import
     // names/ (it is not in pureLayers); names/ imports neither (next block), so the rule has no way back.
-    files: ['src/hello/**/*.ts', 'src/routes/**/*.ts', 'src/names/**/*.ts', 'src/proxyproto/**/*.ts'],
+    // fingerprint/ (JA4 from hello bytes) and access/ (CIDR allow/deny sets) are edge-policy codecs of the same kind.
+    files: [
+      'src/hello/**/*.ts', 'src/routes/**/*.ts', 'src/names/**/*.ts', 'src/proxyproto/**/*.ts',
+      'src/fingerprint/**/*.ts', 'src/access/**/*.ts',
+    ],
     rules: {
       'no-restricted-imports': ['error', { patterns: pureLayers }],
       'no-restricted-syntax': ['error',

@@ -41,6 +41,7 @@ const CASES: Case[] = [
   { file: 'hello-parse.bench.ts', execArgv: [] },
   { file: 'routes-match.bench.ts', execArgv: [] },
   { file: 'routes-compile.bench.ts', execArgv: ['--expose-gc'] },
+  { file: 'access-cidr.bench.ts', execArgv: [] },
 ]
 
 /** The speed targets of README Performance, as data: each reads tasks by their stable names. */

@@ -2,8 +2,8 @@
  * The code under benchmark, loaded from the BUILT output in dist/ (what `node dist/cli.js` runs), not
  * from src/: the microbenchmarks measure what ships.
  *
- * Contract: `loadDist()` imports dist/hello/index.js, dist/routes/index.js and dist/routes/reference.js
- * and returns them typed as their src/ counterparts (types only are taken from src/, so typechecking
+ * Contract: `loadDist()` imports dist/hello/index.js, dist/routes/index.js, dist/routes/reference.js,
+ * dist/access/index.js and dist/fingerprint/index.js and returns them typed as their src/ counterparts (types only are taken from src/, so typechecking
  * bench/ does not need a build). Throws with "run npm run build" when dist/ is missing.
  *
  * Limits: a dist/ older than src/ is not detected here; `npm run bench` builds first.
@@ -15,6 +15,8 @@ import { REPO_ROOT } from '../lib/results.ts'
 import type * as HelloModule from '../../src/hello/index.ts'
 import type * as RoutesModule from '../../src/routes/index.ts'
 import type * as ReferenceModule from '../../src/routes/reference.ts'
+import type * as AccessModule from '../../src/access/index.ts'
+import type * as FingerprintModule from '../../src/fingerprint/index.ts'
 
 export const DIST_DIR = path.join(REPO_ROOT, 'dist')
 
@@ -22,6 +24,8 @@ export interface Dist {
   hello: typeof HelloModule
   routes: typeof RoutesModule
   reference: typeof ReferenceModule
+  access: typeof AccessModule
+  fingerprint: typeof FingerprintModule
 }
 
 async function importDist (rel: string): Promise<unknown> {
@@ -31,12 +35,15 @@ async function importDist (rel: string): Promise<unknown> {
 }
 
 export async function loadDist (): Promise<Dist> {
-  const [hello, routes, reference] = await Promise.all([
+  const [hello, routes, reference, access, fingerprint] = await Promise.all([
     importDist('hello/index.js'), importDist('routes/index.js'), importDist('routes/reference.js'),
+    importDist('access/index.js'), importDist('fingerprint/index.js'),
   ])
   return {
     hello: hello as typeof HelloModule,
     routes: routes as typeof RoutesModule,
     reference: reference as typeof ReferenceModule,
+    access: access as typeof AccessModule,
+    fingerprint: fingerprint as typeof FingerprintModule,
   }
 }

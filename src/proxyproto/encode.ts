@@ -107,8 +107,8 @@ export function writeProxyV2Local (buf: Uint8Array, off: number): number {
   return PROXY_V2_HEADER_BYTES
 }
 
-/** IPv4 at a[0..4) → ::ffff:a.b.c.d in a[0..16) (RFC 4291 §2.5.5.2). */
-function mapV4 (a: Uint8Array): void {
+/** IPv4 at a[0..4) → ::ffff:a.b.c.d in a[0..16) (RFC 4291 §2.5.5.2). decode.ts uses it too. */
+export function mapV4 (a: Uint8Array): void {
   a.copyWithin(12, 0, 4)
   a.fill(0, 0, 10)
   a[10] = 0xff
