@@ -12,14 +12,7 @@ import { CryptoReassembler, QuicInitialDecoder, QuicStatus } from '../../src/qui
 import { buildClientHello } from '../helpers/build-hello.ts'
 import { V1, V2, helloDatagrams, type Piece } from '../helpers/quic-initial.ts'
 import { RFC9001, RFC9369 } from '../helpers/quic-vectors.ts'
-
-const FUZZ = process.env.FUZZ !== undefined && process.env.FUZZ !== ''
-const SEED = FUZZ ? Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31) : 42
-const FUZZ_BUDGET_MS = 60_000
-const runs = (n: number): fc.Parameters<unknown> => FUZZ
-  ? { seed: SEED, numRuns: n * 100, interruptAfterTimeLimit: FUZZ_BUDGET_MS }
-  : { seed: SEED, numRuns: n }
-const TIMEOUT_MS = FUZZ ? FUZZ_BUDGET_MS + 30_000 : 60_000
+import { TIMEOUT_MS, runs } from '../helpers/prop-runs.ts'
 
 /** frame data per datagram: leaves room for the header, frame headers and the tag in 1200 bytes */
 const DATAGRAM_DATA = 1000
