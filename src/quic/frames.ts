@@ -20,19 +20,15 @@ import type { CryptoReassembler } from './reassemble.ts'
 import { QuicStatus } from './types.ts'
 import { readVarint, varint } from './varint.ts'
 
-/** frame types ≥ 0x40 need a 2-byte varint; every frame allowed in an Initial fits in one */
-const ONE_BYTE_FRAME_TYPE_LIMIT = 0x40
-
 export function readInitialFrames (pt: Uint8Array, start: number, end: number, crypto: CryptoReassembler): QuicStatus {
   // RFC 9000 §12.4: "An endpoint MUST treat receipt of a packet containing no frames as a connection
   // error of type PROTOCOL_VIOLATION."
   if (start >= end) return QuicStatus.ProtocolError
   let p = start
   while (p < end) {
+    // the Frame Type is a varint (RFC 9000 §12.4), but every type an Initial may carry is < 0x40, so
+    // its first byte is the whole type; a first byte ≥ 0x40 (a longer encoding) lands in `default`
     const type = pt[p]!
-    // RFC 9000 §12.4: "the Frame Type field MUST use the shortest possible encoding"; the types an
-    // Initial may carry are all < 0x40, so any longer encoding is refused here
-    if (type >= ONE_BYTE_FRAME_TYPE_LIMIT) return QuicStatus.ProtocolError
     p++
     switch (type) {
       case FRAME_PADDING: // RFC 9000 §19.1: a single byte of type 0x00
@@ -64,7 +60,8 @@ export function readInitialFrames (pt: Uint8Array, start: number, end: number, c
         if (p < 0 || varint.value > end - p) return QuicStatus.ProtocolError
         return QuicStatus.ClientClosed
       default:
-        // RFC 9000 §17.2.2 / §12.4: any other frame in an Initial is a PROTOCOL_VIOLATION
+        // RFC 9000 §17.2.2 / §12.4: any other frame in an Initial is a PROTOCOL_VIOLATION; so is a
+        // type in a longer encoding than needed ("MUST use the shortest possible encoding")
         return QuicStatus.ProtocolError
     }
   }
