@@ -116,6 +116,12 @@ describe('QuicInitialDecoder: versions and wrong salts', () => {
     expect(decode(short).statuses).toEqual([QuicStatus.NotLongHeader])
   })
 
+  it('a Length too short for the header-protection sample is HeaderMalformed (RFC 9001 §5.4.2)', () => {
+    const bad = Buffer.from(RFC9001.packet)
+    bad.writeUInt16BE(0x4000 | 19, 16) // Length: 19 < 4 + 16
+    expect(decode(bad).statuses).toEqual([QuicStatus.HeaderMalformed])
+  })
+
   it('a long header without the fixed bit is HeaderMalformed', () => {
     const bad = Buffer.from(RFC9001.packet)
     bad[0]! &= ~0x40
@@ -291,6 +297,13 @@ describe('QuicInitialDecoder: frames of an Initial (RFC 9000 §12.4)', () => {
     expect(decode(protectInitial({ frames })).statuses).toEqual([QuicStatus.ProtocolError])
   })
 
+  it('a packet with no frame at all is ProtocolError (RFC 9000 §12.4)', () => {
+    // a 4-byte packet number and the tag alone exactly cover the sample; zero bytes pad the datagram
+    const empty = protectInitial({ frames: Buffer.alloc(0), pnLen: 4, padTo: 0 })
+    expect(empty.length).toBe(1 + 4 + 1 + 8 + 1 + 1 + 2 + 4 + 16)
+    expect(decode(Buffer.concat([empty, Buffer.alloc(1200 - empty.length)])).statuses).toEqual([QuicStatus.ProtocolError])
+  })
+
   it('CONNECTION_CLOSE is ClientClosed', () => {
     const frames = Buffer.concat([Buffer.from([0x1c]), varint(0x0a), varint(0), varint(3), Buffer.from('bye')])
     expect(decode(protectInitial({ frames })).statuses).toEqual([QuicStatus.ClientClosed])
@@ -319,5 +332,7 @@ describe('packet number recovery (RFC 9000 Appendix A.3)', () => {
     expect(decodePacketNumber(-1, 2, 32)).toBe(2)
     expect(decodePacketNumber(255, 0, 8)).toBe(256)
     expect(decodePacketNumber(300, 0xff, 8)).toBe(255)
+    // the candidate falls a half window below the expected number: the next window's is closer
+    expect(decodePacketNumber(0x1f0, 0x02, 8)).toBe(0x202)
   })
 })
