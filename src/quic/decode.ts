@@ -20,6 +20,10 @@
  *    Only the first packet's failure decides the datagram's status; later ones are skipped
  *    (`skippedPackets`), as §12.2 asks ("MUST attempt to process the remaining packets").
  *
+ * Index rule (noUncheckedIndexedAccess): `dgram[i]!` only inside [start, end) as checked by the loop or
+ * by parseLongHeader (which proved the header and the packet's Length fit); `aad`, `mask` and `dcid` are
+ * sized here. dgram[start, end) must lie inside `dgram` (a caller's bug otherwise, as in hello/).
+ *
  * Limits: the CRYPTO stream is capped at `maxHelloBytes` (hello/'s limit, same default as TCP);
  * MAX_INITIAL_DATAGRAMS datagrams per flow; datagrams above MAX_INITIAL_DATAGRAM_BYTES are refused before
  * any crypto. Per Initial packet: one header copy (≤ the header size) and node:crypto's decipher and
