@@ -49,6 +49,13 @@ describe.each([
     expect([tcp.sniStart, tcp.sniEnd]).toEqual([d.info.sniStart, d.info.sniEnd])
   })
 
+  it('reads a datagram at an offset inside a larger buffer (start, end)', () => {
+    const big = Buffer.concat([Buffer.alloc(7, 0xaa), v.packet, Buffer.alloc(5, 0xbb)])
+    const d = new QuicInitialDecoder()
+    expect(d.push(big, 7, 7 + v.packet.length)).toBe(QuicStatus.Ok)
+    expect(sniToString(d.hello, d.info)).toBe('example.com')
+  })
+
   it('the test builder reproduces the published packet byte for byte (it is a faithful inverse)', () => {
     const built = protectInitial({ version, dcid: VECTOR_DCID, pn: VECTOR_PN, pnLen: 4, frames: VECTOR_CRYPTO_FRAME, padTo: 1200 })
     expect(built.toString('hex')).toBe(v.packet.toString('hex'))
