@@ -39,6 +39,7 @@ interface Case {
 
 const CASES: Case[] = [
   { file: 'hello-parse.bench.ts', execArgv: [] },
+  { file: 'quic-initial.bench.ts', execArgv: [] },
   { file: 'routes-match.bench.ts', execArgv: [] },
   { file: 'routes-compile.bench.ts', execArgv: ['--expose-gc'] },
   { file: 'access-cidr.bench.ts', execArgv: [] },

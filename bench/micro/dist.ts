@@ -2,7 +2,7 @@
  * The code under benchmark, loaded from the BUILT output in dist/ (what `node dist/cli.js` runs), not
  * from src/: the microbenchmarks measure what ships.
  *
- * Contract: `loadDist()` imports dist/hello/index.js, dist/routes/index.js, dist/routes/reference.js,
+ * Contract: `loadDist()` imports dist/hello/index.js, dist/quic/index.js, dist/routes/index.js, dist/routes/reference.js,
  * dist/access/index.js and dist/fingerprint/index.js and returns them typed as their src/ counterparts (types only are taken from src/, so typechecking
  * bench/ does not need a build). Throws with "run npm run build" when dist/ is missing.
  *
@@ -13,6 +13,7 @@ import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { REPO_ROOT } from '../lib/results.ts'
 import type * as HelloModule from '../../src/hello/index.ts'
+import type * as QuicModule from '../../src/quic/index.ts'
 import type * as RoutesModule from '../../src/routes/index.ts'
 import type * as ReferenceModule from '../../src/routes/reference.ts'
 import type * as AccessModule from '../../src/access/index.ts'
@@ -22,6 +23,7 @@ export const DIST_DIR = path.join(REPO_ROOT, 'dist')
 
 export interface Dist {
   hello: typeof HelloModule
+  quic: typeof QuicModule
   routes: typeof RoutesModule
   reference: typeof ReferenceModule
   access: typeof AccessModule
@@ -35,12 +37,13 @@ async function importDist (rel: string): Promise<unknown> {
 }
 
 export async function loadDist (): Promise<Dist> {
-  const [hello, routes, reference, access, fingerprint] = await Promise.all([
-    importDist('hello/index.js'), importDist('routes/index.js'), importDist('routes/reference.js'),
+  const [hello, quic, routes, reference, access, fingerprint] = await Promise.all([
+    importDist('hello/index.js'), importDist('quic/index.js'), importDist('routes/index.js'), importDist('routes/reference.js'),
     importDist('access/index.js'), importDist('fingerprint/index.js'),
   ])
   return {
     hello: hello as typeof HelloModule,
+    quic: quic as typeof QuicModule,
     routes: routes as typeof RoutesModule,
     reference: reference as typeof ReferenceModule,
     access: access as typeof AccessModule,

@@ -36,3 +36,6 @@ export {
   MAX_HELLO_RECORDS,
   MAX_RECORD_PAYLOAD,
 } from './constants.ts'
+
+/** Handshake header size and the ClientHello msg_type (quic/ reads the handshake header of the CRYPTO stream). */
+export { HANDSHAKE_HEADER_LEN, HANDSHAKE_TYPE_CLIENT_HELLO } from './constants.ts'

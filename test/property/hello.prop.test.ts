@@ -11,17 +11,7 @@ import { checkHostName } from '../../src/names/index.ts'
 import { Ext, GREASE_EXT, buildClientHello, wrapRecords, type HelloOptions } from '../helpers/build-hello.ts'
 import { feedChunks, feedWhole } from '../helpers/feed.ts'
 import { handshakeOf, loadCorpus, loadRealHellos } from '../helpers/hello-fixtures.ts'
-
-const FUZZ = process.env.FUZZ !== undefined && process.env.FUZZ !== ''
-/** FUZZ mode: a fresh seed per run unless FUZZ_SEED is given (fast-check prints it on failure) */
-const SEED = FUZZ ? Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31) : 42
-/** FUZZ mode: at most this long per property (undici test:fuzzing's interruptAfterTimeLimit) */
-const FUZZ_BUDGET_MS = 60_000
-const runs = (n: number): fc.Parameters<unknown> => FUZZ
-  ? { seed: SEED, numRuns: n * 100, interruptAfterTimeLimit: FUZZ_BUDGET_MS }
-  : { seed: SEED, numRuns: n }
-/** per-test timeout: generous, since CI machines are shared */
-const TIMEOUT_MS = FUZZ ? FUZZ_BUDGET_MS + 30_000 : 30_000
+import { TIMEOUT_MS, runs } from '../helpers/prop-runs.ts'
 
 const ALL_STATUSES: number[] = Object.values(HelloStatus)
 
