@@ -91,7 +91,8 @@ describe('balancing', () => {
     })
     const held: Array<{ socket: net.Socket, server: number }> = []
     try {
-      for (let i = 0; i < 4; i++) {
+      /** a long connection, opened once the previous one reached its origin; which origin it reached */
+      const openHeld = async (): Promise<void> => {
         const before = [a.connections, b.connections]
         const socket = net.connect({ port: proxy.port, host: '127.0.0.1' })
         socket.on('error', () => {})
@@ -99,19 +100,13 @@ describe('balancing', () => {
         await waitFor(() => a.connections + b.connections === before[0]! + before[1]! + 1)
         held.push({ socket, server: whichGotOne([a, b], before) })
       }
+      for (let i = 0; i < 4; i++) await openHeld()
       // ties alternate, so two long connections each
       expect(held.filter((h) => h.server === 0)).toHaveLength(2)
       // close the two on the first server; the gauges drop; new connections now all go there
       for (const h of held.filter((x) => x.server === 0)) h.socket.destroy()
       await waitFor(() => proxy.stats().counters.conn_active === 2)
-      for (let i = 0; i < 2; i++) {
-        const before = [a.connections, b.connections]
-        const socket = net.connect({ port: proxy.port, host: '127.0.0.1' })
-        socket.on('error', () => {})
-        socket.write(HELLO)
-        await waitFor(() => a.connections + b.connections === before[0]! + before[1]! + 1)
-        held.push({ socket, server: whichGotOne([a, b], before) })
-      }
+      for (let i = 0; i < 2; i++) await openHeld()
       expect(held.slice(4).map((h) => h.server)).toEqual([0, 0])
     } finally {
       for (const h of held) h.socket.destroy()
