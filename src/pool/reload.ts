@@ -152,6 +152,9 @@ export function restartOnlyChanges (running: ProxyConfig, next: ProxyConfig): st
   if (running.timeouts.shutdownMs !== next.timeouts.shutdownMs) changed.push('timeouts.shutdown')
   if (running.log.file !== next.log.file) changed.push('log.file')
   if (JSON.stringify(running.admin) !== JSON.stringify(next.admin)) changed.push('admin')
+  // each worker's admission state (client-limits.ts) is sized and configured for these at start
+  if (running.limits.maxPendingHellos !== next.limits.maxPendingHellos) changed.push('limits.maxPendingHellos')
+  if (JSON.stringify(running.limits.perClient) !== JSON.stringify(next.limits.perClient)) changed.push('limits.perClient')
   return changed
 }
 
