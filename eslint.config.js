@@ -19,6 +19,9 @@ export default [
     files: [
       'src/hello/**/*.ts', 'src/routes/**/*.ts', 'src/names/**/*.ts', 'src/proxyproto/**/*.ts',
       'src/fingerprint/**/*.ts', 'src/access/**/*.ts', 'src/quic/**/*.ts',
+      // http/head.ts reads an HTTP/1.x request head the way hello/ reads a ClientHello; forward/fence.ts decides
+      // which resolved addresses forward mode may dial: both pure (their socket glue lives next to them)
+      'src/http/head.ts', 'src/forward/fence.ts',
     ],
     rules: {
       'no-restricted-imports': ['error', { patterns: pureLayers }],

@@ -60,6 +60,21 @@ export const DEFAULTS = {
    * When `newPerSecond` is set and `burst` is not, the burst is one second's worth: ceil(newPerSecond).
    */
   perClient: null,
+  http: {
+    /** the port plain HTTP is served on everywhere: an origin behind a port-80 listener listens on 80 too */
+    originPort: 80,
+  },
+  forward: {
+    /** forward routes carry TLS passthrough: the name's HTTPS port */
+    port: 443,
+    /** and plain HTTP (http: listener) on the name's HTTP port */
+    httpPort: 80,
+    /**
+     * ms. A name must resolve within this; 2 s covers a recursive resolver's cold lookup (a few hundred ms)
+     * with one retry, and bounds how long a client holds a slot on a name that never answers.
+     */
+    timeoutMs: 2_000,
+  },
   log: {
     /** pino level name */
     level: 'info',
@@ -159,6 +174,17 @@ export const LIMITS = {
   shutdownMinMs: 0,
   /** addresses. A handful of listeners per process; more is almost certainly generated config gone wrong. */
   listenMax: 64,
+  /**
+   * forward.suffixes entries. Forward mode is for a few domains an operator controls; hundreds of suffixes
+   * is an allowlist nobody reviews, which is what the fence exists to prevent.
+   */
+  forwardSuffixesMax: 256,
+  /** forward.allow entries: exceptions to the address fence, which should be few and deliberate. */
+  forwardAllowMax: 1024,
+  /** forward.resolvers entries: c-ares tries them in order; more than a handful only adds timeouts. */
+  forwardResolversMax: 8,
+  /** ms. A lookup needs at least one round trip to the resolver. */
+  forwardTimeoutMinMs: 100,
   /** servers in one pool. Each has shared per-server gauges, and a consistent-hash table needs ~100 slots per server; a larger pool is generated config gone wrong. */
   serversPerPoolMax: 1024,
   /** server weight. HAProxy's range is 0-256; 0 would take the server out of rotation, which is what removing it (or `backup`) says clearly. */

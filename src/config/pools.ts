@@ -121,6 +121,7 @@ export class Pools {
           retries: c.retries ?? U.connect.retries,
         }),
         proxyProtocol: raw.proxyProtocol ?? U.proxyProtocol,
+        ...(raw.httpPort === undefined ? {} : { httpPort: raw.httpPort }),
       },
       health,
       explicitName,

@@ -70,6 +70,11 @@ function integer (description: string, def: number, min: number, max: number, wh
   })
 }
 
+/** a TCP port key (1-65535) */
+function port (description: string) {
+  return Type.Integer({ minimum: 1, maximum: 65535, description, errorMessage: 'expected a port number between 1 and 65535' })
+}
+
 /** Where connections go: a pool declared in upstreams, by name, or one server's host:port. */
 const Target = Type.String({
   description: 'A pool from upstreams, by name, or one server: host:port / [ipv6]:port (quote IPv6 in YAML).',
@@ -142,6 +147,7 @@ const Upstream = Type.Object({
       'with the SNI and the connection id).', U.proxyProtocol),
     default: U.proxyProtocol,
   })),
+  httpPort: Type.Optional(port('Port of the servers for plain-HTTP connections (http: listener). Default: http.originPort.')),
 }, { additionalProperties: false, required: ['servers'] })
 
 /** `upstreams:` — named pools. */
@@ -156,7 +162,7 @@ const Upstreams = Type.Unsafe<Record<string, Static<typeof Upstream>>>({
 
 /** The long form of a route's value; later keys (per-route options) join `upstream` and `alpn` here. */
 const RouteObject = Type.Object({
-  upstream: Target,
+  upstream: Type.Optional(Target),
   alpn: Type.Optional(Type.Unsafe<Record<string, string>>({
     type: 'object',
     propertyNames: { pattern: ALPN_ID_PATTERN, errorMessage: ALPN_ID_EXPECTED },
@@ -164,13 +170,19 @@ const RouteObject = Type.Object({
     description: 'ALPN protocol id → target. The first entry (in this order) that the client offers wins; ' +
       'no match → upstream.',
   })),
-}, { additionalProperties: false, required: ['upstream'] })
+  httpPort: Type.Optional(port('Port of the route\'s origin for plain-HTTP connections (http: listener). Default: its pool\'s httpPort, else http.originPort.')),
+  forward: Type.Optional(Type.Boolean({
+    description: 'true: no upstream; connect to the name the client asked for (SNI or Host), resolved by DNS and fenced ' +
+      'by forward: (the pattern must lie under one of forward.suffixes). Default: false.',
+    errorMessage: 'expected true or false',
+  })),
+}, { additionalProperties: false })
 
 const listenAddress = Type.String({ errorMessage: `${LISTEN_EXPECTED} (as a string)` })
 
 /** The value of one route: a target, or the long form. */
 const RouteTarget = Type.Union([Target, RouteObject], {
-  errorMessage: `${TARGET_EXPECTED}, or { upstream, alpn }`,
+  errorMessage: `${TARGET_EXPECTED}, or { upstream, alpn, httpPort }, or { forward: true }`,
 })
 
 /**
@@ -297,6 +309,49 @@ export const ConfigSchema = Type.Object({
       errorMessage: 'expected a file path (as a string)',
     })),
   }, { additionalProperties: false })),
+  http: Type.Optional(Type.Object({
+    listen: Type.Union([
+      listenAddress,
+      Type.Array(listenAddress, { minItems: 1, maxItems: LIMITS.listenMax, errorMessage: `expected 1 to ${LIMITS.listenMax} addresses` }),
+    ], {
+      description: 'Where to accept plain-HTTP connections (one address or a list, as listen:), e.g. "0.0.0.0:80".',
+      errorMessage: `${LISTEN_EXPECTED} (as a string)`,
+    }),
+    originPort: Type.Optional(port(withDefault('Port on the route\'s servers that plain-HTTP connections go to (a pool\'s or a route\'s ' +
+      'httpPort overrides it).', DEFAULTS.http.originPort))),
+  }, {
+    additionalProperties: false,
+    required: ['listen'],
+    description: 'Plain-HTTP listeners: the first request head is read (bounded, timeouts.hello), routed by its Host through ' +
+      'the same routes, and forwarded unchanged. Off unless set.',
+  })),
+  forward: Type.Optional(Type.Object({
+    suffixes: Type.Array(Type.String({ errorMessage: 'expected a domain suffix like .example.net (as a string)' }), {
+      minItems: 1,
+      maxItems: LIMITS.forwardSuffixesMax,
+      description: 'The only names forward routes may dial: names under one of these (".example.net"; two labels at least).',
+      errorMessage: `expected a list of 1 to ${LIMITS.forwardSuffixesMax} domain suffixes like .example.net`,
+    }),
+    port: Type.Optional(port(withDefault('Port forward routes dial for TLS connections.', DEFAULTS.forward.port))),
+    httpPort: Type.Optional(port(withDefault('Port forward routes dial for plain-HTTP connections.', DEFAULTS.forward.httpPort))),
+    allow: Type.Optional(Type.Array(Type.String({ errorMessage: 'expected a CIDR like 10.1.0.0/16 (as a string)' }), {
+      maxItems: LIMITS.forwardAllowMax,
+      description: 'CIDRs forward routes may dial although they are loopback, private, link-local, CGNAT, multicast, ' +
+        'reserved or this host\'s own addresses (all refused otherwise). Default: none.',
+      errorMessage: `expected a list of at most ${LIMITS.forwardAllowMax} CIDRs`,
+    })),
+    resolvers: Type.Optional(Type.Array(Type.String({ errorMessage: 'expected a DNS server as ip:port (as a string)' }), {
+      minItems: 1,
+      maxItems: LIMITS.forwardResolversMax,
+      description: 'DNS servers (host:port, IP addresses) to resolve forward names with. Default: the system\'s (/etc/resolv.conf).',
+      errorMessage: `expected a list of 1 to ${LIMITS.forwardResolversMax} DNS servers as ip:port`,
+    })),
+    timeout: Type.Optional(duration('A forward name must resolve within this.', DEFAULTS.forward.timeoutMs, LIMITS.forwardTimeoutMinMs)),
+  }, {
+    additionalProperties: false,
+    required: ['suffixes'],
+    description: 'Forward mode: routes with forward: true dial the requested name itself, fenced by these rules. Off unless set.',
+  })),
   admin: Type.Optional(Type.Object({
     listen: Type.String({
       description: 'Address of the admin endpoint (/metrics, /healthz, /readyz, /status, /reload), e.g. 127.0.0.1:9901; port 0 = any free port.',

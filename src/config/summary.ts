@@ -49,6 +49,7 @@ export function describeUpstreams (config: ProxyConfig, limits: SummaryLimits = 
     if (useCount[pool]!++ < limits.maxUses && slot >= 0) names[slot]!.push(what)
   }
   for (const r of config.routes) {
+    if (r.upstream < 0) continue // a forward route: no pool
     use(r.upstream, r.pattern)
     for (const a of r.alpn) use(a.upstream, `${r.pattern} (alpn ${a.protocol})`)
   }

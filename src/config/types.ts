@@ -86,6 +86,8 @@ export interface UpstreamConfig {
   readonly passive: PassiveConfig
   readonly connect: ConnectConfig
   readonly proxyProtocol: ProxyProtocol
+  /** port of the servers for plain-HTTP connections (`http:` listener); absent: http.originPort */
+  readonly httpPort?: number
 }
 
 /** One entry of a route's `alpn` map. */
@@ -105,6 +107,33 @@ export interface RouteEntry {
   readonly upstream: number
   /** in config order: the first entry whose protocol the client offers wins; empty for the short form */
   readonly alpn: readonly AlpnRoute[]
+  /** port of the route's origin for plain-HTTP connections; absent: its pool's, else http.originPort */
+  readonly httpPort?: number
+  /** true: a forward route (`upstream` is -1): dial the requested name, fenced by ProxyConfig.forward */
+  readonly forward?: boolean
+}
+
+/** `http:` — plain-HTTP listeners routed by Host (http/). */
+export interface HttpConfig {
+  readonly listen: readonly HostPort[]
+  /** port on a route's servers for plain HTTP, unless its pool or route says httpPort */
+  readonly originPort: number
+}
+
+/** `forward:` — the fence around forward routes (forward/). */
+export interface ForwardConfig {
+  /** lower case, with the leading dot: a forward route's pattern and every dialed name lie under one */
+  readonly suffixes: readonly string[]
+  /** port dialed for TLS connections */
+  readonly port: number
+  /** port dialed for plain-HTTP connections */
+  readonly httpPort: number
+  /** CIDRs exempt from the address fence (as written; validated) */
+  readonly allow: readonly string[]
+  /** DNS servers as ip:port; empty: the system's */
+  readonly resolvers: readonly string[]
+  /** ms a lookup may take */
+  readonly timeoutMs: number
 }
 
 /** `limits.perClient`, resolved: a null field is not limited. */
@@ -156,6 +185,10 @@ export interface ProxyConfig {
   }
   /** the admin endpoint; null = off */
   readonly admin: AdminConfig | null
+  /** plain-HTTP listeners; null or absent = off */
+  readonly http?: HttpConfig | null
+  /** forward mode's fence; null or absent = off (then no route may be a forward route) */
+  readonly forward?: ForwardConfig | null
 }
 
 /** `admin:` — where the admin endpoint listens and its bearer token (environment already substituted). */

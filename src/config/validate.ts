@@ -31,6 +31,7 @@ import { didYouMean, failIn, show, type Fail, type KeyPath, type Locator } from 
 import { Pools } from './pools.ts'
 import { Report } from './report.ts'
 import { compileRouteTable, rememberTable } from './routes.ts'
+import { buildForward, buildHttp, checkForwardRoutes } from './edge.ts'
 import type { RawConfig } from './schema.ts'
 import type { AlpnRoute, HostPort, PerClientLimits, ProxyConfig, RouteEntry } from './types.ts'
 import { formatHostPort, REJECT, TARGET_EXPECTED } from './values.ts'
@@ -189,7 +190,8 @@ type RawRouteObject = Exclude<NonNullable<RawConfig['routes']>[string], string>
  * target string (pool name or host:port), or `{ upstream, alpn }` (its shape checked against the schema
  * here, since the runtime schema skips route values; the alpn map keeps config order).
  */
-function buildRoute (r: Report, pools: Pools, source: string, value: unknown, index: number, alpnOf: Map<number, readonly AlpnRoute[]>): number {
+function buildRoute (r: Report, pools: Pools, source: string, value: unknown, index: number, alpnOf: Map<number, readonly AlpnRoute[]>,
+  edgeOf: Map<number, { httpPort?: number, forward?: boolean }>): number {
   const at = ['routes', source]
   if (typeof value === 'string') return pools.resolve(at, value)
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -197,6 +199,14 @@ function buildRoute (r: Report, pools: Pools, source: string, value: unknown, in
     return r.invalid(at, `${TARGET_EXPECTED} (as a string), or { upstream, alpn }${yamlHint}`, value)
   }
   if (!validateRouteObject(value)) return reportSchemaErrors(validateRouteObject.errors ?? [], value, at, r.fail)
+  if (value.httpPort !== undefined || value.forward === true) edgeOf.set(index, value.forward === true ? { forward: true } : { httpPort: value.httpPort })
+  if (value.forward === true) {
+    // a forward route dials the requested name (config/edge.ts checks the pattern against forward.suffixes)
+    const extra = ['upstream', 'alpn', 'httpPort'].find((k) => k in value)
+    if (extra !== undefined) r.fail(ErrorCode.CONFIG_INVALID, [...at, extra], 'a forward route has no upstream, alpn or httpPort: it dials the name it is asked for', 'key')
+    return -1
+  }
+  if (value.upstream === undefined) return r.fail(ErrorCode.CONFIG_INVALID, at, "missing key 'upstream' (or forward: true)")
   const upstream = pools.resolve([...at, 'upstream'], value.upstream)
   const alpnRaw = value.alpn ?? {}
   const alpn = Object.keys(alpnRaw).map((protocol) =>
@@ -242,10 +252,13 @@ function buildConfig (c: RawConfig, file: string, r: Report): ProxyConfig {
   const sources = Object.keys(routesRaw)
   const upstreamOf = new Int32Array(sources.length)
   const alpnOf = new Map<number, readonly AlpnRoute[]>() // long-form routes only
-  sources.forEach((source, i) => { upstreamOf[i] = buildRoute(r, pools, source, routesRaw[source], i, alpnOf) })
+  const edgeOf = new Map<number, { httpPort?: number, forward?: boolean }>() // routes with httpPort or forward only
+  sources.forEach((source, i) => { upstreamOf[i] = buildRoute(r, pools, source, routesRaw[source], i, alpnOf, edgeOf) })
   const table = compileRouteTable(sources, r.fail)
   const routes: RouteEntry[] = sources.map((source, i) =>
-    Object.freeze({ pattern: table.patterns[i]!, source, upstream: upstreamOf[i]!, alpn: alpnOf.get(i) ?? NO_ALPN }))
+    Object.freeze({ pattern: table.patterns[i]!, source, upstream: upstreamOf[i]!, alpn: alpnOf.get(i) ?? NO_ALPN, ...edgeOf.get(i) }))
+  const forward = buildForward(r, c.forward)
+  checkForwardRoutes(r, routes, forward)
 
   const defRaw = c.default ?? DEFAULTS.default
   const def = defRaw === REJECT ? null : pools.resolve(['default'], defRaw)
@@ -286,6 +299,8 @@ function buildConfig (c: RawConfig, file: string, r: Report): ProxyConfig {
     admin: c.admin === undefined
       ? null
       : Object.freeze({ listen: freezeHostPort(r.listenAddress(['admin', 'listen'], c.admin.listen)), token: c.admin.token === undefined || c.admin.token === '' ? null : c.admin.token }),
+    http: buildHttp(r, c.http, accept, listen),
+    forward,
   })
   rememberTable(config, table)
   return config

@@ -14,9 +14,9 @@ export const Outcome = {
   NoRoute: 'no_route',
   /** malformed hello: alert sent, nothing forwarded */
   Malformed: 'malformed',
-  /** hello exceeded limits.maxHelloBytes */
+  /** hello exceeded limits.maxHelloBytes (plain HTTP: the request head exceeded 16 KiB, 431 sent) */
   TooLarge: 'too_large',
-  /** no complete hello within timeouts.hello */
+  /** no complete hello (plain HTTP: request head) within timeouts.hello */
   HelloTimeout: 'hello_timeout',
   /** client closed (FIN or reset) before its hello was complete */
   ClientAbort: 'client_abort',
@@ -38,6 +38,10 @@ export const Outcome = {
   PendingLimited: 'pending_limited',
   /** closed by shutdown after the drain deadline */
   Shutdown: 'shutdown',
+  /** plain HTTP: the request head was malformed (obs-fold, NUL, bare CR/LF, no or two Hosts, invalid Host, …): 400 sent, nothing forwarded */
+  HttpBadRequest: 'http_bad_request',
+  /** forward route: the name resolved to an address the fence refuses (private, loopback, this host, …): nothing dialed */
+  ForwardRefused: 'forward_refused',
 } as const
 export type Outcome = typeof Outcome[keyof typeof Outcome]
 

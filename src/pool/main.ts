@@ -56,6 +56,8 @@ export interface ProxyStats {
 export interface ProxyHandle {
   /** bound addresses (port resolved when 0 was asked) */
   readonly addresses: readonly HostPort[]
+  /** bound plain-HTTP (`http:`) addresses, ports resolved; empty when off */
+  readonly httpAddresses?: readonly HostPort[]
   readonly config: ProxyConfig
   stats: () => ProxyStats
   /**
@@ -92,7 +94,8 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
   const state = attachServers(buildRouteState(config), config.workers, null)
   const handoff = config.accept === 'handoff'
   const mainCounters = new Float64Array(createCounterBuffer())
-  const supervisor = new Supervisor(config, state, logger, handoff ? [] : config.listen)
+  // reuseport: the workers bind the TLS listeners, then the plain-HTTP ones (worker.ts tells them apart by index)
+  const supervisor = new Supervisor(config, state, logger, handoff ? [] : [...config.listen, ...(config.http?.listen ?? [])])
   let dispatcher: HandoffDispatcher | null = null
   let servers: Server[] = []
   let addresses: readonly HostPort[] = []
@@ -112,22 +115,27 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
     await closeServers(servers)
     throw err
   }
-  if (!handoff) addresses = supervisor.addresses
+  const tlsCount = config.listen.length
+  if (!handoff) addresses = supervisor.addresses.slice(0, tlsCount)
+  const httpAddresses = handoff ? [] : supervisor.addresses.slice(tlsCount)
   logger.info({
     evt: LogEvent.Listening,
     addresses: addresses.map((a) => formatHostPort(a)),
+    ...(httpAddresses.length > 0 ? { http: httpAddresses.map((a) => formatHostPort(a)) } : null),
     workers: config.workers,
     accept: config.accept,
     routes: config.routes.length,
     default: config.default === null ? 'reject' : config.upstreams[config.default]!.name,
   }, LogEvent.Listening)
   const handle = new PoolHandle(config, logger, addresses, supervisor, dispatcher, servers, mainCounters, state)
+  handle.httpAddresses = httpAddresses
   handle.startMonitor(config)
   return handle
 }
 
 class PoolHandle implements ProxyHandle {
   readonly addresses: readonly HostPort[]
+  httpAddresses: readonly HostPort[] = []
   readonly config: ProxyConfig
   private readonly logger: Logger
   private readonly supervisor: Supervisor

@@ -75,6 +75,24 @@ export function routeStateFromTable (config: ProxyConfig, table: CompiledRoutes)
     alpnUpstream: sharedInt32(alpnUpstream),
     defaultUpstream: config.default ?? -1,
     pools: config.upstreams.map(poolSpec),
+    ...edgeTables(config),
+  }
+}
+
+/** `http:` ports and the `forward:` fence config, only when the config has them (a plain TLS table pays nothing). */
+function edgeTables (config: ProxyConfig): Pick<RouteTables, 'http' | 'forward'> {
+  const http = config.http ?? null
+  const forward = config.forward ?? null
+  if (http === null && forward === null) return {}
+  return {
+    http: http === null
+      ? null
+      : {
+          originPort: http.originPort,
+          routePort: config.routes.some((r) => r.httpPort !== undefined) ? sharedInt32(config.routes.map((r) => r.httpPort ?? 0)) : null,
+          poolPort: sharedInt32(config.upstreams.map((u) => u.httpPort ?? 0)),
+        },
+    forward,
   }
 }
 

@@ -22,6 +22,8 @@ import { verifyTable } from '../routes/index.ts'
 import { startLoopStats } from '../metrics/loop-stats.ts'
 import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
 import { listenOn, boundAddress } from './listen.ts'
+import { handleHttpConnection } from '../http/relay.ts'
+import { setOwnListeners } from '../forward/dial.ts'
 import type { LiveSettings, MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
 
 const data = workerData as WorkerData
@@ -49,18 +51,26 @@ function onListenerConnection (socket: Socket): void {
   handleConnection(ctx, socket)
 }
 
+function onHttpListenerConnection (socket: Socket): void {
+  handleHttpConnection(ctx, socket)
+}
+
 /** accept failed after listening (EMFILE/ENFILE when fds run out): the listener stays, we report it */
 function onListenerError (err: NodeJS.ErrnoException): void {
   logger.warn({ evt: 'accept.error', code: err.code, message: err.message }, 'accept.error')
 }
 
 async function listenAll (): Promise<void> {
-  for (const addr of data.listen) {
-    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, onListenerConnection)
+  // data.listen: the TLS listeners (config.listen), then the plain-HTTP ones (config.http.listen)
+  const tls = config.listen.length
+  for (const [i, addr] of data.listen.entries()) {
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, i < tls ? onListenerConnection : onHttpListenerConnection)
     await listenOn(server, addr, true)
     server.on('error', onListenerError)
     servers.push(server)
   }
+  // forward routes never dial one of these (forward/fence.ts selfLoop)
+  setOwnListeners(servers.map((server, i) => boundAddress(server, data.listen[i]!)))
 }
 
 function onMessage (msg: MainToWorker): void {

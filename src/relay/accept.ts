@@ -24,6 +24,8 @@ import { kSession, ROUTE_DEFAULT, Session, SessionState, setOutcome, socketClose
 import { connectOrigin } from './connect.ts'
 import { watchOriginIdle } from './pipe.ts'
 import { LIMITED } from './client-limits.ts'
+import { RESPONSE_400 } from '../http/head.ts'
+import { ForwardPort, forwardSession } from '../forward/dial.ts'
 
 /**
  * How long a refused client may take to read our alert and close before we destroy the socket.
@@ -39,16 +41,27 @@ export const REJECT_LINGER_MS = 2000
  * socket is destroyed at once and never gets a Session.
  */
 export function handleConnection (ctx: RelayContext, socket: Socket): void {
+  const session = admitConnection(ctx, socket)
+  if (session === null) return
+  session.client.on('data', onClientHelloData)
+}
+
+/**
+ * Admission and the session (handleConnection's contract, minus the hello reader): the Session with its
+ * first-bytes deadline and its end/error/close listeners, or null when refused. The caller adds the
+ * 'data' listener of its reader (the ClientHello here, an HTTP request head in http/relay.ts).
+ */
+export function admitConnection (ctx: RelayContext, socket: Socket): Session | null {
   const counters = ctx.counters
   counters[Counter.ConnAccepted]!++
   const client = socket as SessionSocket
   if (ctx.draining || counters[Counter.ConnActive]! >= ctx.options.maxConnections) {
     refuseAtAccept(ctx, client, Outcome.Overloaded)
-    return
+    return null
   }
   if (ctx.pendingHellos >= ctx.options.maxPendingHellos) {
     refuseAtAccept(ctx, client, Outcome.PendingLimited)
-    return
+    return null
   }
   let slot = -1
   const limiter = ctx.clientLimiter
@@ -57,7 +70,7 @@ export function handleConnection (ctx: RelayContext, socket: Socket): void {
     slot = limiter.admit(client.remoteAddress ?? '', performance.now())
     if (slot === LIMITED) {
       refuseAtAccept(ctx, client, Outcome.ClientLimited)
-      return
+      return null
     }
   }
   counters[Counter.ConnActive]!++
@@ -71,13 +84,13 @@ export function handleConnection (ctx: RelayContext, socket: Socket): void {
   // the peer address is gone once the socket closes: read it now, and only when it will be logged
   if (ctx.options.accessLog) session.clientAddr = formatPeer(client)
   client.setNoDelay(true)
-  client.on('data', onClientHelloData)
   client.on('end', onClientEnd)
   client.on('error', onClientError)
   client.on('close', onClientClose)
   session.helloTimer = setTimeout(onHelloTimeout, ctx.options.helloMs, session)
   // a transferred socket arrives paused (pauseOnConnect); a listener-accepted one is flowing already
   client.resume()
+  return session
 }
 
 /** Close a socket refused at admission: counted under its outcome, no Session, nothing read or sent. */
@@ -162,6 +175,11 @@ function routeHello (s: Session, status: HelloStatus): void {
   // hold further client bytes (early data, a pipelined retry) in the kernel until the origin is up
   s.client.pause()
   s.state = SessionState.Connecting
+  // a forward route has no pool: it dials the SNI itself, through the fence (forward/)
+  if (s.pool < 0) {
+    forwardSession(s, sniToString(asm.hs, info), ForwardPort.Tls, rejectClient)
+    return
+  }
   connectOrigin(s)
 }
 
@@ -169,17 +187,18 @@ function routeHello (s: Session, status: HelloStatus): void {
  * Refuse a client: record the outcome, send the precomputed alert if the outcome has one, close our
  * side, and give the client REJECT_LINGER_MS to go away. Nothing is ever forwarded.
  */
-export function rejectClient (s: Session, outcome: Outcome): void {
+export function rejectClient (s: Session, outcome: Outcome, reply: Uint8Array | null = alertFor(outcome)): void {
   setOutcome(s, outcome)
   s.state = SessionState.Rejecting
   s.assembler = null
+  s.http = null
   const client = s.client
   client.removeListener('data', onClientHelloData)
   // keep reading and discarding, so that unread bytes do not turn our FIN into an RST that could
-  // destroy the alert before the client reads it
+  // destroy the alert before the client reads it (a refusal after routing finds the client paused)
   client.on('data', onDiscardData)
-  const alert = alertFor(outcome)
-  if (alert !== null) client.end(alert)
+  client.resume()
+  if (reply !== null) client.end(reply)
   else client.end()
   s.lingerTimer = setTimeout(onRejectLinger, REJECT_LINGER_MS, s)
 }
@@ -201,7 +220,7 @@ function onHelloTimeout (s: Session): void {
 }
 
 /** The hello phase is over (hello complete, refused, timed out or the client gone): free its slots. */
-function clearHelloTimer (s: Session): void {
+export function clearHelloTimer (s: Session): void {
   if (s.helloTimer !== null) {
     clearTimeout(s.helloTimer)
     s.helloTimer = null
@@ -220,6 +239,12 @@ function onClientEnd (this: SessionSocket): void {
   const s = this[kSession]
   if (s.state === SessionState.Hello) {
     clearHelloTimer(s)
+    if (s.http !== null) {
+      // a plain-HTTP head cut short: nothing at all is a client that left, a partial head a bad request
+      if (s.http.length === 0) rejectClient(s, Outcome.ClientAbort, null)
+      else rejectClient(s, Outcome.HttpBadRequest, RESPONSE_400)
+      return
+    }
     const received = s.assembler === null ? 0 : s.assembler.length
     // nothing at all: an empty connection is `not_tls`; a partial hello then FIN is a truncated hello
     rejectClient(s, received === 0 ? Outcome.NotTls : Outcome.Malformed)

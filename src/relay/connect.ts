@@ -97,13 +97,14 @@ export function connectOrigin (s: Session): void {
  */
 function chooseTarget (s: Session): boolean {
   const t = s.table!
-  if (s.attempts > t.poolRetries[s.pool]!) return false
+  // a forward session (forward/) has no pool: its one address was chosen by the fence
+  if (s.pool < 0 || s.attempts > t.poolRetries[s.pool]!) return false
   const server = pickServer(t, s.pool, s.clientHash, s.tried)
   if (server < 0) return false
   s.server = server
   s.tried |= serverBit(t, server)
   s.originHost = t.serverHosts[server]!
-  s.originPort = t.serverPort[server]!
+  s.originPort = s.portOverride !== 0 ? s.portOverride : t.serverPort[server]!
   acquireServer(t, server)
   s.acquired = true
   return true
@@ -150,8 +151,8 @@ function buildProxyPrefix (s: Session, version: 1 | 2): boolean {
 function attemptFailed (s: Session, err: ProxyError | null): void {
   const t = s.table!
   const ctx = s.ctx
-  // passive health: consecutive failures eject the server for a while (upstreams/ state.ts)
-  if (err !== null) {
+  // passive health: consecutive failures eject the server for a while (upstreams/ state.ts); none for forward
+  if (err !== null && s.server >= 0) {
     const ejectMs = reportConnectFailure(t, ctx.options.row, s.server, Date.now())
     if (ejectMs > 0) {
       ctx.logger.warn({ evt: LogEvent.UpstreamEject, pool: t.poolNames[s.pool], server: t.serverLabels[s.server], ejectMs }, LogEvent.UpstreamEject)
@@ -196,7 +197,7 @@ function onOriginConnect (this: SessionSocket): void {
   s.tConnect = performance.now()
   observe(s.ctx.histograms, HistogramId.ConnectDuration, s.tConnect - s.tHello)
   s.ctx.counters[Counter.OriginConnectOk]!++
-  reportConnectOk(s.table!, s.ctx.options.row, s.server)
+  if (s.server >= 0) reportConnectOk(s.table!, s.ctx.options.row, s.server)
   s.state = SessionState.Relaying
   startRelay(s, this)
 }

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino'
 import type { CompiledRoutes } from '../routes/index.ts'
+import type { ForwardConfig } from '../config/types.ts'
 import type { PoolSpec, ServerTable } from '../upstreams/index.ts'
 import type { Session } from './session.ts'
 import { buildConnector, type Connect } from './connect.ts'
@@ -34,6 +35,19 @@ export interface RouteTables {
   readonly defaultUpstream: number
   /** the pools, index = pool id: what the main thread builds the server table from */
   readonly pools: readonly PoolSpec[]
+  /** plain-HTTP ports (http/relay.ts); absent or null when the config has no `http:` */
+  readonly http?: HttpPorts | null
+  /** forward routes' fence (forward/dial.ts); absent or null when the config has no `forward:` */
+  readonly forward?: ForwardConfig | null
+}
+
+/** Where a plain-HTTP connection of route r and pool p goes: route's httpPort, else pool's, else originPort. */
+export interface HttpPorts {
+  readonly originPort: number
+  /** by route index, 0 = none; null when no route sets one */
+  readonly routePort: Int32Array | null
+  /** by pool id, 0 = none */
+  readonly poolPort: Int32Array
 }
 
 /**

@@ -25,9 +25,10 @@ import { kSession, setOutcome, type Session, type SessionSocket } from './sessio
 /** The origin is connected and the session is Relaying: replay the hello and start copying. */
 export function startRelay (s: Session, origin: SessionSocket): void {
   const client = s.client
-  // replay the ClientHello (and anything that came with it) byte for byte
-  const hello = s.assembler!.received()
+  // replay the ClientHello (or a plain-HTTP request head) and anything that came with it, byte for byte
+  const hello = s.head ?? s.assembler!.received()
   s.assembler = null
+  s.head = null
   s.bytesUp += hello.length
   s.ctx.counters[Counter.BytesUp]! += hello.length
   let helloFlushed: boolean

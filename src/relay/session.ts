@@ -22,6 +22,7 @@ import { Outcome } from '../metrics/outcomes.ts'
 import type { ProxyError } from '../errors.ts'
 import { releaseServer, type ServerTable } from '../upstreams/state.ts'
 import type { RelayContext } from './context.ts'
+import type { HttpHeadReader } from '../http/head.ts'
 
 export const kSession = Symbol('hellogate.session')
 
@@ -108,6 +109,14 @@ export class Session {
   helloPending = false
   /** sockets still open (client, plus the origin socket of the current attempt) */
   openSockets = 1
+  /** plain-HTTP connection: its request-head reader while the head is read (http/relay.ts), else null */
+  http: HttpHeadReader | null = null
+  /** bytes to replay to the origin instead of the hello (a plain-HTTP request head as received), else null */
+  head: Uint8Array | null = null
+  /** port every attempt dials instead of the server's own (a plain-HTTP connection's httpPort), 0: none */
+  portOverride = 0
+  /** the request's Host for the access log (plain HTTP; `sni` stays null), filled only when logging */
+  host: string | null = null
 
   constructor (ctx: RelayContext, client: SessionSocket, now: number) {
     this.ctx = ctx
@@ -163,6 +172,7 @@ function logAccess (s: Session, outcome: Outcome, end: number): void {
     evt: 'conn.close',
     client: s.clientAddr,
     sni: s.sni,
+    ...(s.host === null ? null : { host: s.host }),
     alpn: s.alpn,
     id: connectionId(s),
     route: s.route,

@@ -27,7 +27,8 @@ export interface ConfigProbeReport {
 /** Routed names by pool name (route upstreams and alpn entries), as coalesce.ts reads them. */
 export function routedNames (config: ProxyConfig): RoutedName[] {
   const out: RoutedName[] = []
-  for (const r of config.routes) out.push({ name: r.pattern, pool: config.upstreams[r.upstream]!.name })
+  // forward routes (upstream -1) have no pool
+  for (const r of config.routes) if (r.upstream >= 0) out.push({ name: r.pattern, pool: config.upstreams[r.upstream]!.name })
   return out
 }
 
@@ -36,6 +37,7 @@ export async function probeConfig (config: ProxyConfig): Promise<ConfigProbeRepo
   for (const r of config.routes) {
     const probeName = r.pattern.startsWith('*.') ? WILDCARD_PROBE_LABEL + r.pattern.slice(1) : r.pattern
     for (const pool of [r.upstream, ...r.alpn.map((a) => a.upstream)]) {
+      if (pool < 0) continue // a forward route
       const set = names[pool]!
       if (set.size < PROBE_NAMES_PER_POOL) set.add(probeName)
     }
