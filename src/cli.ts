@@ -323,7 +323,7 @@ async function routeSummary (config: ProxyConfig): Promise<string> {
 }
 
 async function runCheck (file: string, probe: boolean): Promise<number> {
-  const { describeUpstreams, formatDuration, formatHostPort, loadConfigFile } = await loadConfigModule()
+  const { describeEdge, describeUpstreams, formatDuration, formatHostPort, loadConfigFile } = await loadConfigModule()
   let config: ProxyConfig
   let routes: string
   try {
@@ -352,6 +352,7 @@ async function runCheck (file: string, probe: boolean): Promise<number> {
     `  log       level ${config.log.level}, access ${config.log.access ? 'on' : 'off'}, to ${config.log.file ?? 'stdout'}`,
     `  admin     ${config.admin === null ? 'off' : `${formatHostPort(config.admin.listen)}, ${config.admin.token === null ? 'no token' : 'bearer token'}`}`,
   ]
+  lines.push(...describeEdge(config))
   if (probe) lines.push(...await coalescingReport(config))
   process.stdout.write(lines.join('\n') + '\n')
   return EXIT_OK

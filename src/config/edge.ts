@@ -22,8 +22,8 @@ import { ErrorCode } from '../errors.ts'
 import { DEFAULTS, LIMITS } from './defaults.ts'
 import type { Report } from './report.ts'
 import type { RawConfig } from './schema.ts'
-import type { ForwardConfig, HostPort, HttpConfig, RouteEntry } from './types.ts'
-import { formatHostPort, parseHostPort } from './values.ts'
+import type { ForwardConfig, HostPort, HttpConfig, ProxyConfig, RouteEntry } from './types.ts'
+import { formatDuration, formatHostPort, parseHostPort } from './values.ts'
 
 type RawHttp = NonNullable<RawConfig['http']>
 type RawForward = NonNullable<RawConfig['forward']>
@@ -104,4 +104,18 @@ export function checkForwardRoutes (r: Report, routes: readonly RouteEntry[], fo
       r.fail(ErrorCode.CONFIG_INVALID, at, `a forward route must lie under one of forward.suffixes (${forward.suffixes.join(', ')})`, 'key')
     }
   }
+}
+
+/** `hellogate check` lines for the http: and forward: blocks (none when they are off). */
+export function describeEdge (config: ProxyConfig): string[] {
+  const lines: string[] = []
+  const http = config.http ?? null
+  if (http !== null) lines.push(`  http      ${http.listen.map(formatHostPort).join(', ')} → servers' port ${http.originPort} unless a pool or route says httpPort`)
+  const f = config.forward ?? null
+  if (f !== null) {
+    const routes = config.routes.filter((r) => r.forward === true).map((r) => r.pattern)
+    lines.push(`  forward   ${routes.length} route(s) under ${f.suffixes.join(', ')}; port ${f.port}, httpPort ${f.httpPort}; ` +
+      `allow ${f.allow.length === 0 ? 'none' : f.allow.join(', ')}; resolvers ${f.resolvers.length === 0 ? 'system' : f.resolvers.join(', ')}; timeout ${formatDuration(f.timeoutMs)}`)
+  }
+  return lines
 }

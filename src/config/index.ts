@@ -18,6 +18,8 @@ export type { ConfigFormat } from './load.ts'
 export { compileConfigRoutes, routeErrorName } from './routes.ts'
 /** The pools part of `hellogate check`: pools, servers and the routes that use each. */
 export { describeUpstreams } from './summary.ts'
+/** The http: and forward: part of `hellogate check` (nothing when they are off). */
+export { describeEdge } from './edge.ts'
 /** Validate an already-parsed value. */
 export { parseConfig } from './validate.ts'
 /** Value syntaxes and key paths, shared with the CLI summary and tests. */
@@ -25,5 +27,5 @@ export { formatDuration, formatHostPort, parseDuration, parseHostPort } from './
 export { formatKeyPath, type KeyPath, type Locator } from './fault.ts'
 export type {
   AcceptModel, AdminConfig, AlpnRoute, Balance, ConnectConfig, HealthCheck, HealthConfig, HostPort, LogLevel, PassiveConfig, PoolBalance,
-  ProxyConfig, ProxyProtocol, RouteEntry, ServerConfig, UpstreamConfig,
+  ProxyConfig, ProxyProtocol, RouteEntry, ServerConfig, UpstreamConfig, HttpConfig, ForwardConfig,
 } from './types.ts'

@@ -152,6 +152,8 @@ export function restartOnlyChanges (running: ProxyConfig, next: ProxyConfig): st
   if (running.timeouts.shutdownMs !== next.timeouts.shutdownMs) changed.push('timeouts.shutdown')
   if (running.log.file !== next.log.file) changed.push('log.file')
   if (JSON.stringify(running.admin) !== JSON.stringify(next.admin)) changed.push('admin')
+  // the workers bind the plain-HTTP listeners at start; originPort, httpPort and forward: travel with the table
+  if (JSON.stringify(running.http?.listen ?? null) !== JSON.stringify(next.http?.listen ?? null)) changed.push('http.listen')
   // each worker's admission state (client-limits.ts) is sized and configured for these at start
   if (running.limits.maxPendingHellos !== next.limits.maxPendingHellos) changed.push('limits.maxPendingHellos')
   if (JSON.stringify(running.limits.perClient) !== JSON.stringify(next.limits.perClient)) changed.push('limits.perClient')
