@@ -136,3 +136,26 @@ describe('forward routes: loop guard', () => {
     }
   })
 })
+
+describe('forward routes: the runtime checks the name again', () => {
+  it('refuses a name its suffixes do not cover even when a config that skipped validation routes it (no lookup)', async () => {
+    const dns = await startDnsServer({ 'ok.fwd.example': { a: ['127.0.0.1'] } })
+    const origin = await startRecordingOrigin()
+    const valid = parseConfig({
+      ...rawConfig({ workers: 1, routes: { '*.fwd.example': { forward: true } } }),
+      forward: { suffixes: ['.fwd.example'], port: origin.port, allow: ['127.0.0.0/8'], resolvers: ['127.0.0.1:' + String(dns.port)] },
+    }, '<test>')
+    // a table whose forward route is not under the suffixes: parseConfig refuses this, startProxy is given it anyway
+    const config = { ...valid, forward: { ...valid.forward!, suffixes: ['.other.example'] } }
+    const proxy = await startProxy(config, pino({ level: 'silent' }))
+    try {
+      await rawExchange(proxy.addresses[0]!.port, [hello('ok.fwd.example')], { endAfter: true, timeoutMs: 3000 })
+      await waitFor(() => (proxy.stats().outcomes.forward_refused ?? 0) === 1)
+      expect(dns.questions).toEqual([])
+      expect(origin.connections).toBe(0)
+    } finally {
+      await proxy.close(500)
+      await Promise.all([dns.close(), origin.close()])
+    }
+  })
+})
