@@ -113,6 +113,13 @@ describe('http: listener routed by Host', () => {
     await waitFor(() => outcomes().no_route === (before.no_route ?? 0) + 1)
   })
 
+  it('has no name to route an address-literal Host by: the default, here none, so 421 (not 400)', async () => {
+    for (const host of ['127.0.0.1', '[::1]:80']) {
+      const res = await rawExchange(port, [Buffer.from('GET / HTTP/1.1\r\nHost: ' + host + '\r\n\r\n')])
+      expect(res.data.toString('latin1')).toMatch(/^HTTP\/1\.1 421 /)
+    }
+  })
+
   const BAD: Array<[string, string, string]> = [
     ['obs-fold', 'GET / HTTP/1.1\r\nHost: raw.http.example\r\nX-A: 1\r\n folded\r\n\r\n', '400'],
     ['NUL', 'GET / HTTP/1.1\r\nHost: raw.http.example\r\nX-A: \u0000\r\n\r\n', '400'],

@@ -17,4 +17,12 @@ describe('restartOnlyChanges', () => {
     expect(restartOnlyChanges(running, parseConfig({ ...base, limits: { perClient: { maxConnections: 3 } } }, '<b>'))).toEqual(['limits.perClient'])
     expect(restartOnlyChanges(running, parseConfig({ ...base, workers: 2 }, '<b>'))).toEqual(['workers'])
   })
+
+  it('names http.listen (the workers bind it at start) but not originPort or forward:, which travel with the table', () => {
+    const http = parseConfig({ ...base, http: { listen: '127.0.0.1:0' } }, '<a>')
+    expect(restartOnlyChanges(parseConfig(base, '<a>'), http)).toEqual(['http.listen'])
+    expect(restartOnlyChanges(http, parseConfig({ ...base, http: { listen: ['127.0.0.1:0', '[::1]:0'] } }, '<b>'))).toEqual(['http.listen'])
+    expect(restartOnlyChanges(http, parseConfig({ ...base, http: { listen: '127.0.0.1:0', originPort: 8080 } }, '<b>'))).toEqual([])
+    expect(restartOnlyChanges(http, parseConfig({ ...base, http: { listen: '127.0.0.1:0' }, forward: { suffixes: ['.f.example'] } }, '<b>'))).toEqual([])
+  })
 })
