@@ -7,10 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import http from 'node:http'
 import net from 'node:net'
+import { readFileSync } from 'node:fs'
 import pino from 'pino'
 import { parseConfig } from '../../src/config/index.ts'
 import { startProxy, type ProxyHandle } from '../../src/pool/index.ts'
-import { rawConfig, rawExchange, startRecordingOrigin, waitFor, type RecordingOrigin } from '../helpers/servers.ts'
+import { rawConfig, rawExchange, startRecordingOrigin, tempFile, waitFor, type RecordingOrigin } from '../helpers/servers.ts'
 
 interface HttpOrigin {
   port: number
@@ -166,5 +167,32 @@ describe('http: listener routed by Host', () => {
   it('still serves TLS on the TLS listener (a ClientHello is not read as HTTP there)', () => {
     expect(proxy.addresses.length).toBe(1)
     expect(proxy.addresses[0]!.port).not.toBe(port)
+  })
+})
+
+describe('http: access log', () => {
+  it('writes one conn.close line per connection with the Host as host (sni null) and the refusal reason', async () => {
+    const origin = await startHttpOrigin('logged')
+    const file = tempFile('access.log', '')
+    const config = parseConfig({
+      ...rawConfig({ workers: 1, routes: { 'log.http.example': { upstream: '127.0.0.1:9', httpPort: origin.port } } }),
+      log: { level: 'info', access: true, file },
+      http: { listen: '127.0.0.1:0' },
+    }, '<test>')
+    const proxy = await startProxy(config, pino({ level: 'silent' }))
+    try {
+      const port = proxy.httpAddresses![0]!.port
+      expect((await get(port, 'Log.Http.Example')).status).toBe(200)
+      await rawExchange(port, [Buffer.from('GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n')])
+      await waitFor(() => proxy.stats().outcomes.http_bad_request === 1 && proxy.stats().outcomes.ok === 1)
+    } finally {
+      await proxy.close(500)
+      await origin.close()
+    }
+    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('"conn.close"')).map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(lines.map((l) => [l.outcome, l.sni, l.host, l.route, l.origin, l.reason])).toEqual([
+      ['ok', null, 'Log.Http.Example', 'log.http.example', '127.0.0.1:' + String(origin.port), null],
+      ['http_bad_request', null, undefined, null, null, 'two_hosts'],
+    ])
   })
 })
