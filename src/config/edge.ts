@@ -5,8 +5,8 @@
  *
  * Contract:
  *  - `buildHttp`: listen addresses (one or a list, duplicates refused as for `listen:`; none may equal a
- *    TLS listen address with a fixed port) and the origin port. Plain-HTTP listeners are bound by the
- *    workers (`accept: reuseport`); `accept: handoff` has no main-thread path for them yet, so it is refused.
+ *    TLS listen address with a fixed port) and the origin port. They are bound as the TLS ones are: by every
+ *    worker (`accept: reuseport`) or by the main thread, which hands each socket over marked as HTTP (`handoff`).
  *  - `buildForward`: suffixes (lower case, a leading dot added when missing, a valid host name of at least
  *    two labels: a one-label suffix would open a whole top-level domain), the allow CIDRs (compiled with
  *    access/ so a bad one fails here with its index), resolvers as ip:port (IP addresses only: the
@@ -28,11 +28,8 @@ import { formatDuration, formatHostPort, parseHostPort } from './values.ts'
 type RawHttp = NonNullable<RawConfig['http']>
 type RawForward = NonNullable<RawConfig['forward']>
 
-export function buildHttp (r: Report, raw: RawHttp | undefined, accept: string, tlsListen: readonly HostPort[]): HttpConfig | null {
+export function buildHttp (r: Report, raw: RawHttp | undefined, tlsListen: readonly HostPort[]): HttpConfig | null {
   if (raw === undefined) return null
-  if (accept !== 'reuseport') {
-    r.fail(ErrorCode.CONFIG_INVALID, ['http'], 'plain-HTTP listeners need accept: reuseport (each worker binds them)')
-  }
   const list = Array.isArray(raw.listen) ? raw.listen : [raw.listen]
   const seen = new Map<string, number>()
   for (const a of tlsListen) if (a.port !== 0) seen.set(formatHostPort(a), -1)

@@ -299,7 +299,7 @@ function buildConfig (c: RawConfig, file: string, r: Report): ProxyConfig {
     admin: c.admin === undefined
       ? null
       : Object.freeze({ listen: freezeHostPort(r.listenAddress(['admin', 'listen'], c.admin.listen)), token: c.admin.token === undefined || c.admin.token === '' ? null : c.admin.token }),
-    http: buildHttp(r, c.http, accept, listen),
+    http: buildHttp(r, c.http, listen),
     forward,
   })
   rememberTable(config, table)

@@ -99,6 +99,7 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
   let dispatcher: HandoffDispatcher | null = null
   let servers: Server[] = []
   let addresses: readonly HostPort[] = []
+  let handoffHttp: readonly HostPort[] = []
   if (handoff) {
     const d = new HandoffDispatcher(supervisor.slots, config.balance, mainCounters, logger)
     supervisor.onWorkerUp = () => { d.flush() }
@@ -107,6 +108,17 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
     dispatcher = d
     servers = bound.servers
     addresses = bound.addresses
+    if ((config.http?.listen.length ?? 0) > 0) {
+      try {
+        const httpBound = await openHandoffListeners(config.http!.listen, d.onHttpConnection, logger)
+        servers = [...servers, ...httpBound.servers]
+        handoffHttp = httpBound.addresses
+      } catch (err) {
+        d.close()
+        await closeServers(servers)
+        throw err
+      }
+    }
   }
   try {
     await supervisor.startAll()
@@ -117,7 +129,7 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
   }
   const tlsCount = config.listen.length
   if (!handoff) addresses = supervisor.addresses.slice(0, tlsCount)
-  const httpAddresses = handoff ? [] : supervisor.addresses.slice(tlsCount)
+  const httpAddresses = handoff ? handoffHttp : supervisor.addresses.slice(tlsCount)
   logger.info({
     evt: LogEvent.Listening,
     addresses: addresses.map((a) => formatHostPort(a)),

@@ -43,7 +43,8 @@ export interface WorkerData {
 }
 
 export type MainToWorker =
-  | { readonly type: 'conn', readonly socket: Socket }
+  /** a socket accepted by the main thread (handoff); `http`: from an `http:` listener (a request head, not a hello) */
+  | { readonly type: 'conn', readonly socket: Socket, readonly http?: true }
   | { readonly type: 'routes', readonly state: RouteState, readonly slab: RouteSlab, readonly live: LiveSettings }
   | { readonly type: 'drain', readonly graceMs: number }
   /** SIGUSR2: reopen log.file by name (logrotate renamed it) */

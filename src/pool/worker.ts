@@ -76,7 +76,8 @@ async function listenAll (): Promise<void> {
 function onMessage (msg: MainToWorker): void {
   switch (msg.type) {
     case 'conn':
-      handleConnection(ctx, msg.socket)
+      if (msg.http === true) handleHttpConnection(ctx, msg.socket)
+      else handleConnection(ctx, msg.socket)
       return
     case 'routes':
       if (!verifyTable(msg.state.routes)) {

@@ -48,7 +48,7 @@ function get (port: number, host: string, path = '/'): Promise<{ status: number,
   })
 }
 
-describe('http: listener routed by Host', () => {
+describe.each(['reuseport', 'handoff'] as const)('http: listener routed by Host, accept=%s', (accept) => {
   let a: HttpOrigin
   let b: HttpOrigin
   let raw: RecordingOrigin
@@ -64,6 +64,7 @@ describe('http: listener routed by Host', () => {
     // the routes name the TLS ports (9, never dialed here); plain HTTP goes to each origin's httpPort
     const config = parseConfig({
       ...rawConfig({
+        accept,
         workers: 2,
         routes: {
           'a.http.example': { upstream: '127.0.0.1:9', httpPort: a.port },

@@ -26,7 +26,6 @@ describe('config: http', () => {
     [{ http: { listen: 'nope' } }, 'http.listen: expected host:port'],
     [{ http: { listen: ':80', originPort: 0 } }, 'http.originPort: expected a port number between 1 and 65535'],
     [{ http: { originPort: 80 } }, "http: missing key 'listen'"],
-    [{ http: { listen: ':80' }, accept: 'handoff' }, 'http: plain-HTTP listeners need accept: reuseport'],
     [{ http: { listen: ':80' }, routes: { 'a.example': { upstream: '10.0.0.1:443', httpPort: 70000 } } }, 'routes."a.example".httpPort: expected a port number'],
   ])('refuses %j', (extra, message) => {
     const e = configErrorOf({ listen: '127.0.0.1:8443', routes: { 'a.example': '10.0.0.1:443' }, ...extra }, 'h.yaml')
