@@ -26,6 +26,10 @@ import type { WorkerSlot } from './supervisor.ts'
 export const MAX_PENDING_HANDOFF = 4096
 
 const Dispatch = { Sent: 0, NoWorker: 1, Failed: 2 } as const
+
+/** set on sockets accepted by an `http:` listener, so that the worker reads a request head instead of a hello */
+const kHttp = Symbol('hellogate.http')
+type HttpMarked = Socket & { [kHttp]?: true }
 type Dispatch = typeof Dispatch[keyof typeof Dispatch]
 
 export class HandoffDispatcher {
@@ -48,6 +52,12 @@ export class HandoffDispatcher {
     this.balance = balance
     this.counters = counters
     this.logger = logger
+  }
+
+  /** The plain-HTTP (`http:`) listeners' 'connection' handler: marks the socket, then as onConnection. */
+  readonly onHttpConnection = (socket: Socket): void => {
+    (socket as HttpMarked)[kHttp] = true
+    this.onConnection(socket)
   }
 
   /** The listeners' 'connection' handler (bound once). */
@@ -114,7 +124,8 @@ export class HandoffDispatcher {
     const slot = this.pickWorker()
     if (slot === null || slot.worker === null) return Dispatch.NoWorker
     try {
-      slot.worker.postMessage({ type: 'conn', socket } satisfies MainToWorker, [socket as never])
+      const msg: MainToWorker = (socket as HttpMarked)[kHttp] === true ? { type: 'conn', socket, http: true } : { type: 'conn', socket }
+      slot.worker.postMessage(msg, [socket as never])
       return Dispatch.Sent
     } catch (err) {
       // the socket itself cannot be moved (e.g. ERR_WORKER_HANDLE_NOT_TRANSFERABLE): retrying cannot help
