@@ -93,6 +93,7 @@ export async function runBench (argv: readonly string[], io: BenchIo): Promise<n
   const progress = startProgress(run, io.stderr)
   await run.done
   progress.stop()
+  if (run.unclosed > 0) io.stderr.write(`hellogate: bench: ${run.unclosed} connections did not report closed within the stop bound\n`)
   io.signal?.removeEventListener('abort', onAbort)
 
   const files = { json: join(dir, 'results.json'), svg: join(dir, 'chart.svg') }

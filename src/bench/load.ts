@@ -35,6 +35,8 @@ import { Samples } from './stats.ts'
 export const SOCKET_TIMEOUT_MS = 10_000
 /** pause before a slot reconnects after an error: a refused target must not become a busy loop */
 export const ERROR_BACKOFF_MS = 50
+/** after stop(), `done` resolves at the latest this much later even if a socket never reports closed */
+export const STOP_GRACE_MS = 2_000
 
 export interface LoadSpec {
   /** address to connect to (resolved once by the caller, so DNS is not part of the measurement) */
@@ -128,21 +130,32 @@ export class LoadRun {
     this.errorsByCode.set(code, (this.errorsByCode.get(code) ?? 0) + 1)
   }
 
-  /** Stop now: drop what is in flight, destroy every socket; `done` resolves once they are all gone. */
+  /**
+   * Stop now: drop what is in flight, destroy every socket; `done` resolves once they are all gone,
+   * or after STOP_GRACE_MS with `unclosed` saying how many slots never reported their socket closed.
+   */
   stop (): void {
     if (this.stopped) return
     this.stopped = true
     this.elapsedMs = Math.min(this.now(), this.spec.durationMs)
     clearTimeout(this.timer)
     for (const slot of this.slots) slot.halt()
+    if (this.openSlots > 0) setTimeout(resolveLate, STOP_GRACE_MS, this).unref()
   }
+
+  /** slots whose socket had not reported closed when `done` resolved (0 normally) */
+  get unclosed (): number { return this.openSlots }
 
   slotEnded (): void {
     if (--this.openSlots === 0) this.resolveDone()
   }
+
+  /** STOP_GRACE_MS after stop(): resolve whatever is still open */
+  resolveLate (): void { this.resolveDone() }
 }
 
 function stopRun (run: LoadRun): void { run.stop() }
+function resolveLate (run: LoadRun): void { run.resolveLate() }
 
 const PHASE_IDLE = 0
 const PHASE_HANDSHAKE = 1
@@ -267,6 +280,8 @@ function onData (this: SlotSocket, chunk: Buffer): void {
   const r = slot.reader.feed(chunk, 0, chunk.length)
   if (r === ReadStatus.More) return
   if (r < 0) { slot.fail(describeReadStatus(r)); return }
+  // one request at a time: bytes past the end of the response mean the framing was misread
+  if (r < chunk.length) { slot.fail('HTTP_EXTRA_BYTES'); return }
   responseDone(slot, t)
 }
 

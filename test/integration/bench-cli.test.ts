@@ -46,7 +46,7 @@ function bench (args: string[]): Promise<CliRun> {
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`bench did not exit: ${stderr}`)) }, CHILD_TIMEOUT_MS)
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`bench did not exit in ${CHILD_TIMEOUT_MS} ms; stderr: ${stderr}; stdout: ${stdout}`)) }, CHILD_TIMEOUT_MS)
     child.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) })
   })
 }

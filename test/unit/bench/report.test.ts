@@ -61,9 +61,13 @@ describe('renderChart', () => {
     const s = new Samples()
     const p = s.points()
     const svg = renderChart({
-      title: 't', subtitle: 's', latencyLabel: 'request', rate: { unit: 'req/s', perSecond: [0] },
+      title: 't',
+      subtitle: 's',
+      latencyLabel: 'request',
+      rate: { unit: 'req/s', perSecond: [0] },
       latency: { at: p.at, values: p.values, summary: s.summary(), perSecond: s.perSecond(1000) },
-      histogram: histogram(p.values, 40), durationMs: 1000,
+      histogram: histogram(p.values, 40),
+      durationMs: 1000,
     })
     expect(checkXml(svg)).toBe('svg')
     expect(svg).not.toMatch(/NaN|Infinity/)
