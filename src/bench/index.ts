@@ -9,7 +9,7 @@
  * prints it like any other usage error. `io.signal` aborting (Ctrl-C) ends the run early; the results
  * of the time run so far are still written.
  *
- * Modules: options.ts (argv, --help text), load.ts (the TLS loops), http1.ts (response reader, pure),
+ * Modules: options.ts (argv, --help text), load.ts (the TLS loops), threads.ts + thread.ts (--threads), http1.ts (response reader, pure),
  * stats.ts (percentiles, pure), svg.ts (chart, pure), progress.ts (stderr), report.ts (results).
  */
 import { lookup } from 'node:dns/promises'
@@ -18,12 +18,14 @@ import { join, resolve } from 'node:path'
 
 import { ErrorCode, ErrorSource, ProxyError } from '../errors.ts'
 import { startLoad } from './load.ts'
+import type { LoadSpec } from './load.ts'
 import { BENCH_USAGE, parseBenchArgs } from './options.ts'
 import type { BenchOptions } from './options.ts'
 import { startProgress } from './progress.ts'
 import type { ProgressStream } from './progress.ts'
 import { buildResults, chartInput, formatSummary } from './report.ts'
 import { renderChart } from './svg.ts'
+import { startThreadedLoad } from './threads.ts'
 
 export { BENCH_USAGE, BENCH_MODES, parseBenchArgs } from './options.ts'
 export type { BenchMode, BenchOptions } from './options.ts'
@@ -77,7 +79,7 @@ export async function runBench (argv: readonly string[], io: BenchIo): Promise<n
     return fail(`cannot create ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
 
-  const run = startLoad({
+  const spec: LoadSpec = {
     host: address,
     port: opts.target.port,
     sni: opts.sni,
@@ -87,7 +89,9 @@ export async function runBench (argv: readonly string[], io: BenchIo): Promise<n
     path: opts.path,
     handshakeOnly: opts.handshakeOnly,
     ca,
-  })
+  }
+  // one thread runs in this one; more start worker threads, each with its share of the connections
+  const run = opts.threads === 1 ? startLoad(spec) : startThreadedLoad(spec, opts.threads)
   const onAbort = (): void => { run.stop() }
   io.signal?.addEventListener('abort', onAbort, { once: true })
   const progress = startProgress(run, io.stderr)

@@ -50,6 +50,25 @@ export interface LoadSpec {
   handshakeOnly: boolean
   /** PEM CAs: verify the certificate (and the name); null: no verification */
   ca: string | null
+  /** first SNI name this run uses (load threads start at different names); default 0 */
+  sniOffset?: number
+}
+
+/** What the progress line and the report read from a run, in one thread (LoadRun) or several (threads.ts). */
+export interface LoadView {
+  readonly spec: LoadSpec
+  readonly counters: LoadCounters
+  readonly handshake: Samples
+  readonly latency: Samples
+  readonly errorsByCode: Map<string, number>
+  readonly statuses: Map<number, number>
+  readonly opsPerSecond: number[]
+  readonly bytesPerSecond: number[]
+  readonly elapsedMs: number
+  readonly unclosed: number
+  readonly done: Promise<void>
+  now: () => number
+  stop: () => void
 }
 
 export interface LoadCounters {
@@ -68,8 +87,8 @@ export interface LoadCounters {
 const kSlot = Symbol('hellogate.bench.slot')
 type SlotSocket = tls.TLSSocket & { [kSlot]: Slot }
 
-export class LoadRun {
-  readonly counters: LoadCounters = { completed: 0, handshakes: 0, errors: 0, bytesIn: 0, bytesOut: 0, open: 0 }
+/** What a run measures: one thread's run, or the merged view of several (threads.ts). */
+export class Measurements {
   readonly handshake = new Samples()
   /** per-operation latency (see the module header for where it starts) */
   readonly latency = new Samples()
@@ -79,6 +98,16 @@ export class LoadRun {
   readonly opsPerSecond: number[]
   /** bytes received in each second */
   readonly bytesPerSecond: number[]
+
+  constructor (durationMs: number) {
+    const seconds = Math.max(1, Math.ceil(durationMs / 1000))
+    this.opsPerSecond = new Array<number>(seconds).fill(0)
+    this.bytesPerSecond = new Array<number>(seconds).fill(0)
+  }
+}
+
+export class LoadRun extends Measurements implements LoadView {
+  readonly counters: LoadCounters = { completed: 0, handshakes: 0, errors: 0, bytesIn: 0, bytesOut: 0, open: 0 }
   readonly startedAt: number
   readonly done: Promise<void>
   stopped = false
@@ -94,13 +123,12 @@ export class LoadRun {
   private openSlots = 0
 
   constructor (spec: LoadSpec) {
+    super(spec.durationMs)
     this.spec = spec
-    const seconds = Math.max(1, Math.ceil(spec.durationMs / 1000))
-    this.opsPerSecond = new Array<number>(seconds).fill(0)
-    this.bytesPerSecond = new Array<number>(seconds).fill(0)
     const connection = spec.mode === 'newconn' ? 'close' : 'keep-alive'
     this.requests = spec.sni.map((name) => Buffer.from(`GET ${spec.path} HTTP/1.1\r\nHost: ${name}\r\nUser-Agent: hellogate-bench\r\nAccept: */*\r\nConnection: ${connection}\r\n\r\n`, 'latin1'))
     this.done = new Promise((resolve) => { this.resolveDone = resolve })
+    this.sniNext = (spec.sniOffset ?? 0) % spec.sni.length
     this.startedAt = performance.now()
     this.timer = setTimeout(stopRun, spec.durationMs, this)
     for (let i = 0; i < spec.concurrency; i++) {

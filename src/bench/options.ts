@@ -28,6 +28,8 @@ export const MAX_DURATION_MS = 24 * 3_600_000
 export const DEFAULT_CONCURRENCY = 16
 /** each loop holds one socket (two fds on a local proxy); 10k stays under common `ulimit -n` setups */
 export const MAX_CONCURRENCY = 10_000
+/** load threads: one per client core is the useful most; 64 covers any single client host we target */
+export const MAX_THREADS = 64
 /** SNI names rotated over; a list longer than this is a route-table test, not a benchmark */
 export const MAX_SNI_NAMES = 1000
 /** request paths longer than this are typos (and would not fit common origins' request-line limits) */
@@ -40,6 +42,8 @@ export interface BenchOptions {
   mode: BenchMode
   durationMs: number
   concurrency: number
+  /** load threads, each running concurrency / threads connections */
+  threads: number
   /** output directory; undefined: ./hellogate-bench-<timestamp>/ */
   out: string | undefined
   /** PEM file of CAs to verify the origin's certificate against; undefined: no verification */
@@ -67,6 +71,8 @@ Options:
                              serve /bytes/N: N bytes)
       --duration D         how long to run: 30s (default), 500ms, 5m
       --concurrency N      connections in flight at once (default ${DEFAULT_CONCURRENCY})
+      --threads N          spread them over N load threads (default 1): one thread saturates one
+                           client core at a few thousand handshakes/s; use up to the client's cores
       --path PATH          request path (default /)
       --handshake-only     newconn only: close after the handshake, send no request
                            (for origins that do not speak HTTP/1.1)
@@ -104,6 +110,7 @@ export function parseBenchArgs (argv: readonly string[]): BenchOptions | 'help' 
         mode: { type: 'string' },
         duration: { type: 'string' },
         concurrency: { type: 'string' },
+        threads: { type: 'string' },
         out: { type: 'string' },
         ca: { type: 'string' },
         path: { type: 'string' },
@@ -150,6 +157,15 @@ export function parseBenchArgs (argv: readonly string[]): BenchOptions | 'help' 
     concurrency = Number(values.concurrency)
   }
 
+  let threads = 1
+  if (values.threads !== undefined) {
+    if (!/^\d{1,3}$/.test(values.threads) || Number(values.threads) < 1 || Number(values.threads) > MAX_THREADS) {
+      throw usageError(`--threads '${values.threads}': expected a number 1-${MAX_THREADS}`)
+    }
+    threads = Number(values.threads)
+    if (threads > concurrency) throw usageError(`--threads ${threads} is more than --concurrency ${concurrency}: every thread needs a connection`)
+  }
+
   const path = values.path ?? '/'
   // the path goes into the request line verbatim: no spaces or control characters
   if (!path.startsWith('/') || path.length > MAX_PATH_LENGTH || !/^[\x21-\x7e]+$/.test(path)) {
@@ -160,5 +176,5 @@ export function parseBenchArgs (argv: readonly string[]): BenchOptions | 'help' 
   if (values.out === '') throw usageError('--out needs a directory')
   if (values.ca === '') throw usageError('--ca needs a PEM file')
 
-  return { target, sni, mode: mode as BenchMode, durationMs, concurrency, out: values.out, ca: values.ca, path, handshakeOnly }
+  return { target, sni, mode: mode as BenchMode, durationMs, concurrency, threads, out: values.out, ca: values.ca, path, handshakeOnly }
 }

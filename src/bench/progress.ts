@@ -8,7 +8,7 @@
  *
  * Limits: one timer; the bar fits in BAR_WIDTH + ~70 columns.
  */
-import type { LoadRun } from './load.ts'
+import type { LoadView } from './load.ts'
 
 const TTY_TICK_MS = 250
 const PLAIN_MIN_TICK_MS = 1_000
@@ -23,11 +23,11 @@ export interface ProgressStream {
 export interface Progress { stop: () => void }
 
 /** the rate column: MB/s for bulk, operations/s otherwise */
-export function rateUnit (mode: LoadRun['spec']['mode']): string {
+export function rateUnit (mode: LoadView['spec']['mode']): string {
   return mode === 'bulk' ? 'MB/s' : mode === 'newconn' ? 'conn/s' : 'req/s'
 }
 
-export function startProgress (run: LoadRun, out: ProgressStream): Progress {
+export function startProgress (run: LoadView, out: ProgressStream): Progress {
   const tty = out.isTTY === true
   const total = run.spec.durationMs
   const tick = tty ? TTY_TICK_MS : Math.min(PLAIN_MAX_TICK_MS, Math.max(PLAIN_MIN_TICK_MS, Math.round(total / 10)))

@@ -7,7 +7,7 @@
  * run's elapsed time, MB = 10^6 bytes.
  */
 import { formatHostPort } from '../config/values.ts'
-import type { LoadRun } from './load.ts'
+import type { LoadView } from './load.ts'
 import type { BenchMode, BenchOptions } from './options.ts'
 import { rateUnit } from './progress.ts'
 import { histogram } from './stats.ts'
@@ -29,6 +29,8 @@ export interface BenchResults {
     mode: BenchMode
     durationMs: number
     concurrency: number
+    /** load threads (each with its share of the connections) */
+    threads: number
     path: string
     handshakeOnly: boolean
     /** true with --ca: certificates were verified */
@@ -77,7 +79,7 @@ function sortedRecord<K extends string | number> (m: Map<K, number>): Record<str
   return out
 }
 
-export function buildResults (run: LoadRun, meta: ResultsMeta): BenchResults {
+export function buildResults (run: LoadView, meta: ResultsMeta): BenchResults {
   const o = meta.options
   const c = run.counters
   const secs = Math.max(run.elapsedMs, 1) / 1000
@@ -98,6 +100,7 @@ export function buildResults (run: LoadRun, meta: ResultsMeta): BenchResults {
       mode: o.mode,
       durationMs: o.durationMs,
       concurrency: o.concurrency,
+      threads: o.threads,
       path: o.path,
       handshakeOnly: o.handshakeOnly,
       verified: o.ca !== undefined,
@@ -147,7 +150,7 @@ export function formatSummary (r: BenchResults): string {
   const o = r.options
   const what = o.mode === 'newconn' ? (o.handshakeOnly ? 'handshakes' : 'connections (handshake + one request each)') : 'responses'
   const lines = [
-    `hellogate bench ${r.version}: ${o.mode} against ${o.target} (${o.address}), ${o.sni.length} SNI name${o.sni.length === 1 ? '' : 's'}, concurrency ${o.concurrency}, ${(r.elapsedMs / 1000).toFixed(1)} s${o.verified ? ', certificates verified' : ', certificates not verified'}`,
+    `hellogate bench ${r.version}: ${o.mode} against ${o.target} (${o.address}), ${o.sni.length} SNI name${o.sni.length === 1 ? '' : 's'}, concurrency ${o.concurrency}${o.threads > 1 ? ` on ${o.threads} threads` : ''}, ${(r.elapsedMs / 1000).toFixed(1)} s${o.verified ? ', certificates verified' : ', certificates not verified'}`,
     `  rate       ${r.rate.value.toFixed(r.rate.value < 10 ? 2 : 0)} ${r.rate.unit}`,
     `  completed  ${r.completed} ${what}, ${r.errors} errors`,
     `  handshake  ${percentiles(r.handshakeMs)}`,
@@ -162,7 +165,7 @@ export function formatSummary (r: BenchResults): string {
   return lines.join('\n') + '\n'
 }
 
-export function chartInput (run: LoadRun, r: BenchResults): ChartInput {
+export function chartInput (run: LoadView, r: BenchResults): ChartInput {
   // newconn is about handshakes; keepalive and bulk handshake only once per connection
   const useHandshake = r.options.mode === 'newconn'
   const samples = useHandshake ? run.handshake : run.latency

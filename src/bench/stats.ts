@@ -62,6 +62,13 @@ export class Samples {
     this.values = values
   }
 
+  /** Add another series' stored samples and its total count (a load thread's, at the end of a run). */
+  merge (at: Float64Array, values: Float64Array, count: number): void {
+    for (let i = 0; i < values.length; i++) this.add(at[i]!, values[i]!)
+    // samples the other series counted but did not store
+    this.count += count - values.length
+  }
+
   /** stored samples, in the order they were taken: [time, value] views (do not keep them across add()) */
   points (): { at: Float64Array, values: Float64Array } {
     return { at: this.at.subarray(0, this.stored), values: this.values.subarray(0, this.stored) }

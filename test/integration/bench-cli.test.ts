@@ -97,6 +97,21 @@ describe('hellogate bench (dist/cli.js) through the proxy to the demo origins', 
     expect(r.stdout).toMatch(/handshake {2}p50 [\d.]+ ms {2}p90 [\d.]+ ms {2}p99 [\d.]+ ms {2}max [\d.]+ ms/)
   })
 
+  it('--threads 2: two load threads, their samples and counts merged into one result', async () => {
+    const out = join(dir, 'threads')
+    const r = await bench(['--target', target(), '--sni', `${DEMO_NAMES.alpha},${DEMO_NAMES.beta}`, '--duration', '2s', '--concurrency', '4', '--threads', '2', '--out', out])
+    expect(r.code).toBe(0)
+    const { results } = readResults(out)
+    expect(results.options.threads).toBe(2)
+    expect(results.errors).toBe(0)
+    expect(results.completed).toBeGreaterThan(0)
+    // every completed connection is one latency sample and one per-second count, from both threads
+    expect(results.latencyMs.count).toBe(results.completed)
+    expect(results.handshakeMs.count).toBe(results.handshakes)
+    expect(results.perSecond.reduce((t, s) => t + s.completed, 0)).toBe(results.completed)
+    expectOrdered(results.handshakeMs)
+  })
+
   it('keepalive: many requests per connection, one handshake per connection', async () => {
     const out = join(dir, 'keepalive')
     const r = await bench(['--target', target(), '--sni', DEMO_NAMES.alpha, '--mode', 'keepalive', '--duration', '2s', '--concurrency', '2', '--out', out])
