@@ -22,6 +22,8 @@ export default [
       // http/head.ts reads an HTTP/1.x request head the way hello/ reads a ClientHello; forward/fence.ts decides
       // which resolved addresses forward mode may dial: both pure (their socket glue lives next to them)
       'src/http/head.ts', 'src/forward/fence.ts',
+      // the bench's response reader, statistics and chart writer: bytes and numbers in, no I/O
+      'src/bench/http1.ts', 'src/bench/stats.ts', 'src/bench/svg.ts',
     ],
     rules: {
       'no-restricted-imports': ['error', { patterns: pureLayers }],

@@ -6,6 +6,7 @@
  *   hellogate check --config FILE   validate the config and print a summary of the compiled route table
  *   hellogate demo [--port N]       two local TLS origins + the proxy in front, with commands to try
  *   hellogate status|reload|top --admin ADDR [--token T]   ask a running proxy's admin endpoint
+ *   hellogate bench --target HOST:PORT --sni NAMES [...]  TLS load generator (bench/, own options)
  *   hellogate --help | --version
  *
  * Exit status: 0 ok; 1 invalid config or startup failure (message on stderr; a runtime that lacks
@@ -52,6 +53,10 @@ Commands:
                         reload the proxy's config (POST /reload) and print the result
   top --admin ADDR [--token T] [--iterations N]
                         live view, refreshed every second, until Ctrl-C (or N frames)
+  bench --target HOST:PORT --sni NAME[,NAME...] [--duration 30s] [--mode newconn|keepalive|bulk]
+        [--concurrency N] [--out DIR]
+                        load-test a TLS edge from this host: handshakes/s, requests/s or MB/s,
+                        latency percentiles, JSON results and an SVG chart ('hellogate bench --help')
 
 Options:
   -c, --config FILE     config file (YAML or JSON)
@@ -84,7 +89,9 @@ function isAdminCommand (c: string): c is AdminCommand {
 }
 
 interface Invocation {
-  command: 'serve' | 'check' | 'demo' | 'help' | 'version' | AdminCommand
+  command: 'serve' | 'check' | 'demo' | 'help' | 'version' | 'bench' | AdminCommand
+  /** bench only: its arguments, parsed by bench/options.ts (it has options of its own) */
+  benchArgs?: readonly string[]
   config?: string
   port?: number
   /** check only: probe the pools' certificates for the coalescing warning */
@@ -97,6 +104,7 @@ interface Invocation {
 
 /** argv (without node and script) → what to do; throws a ProxyError HG_ERR_CLI_USAGE. */
 function parseCommandLine (argv: readonly string[]): Invocation {
+  if (argv[0] === 'bench') return { command: 'bench', benchArgs: argv.slice(1) }
   let parsed
   try {
     parsed = parseArgs({
@@ -122,14 +130,15 @@ function parseCommandLine (argv: readonly string[]): Invocation {
   if (values.help === true) return { command: 'help' }
   if (values.version === true) return { command: 'version' }
   const [command, ...extra] = positionals
-  if (command === undefined) throw usageError('missing command (serve, check, demo, status, reload or top)')
+  if (command === undefined) throw usageError('missing command (serve, check, demo, status, reload, top or bench)')
   if (command === 'help') return { command: 'help' }
   if (isAdminCommand(command)) {
     if (extra.length > 0) throw usageError(`unexpected argument '${extra[0] ?? ''}'`)
     return adminInvocation(command, values)
   }
   if (command !== 'serve' && command !== 'check' && command !== 'demo') {
-    throw usageError(`unknown command '${command}' (expected serve, check, demo, status, reload or top)`)
+    if (command === 'bench') throw usageError('bench comes first: hellogate bench --target HOST:PORT --sni NAMES')
+    throw usageError(`unknown command '${command}' (expected serve, check, demo, status, reload, top or bench)`)
   }
   if (extra.length > 0) throw usageError(`unexpected argument '${extra[0] ?? ''}'`)
   for (const k of ['admin', 'token', 'json', 'iterations'] as const) {
@@ -199,6 +208,24 @@ async function runAdminCommand (inv: Invocation): Promise<number> {
     }
     printError(`${err.code}: ${err.message}`)
     return EXIT_FAILURE
+  }
+}
+
+/**
+ * `hellogate bench` (bench/index.ts). Its usage errors (HG_ERR_CLI_USAGE) come back as a throw and are
+ * printed by main like every other; Ctrl-C ends the run early and still writes the results.
+ */
+async function runBenchCommand (args: readonly string[], version: string): Promise<number> {
+  const { runBench } = await import('./bench/index.ts')
+  const stop = new AbortController()
+  const onSignal = (): void => { stop.abort() }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  try {
+    return await runBench(args, { stdout: process.stdout, stderr: process.stderr, version, signal: stop.signal })
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
   }
 }
 
@@ -418,9 +445,11 @@ async function main (argv: readonly string[]): Promise<number> {
   let inv: Invocation
   try {
     inv = parseCommandLine(argv)
+    if (inv.command === 'bench') return await runBenchCommand(inv.benchArgs ?? [], readVersion())
   } catch (err) {
     if (!isProxyError(err) || err.code !== ErrorCode.CLI_USAGE) throw err
-    printError(`${err.code}: ${err.message}\nRun 'hellogate --help' for usage.`)
+    const help = argv[0] === 'bench' ? 'hellogate bench --help' : 'hellogate --help'
+    printError(`${err.code}: ${err.message}\nRun '${help}' for usage.`)
     return EXIT_USAGE
   }
   const version = readVersion()

@@ -10,6 +10,9 @@
  * - proxy µs/conn: the same for the whole proxy process (all threads).
  * - balance: each worker's share of the accepted delta; `max dev` is the largest |share − 1/n|
  *   relative to 1/n, in percent (0 = perfectly even; 100 = one worker got twice its share or none).
+ * - scaling: conns/s per worker = conns/s ÷ workers; efficiency = conns/s(W) ÷ (W × conns/s(1)), the
+ *   fraction of linear; CPU efficiency = proxy µs/conn at 1 worker ÷ at W (1.0: a connection costs
+ *   the proxy as much CPU at W workers as at 1).
  */
 import { threadDeltas, type ThreadSample, type ThreadUse } from './threads.ts'
 
@@ -75,6 +78,13 @@ export interface RunRow {
   loadAverage1m: number
   /** why this row should not be trusted, if anything looked wrong */
   warnings: string[]
+  /** taskset list the proxy ran on ('' when not pinned) */
+  proxyCpuList: string
+  /** proxy and load processes ran on the same CPUs */
+  sharedCpus: boolean
+  /** kernel TcpExt ListenOverflows / ListenDrops deltas over the window (host-wide) */
+  listenOverflows: number
+  listenDrops: number
 }
 
 export interface SummaryRow {
@@ -215,7 +225,61 @@ export function computeRow (r: RowInput, inflight: number): RunRow {
     errorsTotal,
     loadAverage1m: r.loadAverage1m,
     warnings,
+    proxyCpuList: '',
+    sharedCpus: false,
+    listenOverflows: 0,
+    listenDrops: 0,
   }
+}
+
+export interface ScalingRow {
+  model: AcceptModelName
+  workers: number
+  connsPerSec: number
+  connsPerSecPerWorker: number
+  /** conns/s(W) ÷ (W × conns/s(1)) */
+  efficiency: number
+  /** proxy µs/conn at 1 worker ÷ at W */
+  cpuEfficiency: number
+  proxyCpus: number
+  sharedCpus: boolean
+  listenOverflows: number
+  balanceMaxDevPct: number
+  limitedBy: string
+}
+
+/** Per model: each worker count against the same model at 1 worker (rows without a 1-worker run are left out). */
+export function scaling (summary: readonly SummaryRow[], rows: readonly RunRow[]): ScalingRow[] {
+  const out: ScalingRow[] = []
+  for (const s of summary) {
+    const base = summary.find((o) => o.model === s.model && o.workers === 1)
+    if (base === undefined) continue
+    const runs = rows.filter((r) => r.model === s.model && r.workers === s.workers)
+    out.push({
+      model: s.model,
+      workers: s.workers,
+      connsPerSec: s.connsPerSec,
+      connsPerSecPerWorker: s.connsPerSec / s.workers,
+      efficiency: s.connsPerSec / (s.workers * base.connsPerSec),
+      cpuEfficiency: base.processCpuUsPerConn / s.processCpuUsPerConn,
+      proxyCpus: s.processCpus,
+      sharedCpus: runs.some((r) => r.sharedCpus),
+      listenOverflows: runs.reduce((t, r) => t + r.listenOverflows, 0),
+      balanceMaxDevPct: s.balanceMaxDevPct,
+      limitedBy: s.limitedBy,
+    })
+  }
+  return out
+}
+
+export function scalingTable (rows: readonly ScalingRow[]): string {
+  return table(
+    ['model', 'workers', 'conns/s', 'per worker', 'efficiency', 'CPU efficiency', 'proxy CPUs', 'max dev %', 'listen overflows', 'shared CPUs', 'limited by'],
+    rows.map((s) => [
+      s.model, String(s.workers), fmt(s.connsPerSec), fmt(s.connsPerSecPerWorker), fmt(s.efficiency * 100) + ' %', fmt(s.cpuEfficiency * 100) + ' %',
+      fmt(s.proxyCpus, 2), fmt(s.balanceMaxDevPct, 1), String(s.listenOverflows), s.sharedCpus ? 'yes' : 'no', s.limitedBy,
+    ]),
+  )
 }
 
 /** Median per (model, workers) over rounds, with scaling relative to the fewest workers. */

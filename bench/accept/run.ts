@@ -4,8 +4,8 @@
  *
  * Usage: `node bench/accept/run.ts [--models handoff,reuseport] [--workers 1,2,N] [--clients K]
  *         [--concurrency C] [--duration 5] [--warmup 1] [--rounds 1] [--balance leastconn]
- *         [--proxy-cpus 0-7 --client-cpus 8-15 | --no-pin] [--hello chromium] [--impl dist|src]
- *         [--out DIR]`
+ *         [--proxy-cpus 0-7 --client-cpus 8-15 | --cpus-per-worker | --no-pin] [--hello chromium]
+ *         [--impl dist|src] [--out DIR]`
  *
  * What one run measures (see report.ts for the exact definitions):
  * - The real proxy (`startProxy` from dist/, needs `npm run build`) in its own process
@@ -24,6 +24,15 @@
  * is the size of the proxy's CPU set. On a 2-CPU machine the proxy has ONE CPU: worker counts above 1
  * only add threads on it, conns/s cannot scale there, and the load side is a single CPU too; the
  * per-connection CPU and balance columns still compare the models. The output says so.
+ *
+ * Scaling (`--cpus-per-worker`): each run pins the proxy to as many CPUs as it has workers (the first
+ * W of this process's CPUs) and moves the load processes to the rest, so conns/s per worker is the
+ * figure of one worker on one core, and the efficiency at W workers is conns/s(W) ÷ (W × conns/s(1)).
+ * Where fewer than MIN_LOAD_CPUS CPUs would be left for the load (16 workers on 16 CPUs), the proxy
+ * and the load share every CPU and the row says so: its throughput efficiency is then a lower bound,
+ * and the CPU efficiency (proxy µs/conn at 1 worker ÷ at W) is the figure that still compares. Each
+ * run also reads the kernel's listen-queue counters (TcpExt ListenOverflows/ListenDrops) before and
+ * after its window: a non-zero delta means the accept queues overflowed.
  *
  * Output: env header (cores, CPU model, Node, load average), one line per run, a table per run and a
  * median summary, JSON at bench/results/accept-<timestamp>.json and accept-latest.json (or --out DIR).
@@ -46,7 +55,7 @@ import { threadTimes } from './threads.ts'
 import { ask, installIpcCleanup, nextMessage, send, spawnIpc, stopIpc, type IpcChild } from './ipc.ts'
 import type { ClientDrained, ClientReady, ClientSnapReply, ProxyReady, ProxyStatsReply } from './protocol.ts'
 import {
-  ACCEPT_MODELS, comparisons, computeRow, diffCounts, runTable, summarize, summaryTable,
+  ACCEPT_MODELS, comparisons, computeRow, diffCounts, runTable, scaling, scalingTable, summarize, summaryTable,
   type AcceptModelName, type RunRow, type Snapshot,
 } from './report.ts'
 
@@ -62,6 +71,8 @@ const MAX_WORKERS = 256
 const DEFAULT_CONCURRENCY = 32
 /** Load processes are capped here by default: more only adds context switches on the load CPUs. */
 const MAX_DEFAULT_CLIENTS = 8
+/** --cpus-per-worker: fewer CPUs than this left for the load and it shares the proxy's instead */
+const MIN_LOAD_CPUS = 2
 
 const HERE = path.join(REPO_ROOT, 'bench', 'accept')
 const HELLO_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'hello')
@@ -79,6 +90,7 @@ const { values } = parseArgs({
     'proxy-cpus': { type: 'string' },
     'client-cpus': { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
+    'cpus-per-worker': { type: 'boolean', default: false },
     hello: { type: 'string', default: 'chromium' },
     impl: { type: 'string', default: 'dist' },
     out: { type: 'string' },
@@ -134,13 +146,42 @@ interface Placement {
   proxyCpus: number[]
   clientCpus: number[]
   description: string
+  /** --cpus-per-worker: proxyCpus/clientCpus are the whole set; each run takes its share (runPlacement) */
+  perWorker: boolean
+}
+
+interface RunCpus {
+  proxy: number[]
+  load: number[]
+  /** proxy and load processes on the same CPUs */
+  shared: boolean
+}
+
+/** The CPUs one run uses: the placement's, or with --cpus-per-worker one CPU per worker. */
+function runPlacement (place: Placement, workers: number): RunCpus {
+  if (!place.perWorker) return { proxy: place.proxyCpus, load: place.clientCpus, shared: !place.pinned }
+  const all = place.proxyCpus
+  const proxy = all.slice(0, Math.min(workers, all.length))
+  const rest = all.slice(proxy.length)
+  if (rest.length >= MIN_LOAD_CPUS) return { proxy, load: rest, shared: false }
+  return { proxy, load: all, shared: true }
 }
 
 function placement (): Placement {
   const allowed = allowedCpus()
   if (values['no-pin'] || !hasTaskset() || allowed.length < 2) {
     const why = values['no-pin'] ? '--no-pin' : !hasTaskset() ? 'taskset not found' : 'only 1 CPU'
-    return { pinned: false, proxyCpus: allowed, clientCpus: allowed, description: `not pinned (${why}): proxy and load share ${allowed.length} CPUs` }
+    return { pinned: false, proxyCpus: allowed, clientCpus: allowed, description: `not pinned (${why}): proxy and load share ${allowed.length} CPUs`, perWorker: false }
+  }
+  if (values['cpus-per-worker']) {
+    if (values['proxy-cpus'] !== undefined || values['client-cpus'] !== undefined) fail('--cpus-per-worker picks the CPUs itself: no --proxy-cpus/--client-cpus')
+    return {
+      pinned: true,
+      proxyCpus: allowed,
+      clientCpus: allowed,
+      perWorker: true,
+      description: `taskset, one CPU per worker: proxy on CPUs ${formatCpuList(allowed)}[0..W), load processes on the rest (all ${allowed.length} shared when fewer than ${MIN_LOAD_CPUS} are left)`,
+    }
   }
   let proxyCpus: number[]
   let clientCpus: number[]
@@ -157,17 +198,39 @@ function placement (): Placement {
     pinned: true,
     proxyCpus,
     clientCpus,
+    perWorker: false,
     description: `taskset: proxy on CPUs ${formatCpuList(proxyCpus)} (${proxyCpus.length}); load processes + orchestrator on CPUs ${formatCpuList(clientCpus)} (${clientCpus.length})`,
   }
 }
 
 /** Pin every thread of a running process to a CPU list; false when not possible. */
-function pinSelf (cpus: readonly number[]): boolean {
+function pinProcess (pid: number, cpus: readonly number[]): boolean {
   try {
-    execFileSync('taskset', ['-a', '-p', '-c', formatCpuList(cpus), String(process.pid)], { stdio: 'ignore' })
+    execFileSync('taskset', ['-a', '-p', '-c', formatCpuList(cpus), String(pid)], { stdio: 'ignore' })
     return true
   } catch {
     return false
+  }
+}
+
+function pinSelf (cpus: readonly number[]): boolean {
+  return pinProcess(process.pid, cpus)
+}
+
+/**
+ * The kernel's listen-queue counters (/proc/net/netstat TcpExt): ListenOverflows counts SYNs or
+ * completed handshakes dropped because an accept queue was full, ListenDrops every drop at listen.
+ * Host-wide (every listener), so read them around a window where only this study listens.
+ */
+function listenCounters (): { overflows: number, drops: number } {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n')
+    const i = lines.findIndex((l) => l.startsWith('TcpExt:'))
+    const names = lines[i]?.split(' ') ?? []
+    const vals = lines[i + 1]?.split(' ') ?? []
+    return { overflows: Number(vals[names.indexOf('ListenOverflows')] ?? 0), drops: Number(vals[names.indexOf('ListenDrops')] ?? 0) }
+  } catch {
+    return { overflows: 0, drops: 0 }
   }
 }
 
@@ -227,11 +290,13 @@ function sumErrors (snaps: ReadonlyArray<{ errors: Record<string, number> }>): R
 
 async function oneRun (rig: Rig, model: AcceptModelName, workers: number, round: number, warmupSec: number, durationSec: number): Promise<RunRow> {
   const loadAverage1m = os.loadavg()[0] ?? 0
+  const cpus = runPlacement(rig.place, workers)
+  if (rig.place.perWorker) for (const c of rig.clients) pinProcess(c.pid, cpus.load)
   const proxy = spawnIpc(`proxy-${model}-${workers}`, path.join(HERE, 'proxy-child.ts'), [
     '--accept', model, '--workers', String(workers), '--origin-port', String(rig.originPort),
     '--sni', rig.hello.sni, '--balance', values.balance, '--impl', values.impl,
   ], {
-    cpus: rig.place.pinned ? formatCpuList(rig.place.proxyCpus) : undefined,
+    cpus: rig.place.pinned ? formatCpuList(cpus.proxy) : undefined,
     nofile: NOFILE,
     log: path.join(rig.tmp, `proxy-${model}-${workers}-${round}.log`),
   })
@@ -241,8 +306,10 @@ async function oneRun (rig: Rig, model: AcceptModelName, workers: number, round:
     for (const c of rig.clients) send(c, { type: 'start', port: ready.port })
     await sleep(warmupSec * 1000)
     const a = await snapshot(rig, proxy)
+    const listenA = listenCounters()
     await sleep(durationSec * 1000)
     const b = await snapshot(rig, proxy)
+    const listenB = listenCounters()
     for (const c of rig.clients) send(c, { type: 'stop-load' })
     const drained = await Promise.all(rig.clients.map((c) => nextMessage<ClientDrained>(c, 'drained', DRAIN_WAIT_MS)))
     const final = await ask<ProxyStatsReply>(proxy, { type: 'stats' }, 'stats')
@@ -251,7 +318,12 @@ async function oneRun (rig: Rig, model: AcceptModelName, workers: number, round:
     for (const k of Object.keys(nonOk)) if (nonOk[k] === 0) delete nonOk[k]
     const clientErrors = diffCounts(sumErrors(drained), sumErrors(base))
     const leftOpen = drained.reduce((t, d) => t + d.leftOpen, 0)
-    const row = computeRow({ model, workers, round, pid: proxy.pid, proxyCpus: rig.place.proxyCpus.length, loadCpus: rig.place.clientCpus.length, a, b, clientErrors, proxyNonOk: nonOk, loadAverage1m }, rig.inflight)
+    const row = computeRow({ model, workers, round, pid: proxy.pid, proxyCpus: cpus.proxy.length, loadCpus: cpus.load.length, a, b, clientErrors, proxyNonOk: nonOk, loadAverage1m }, rig.inflight)
+    row.proxyCpuList = formatCpuList(cpus.proxy)
+    row.sharedCpus = cpus.shared
+    row.listenOverflows = listenB.overflows - listenA.overflows
+    row.listenDrops = listenB.drops - listenA.drops
+    if (row.listenOverflows > 0) row.warnings.push(`${row.listenOverflows} listen-queue overflows in the window`)
     if (leftOpen > 0) row.warnings.push(`${leftOpen} connections still open after the drain bound`)
     if (final.stats.restarts > 0) row.warnings.push(`${final.stats.restarts} worker restarts`)
     return row
@@ -285,7 +357,8 @@ async function main (): Promise<void> {
   console.log(`# load: ${clientCount} processes × ${concurrency} in flight, hello ${path.basename(hello.file)} (${hello.bytes} B, SNI ${hello.sni}), warmup ${warmupSec} s, window ${durationSec} s, rounds ${rounds}, proxy from ${values.impl}/`)
   const notes: string[] = []
   if (place.pinned && proxyN < 2) notes.push(`the proxy has ${proxyN} CPU: worker counts above 1 share it, so conns/s cannot show scaling here; compare per-connection CPU and balance, and rerun on a machine with ≥ 8 CPUs for scaling (bench/accept/device.sh)`)
-  if (place.pinned && place.clientCpus.length < proxyN) notes.push('fewer load CPUs than proxy CPUs: the load side may be the bottleneck at the highest worker count (watch "proxy CPUs" < the proxy\'s CPU count)')
+  if (place.perWorker && workerCounts.some((w) => runPlacement(place, w).shared)) notes.push(`with ${workerCounts.filter((w) => runPlacement(place, w).shared).join(', ')} workers the proxy and the load share all ${place.proxyCpus.length} CPUs: throughput efficiency there is a lower bound, compare the CPU efficiency`)
+  if (place.pinned && !place.perWorker && place.clientCpus.length < proxyN) notes.push('fewer load CPUs than proxy CPUs: the load side may be the bottleneck at the highest worker count (watch "proxy CPUs" < the proxy\'s CPU count)')
   if (!place.pinned) notes.push('not pinned: proxy, load and orchestrator compete for the same CPUs; conns/s is a lower bound')
   if (env.loadAverage1m > 0.5 * env.cores) notes.push(`machine busy before the start (load average ${env.loadAverage1m.toFixed(2)} on ${env.cores} CPUs): numbers are noisy; rerun on a quiet machine before quoting`)
   for (const n of notes) console.log(`# NOTE: ${n}`)
@@ -328,6 +401,11 @@ async function main (): Promise<void> {
   const cmp = comparisons(summary)
   console.log('\n## runs\n' + runTable(rows))
   console.log('\n## median per model × workers\n' + summaryTable(summary))
+  const scale = scaling(summary, rows)
+  console.log('\n## scaling (per worker, efficiency against linear from 1 worker)\n' + scalingTable(scale))
+  for (const s of scale.filter((x) => x.workers === Math.max(...workerCounts) && x.workers > 1)) {
+    console.log(`# ${s.model} at ${s.workers} workers: ${(s.efficiency * 100).toFixed(0)} % of linear conns/s, CPU efficiency ${(s.cpuEfficiency * 100).toFixed(0)} %${s.sharedCpus ? ' (proxy and load shared the CPUs)' : ''}; limited by ${s.limitedBy}${s.listenOverflows > 0 ? `; ${s.listenOverflows} listen-queue overflows` : ''}`)
+  }
   for (const c of cmp) {
     console.log(`# workers=${c.workers}: reuseport/handoff conns/s ${c.connsRatio.toFixed(2)}x, proxy CPU per conn ${c.processCpuRatio.toFixed(2)}x; handoff main thread ${c.handoffMainUs.toFixed(1)} µs/conn`)
   }
@@ -355,8 +433,10 @@ async function main (): Promise<void> {
       proxyCpus: formatCpuList(place.proxyCpus),
       clientCpus: formatCpuList(place.clientCpus),
       pinned: place.pinned,
+      cpusPerWorker: place.perWorker,
     },
     summary,
+    scaling: scale,
     comparisons: cmp,
     runs: rows,
   }

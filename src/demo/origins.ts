@@ -3,6 +3,8 @@
  * certificate and answer every request with a body naming themselves and the SNI they were asked for:
  *   `hello from origin alpha (alpha.demo.hellogate.test)\n`
  * Behind hellogate this shows that the origin, not the proxy, completed the TLS handshake.
+ * `GET /bytes/N` answers N bytes instead (at most MAX_BULK_BYTES): the body `hellogate bench --mode bulk`
+ * reads to measure throughput through the proxy.
  *
  * Contract: `startDemoOrigin(opts)` listens on `host` (default 127.0.0.1) port `port` (default 0) and
  * resolves once bound; `close()` stops it and destroys open connections. `startDemoOrigins()` starts the
@@ -12,6 +14,7 @@
  */
 import { createServer } from 'node:https'
 import type { Server } from 'node:https'
+import type { ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 
@@ -27,6 +30,26 @@ export const DEMO_NAMES = {
   beta: `beta.${DEMO_DOMAIN}`,
   betaWildcard: `*.beta.${DEMO_DOMAIN}`,
 } as const
+
+/** largest /bytes/N body: 1 GiB, a long bulk read, still bounded */
+export const MAX_BULK_BYTES = 1024 * 1024 * 1024
+/** bulk body chunk: the size of a full TLS record's worth of writes, reused for every write */
+const BULK_CHUNK = Buffer.alloc(64 * 1024, 0x61)
+const BULK_PATH = /^\/bytes\/(\d{1,10})$/
+
+/** Stream `left` bytes of BULK_CHUNK, waiting for drain: memory stays at one chunk per response. */
+function writeBulk (res: ServerResponse, left: number): void {
+  while (left > 0) {
+    const n = Math.min(left, BULK_CHUNK.length)
+    left -= n
+    if (!res.write(n === BULK_CHUNK.length ? BULK_CHUNK : BULK_CHUNK.subarray(0, n))) {
+      if (left > 0) res.once('drain', () => { writeBulk(res, left) })
+      else res.end()
+      return
+    }
+  }
+  res.end()
+}
 
 export interface DemoOriginOptions {
   /** short name used in responses and logs (`alpha`) */
@@ -65,6 +88,14 @@ export async function startDemoOrigin (opts: DemoOriginOptions): Promise<DemoOri
   let handshakes = 0
 
   const server = createServer({ cert: cert.cert, key: cert.key, ALPNProtocols: ['http/1.1'] }, (req, res) => {
+    const bulk = BULK_PATH.exec(req.url ?? '')
+    if (bulk !== null && Number(bulk[1]) <= MAX_BULK_BYTES) {
+      const size = Number(bulk[1])
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size, 'x-hellogate-demo-origin': label })
+      if (req.method === 'HEAD') res.end()
+      else writeBulk(res, size)
+      return
+    }
     const servername = (req.socket as TLSSocket).servername
     const body = bodyFor(typeof servername === 'string' ? servername : undefined)
     res.writeHead(200, {
