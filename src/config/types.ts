@@ -156,6 +156,22 @@ export interface ProxyConfig {
   }
   /** the admin endpoint; null = off */
   readonly admin: AdminConfig | null
+  /** QUIC passthrough (`quic:`); null = off */
+  readonly quic: QuicConfig | null
+}
+
+/** `quic:` — UDP listeners and the limits of the flow table (per worker). */
+export interface QuicConfig {
+  readonly listen: readonly HostPort[]
+  /** a version we cannot decode: drop it, or relay the flow to the default pool */
+  readonly unknownVersion: 'drop' | 'default'
+  readonly idleMs: number
+  /** per worker */
+  readonly maxFlows: number
+  /** per worker */
+  readonly maxPendingFlows: number
+  /** per flow */
+  readonly maxPendingBytes: number
 }
 
 /** `admin:` — where the admin endpoint listens and its bearer token (environment already substituted). */

@@ -38,6 +38,42 @@ export const Counter = {
   BytesDown: 9,
   /** connect attempts made again on another server of the pool after a failed one */
   OriginRetry: 10,
+  /** QUIC: client datagrams relayed to origins (held ones counted when sent) */
+  QuicDatagramsUp: 11,
+  /** QUIC: origin datagrams relayed to clients */
+  QuicDatagramsDown: 12,
+  /** QUIC: bytes (UDP payload) client → origin */
+  QuicBytesUp: 13,
+  /** QUIC: bytes (UDP payload) origin → client */
+  QuicBytesDown: 14,
+  /** QUIC: flows opened (a first datagram the decoder accepted) */
+  QuicFlowsOpened: 15,
+  /** QUIC: flows in the table now (gauge) */
+  QuicFlowsActive: 16,
+  /** QUIC: ClientHellos decoded complete from Initials */
+  QuicHelloOk: 17,
+  /** QUIC: ClientHellos that spanned more than one Initial datagram (post-quantum browser hellos) */
+  QuicHelloMultiDatagram: 18,
+  /** QUIC: datagrams dropped: an Initial in a datagram under 1200 bytes (RFC 9000 §14.1) */
+  QuicDropSmall: 19,
+  /** QUIC: datagrams dropped: above the largest Initial datagram decoded */
+  QuicDropOversized: 20,
+  /** QUIC: datagrams dropped: not a readable long header / Initial where one was needed */
+  QuicDropUnreadable: 21,
+  /** QUIC: datagrams dropped: the Initial's AEAD tag did not verify (wrong keys, a flipped bit) */
+  QuicDropDecrypt: 22,
+  /** QUIC: datagrams dropped: a version we cannot read, or Version Negotiation (quic.unknownVersion: drop) */
+  QuicDropVersion: 23,
+  /** QUIC: datagrams dropped: would start a flow beyond quic.maxFlows */
+  QuicDropFlowLimit: 24,
+  /** QUIC: datagrams dropped: would start a flow beyond quic.maxPendingFlows */
+  QuicDropPendingLimit: 25,
+  /** QUIC: datagrams dropped: beyond quic.maxPendingBytes of a flow not yet routed */
+  QuicDropPendingBytes: 26,
+  /** QUIC: datagrams dropped: their flow was refused (no route, malformed hello, ...) */
+  QuicDropRefused: 27,
+  /** QUIC: origin datagrams dropped: their flow ended as they arrived */
+  QuicDropOrphan: 28,
 } as const
 export type Counter = typeof Counter[keyof typeof Counter]
 

@@ -56,6 +56,8 @@ export interface ProxyStats {
 export interface ProxyHandle {
   /** bound addresses (port resolved when 0 was asked) */
   readonly addresses: readonly HostPort[]
+  /** bound QUIC (UDP) addresses, ports resolved; empty without `quic` */
+  readonly quicAddresses: readonly HostPort[]
   readonly config: ProxyConfig
   stats: () => ProxyStats
   /**
@@ -116,6 +118,7 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
   logger.info({
     evt: LogEvent.Listening,
     addresses: addresses.map((a) => formatHostPort(a)),
+    ...(config.quic === null ? {} : { quic: supervisor.quicAddresses.map((a) => formatHostPort(a)) }),
     workers: config.workers,
     accept: config.accept,
     routes: config.routes.length,
@@ -153,6 +156,10 @@ class PoolHandle implements ProxyHandle {
     this.dispatcher = dispatcher
     this.servers = servers
     this.mainCounters = mainCounters
+  }
+
+  get quicAddresses (): readonly HostPort[] {
+    return this.supervisor.quicAddresses
   }
 
   stats (): ProxyStats {
