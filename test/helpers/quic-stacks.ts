@@ -11,6 +11,7 @@
  * Limits: every child is bounded by a timeout (CLIENT_TIMEOUT_MS) and killed by pid.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { createHash, createPublicKey } from 'node:crypto'
 import dgram from 'node:dgram'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -44,6 +45,8 @@ export interface QuicOrigin {
   readonly name: string
   readonly port: number
   readonly fingerprint: string
+  /** PEM certificate it serves */
+  readonly cert: string
   readonly child: ChildProcess
   close: () => Promise<void>
 }
@@ -63,6 +66,7 @@ export async function startNgtcp2Origin (name: string, body: string): Promise<Qu
     name,
     port,
     fingerprint: cert.fingerprint256,
+    cert: cert.cert,
     child,
     close: () => stopChild(child),
   }
@@ -125,6 +129,41 @@ export function ngtcp2Get (port: number, sni: string, extra: readonly string[] =
       clearTimeout(timer)
       const file = join(dir, 'index.html')
       resolve({ code, body: existsSync(file) ? readFileSync(file, 'utf8') : '', output })
+    })
+  })
+}
+
+/** base64 SHA-256 of a certificate's SubjectPublicKeyInfo: Chromium's --ignore-certificate-errors-spki-list entry */
+export function spkiHash (certPem: string): string {
+  const der = createPublicKey(certPem).export({ type: 'spki', format: 'der' })
+  return createHash('sha256').update(der).digest('base64')
+}
+
+/** ms. Headless Chromium's cold start in a container is seconds; this bounds a page that never loads. */
+export const CHROMIUM_TIMEOUT_MS = 45_000
+
+/**
+ * Headless Chromium fetching https://NAME/index.html over HTTP/3 only (--origin-to-force-quic-on), with
+ * NAME:443 mapped to 127.0.0.1:port and the origins' certificates trusted by SPKI (QUIC ignores
+ * --ignore-certificate-errors). Resolves with the DOM Chromium printed ('' when the load failed).
+ */
+export function chromiumGet (port: number, name: string, spkis: readonly string[]): Promise<ClientResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'hellogate-chromium-'))
+  const child = spawn(CHROMIUM, [
+    '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--user-data-dir=' + dir, '--enable-quic',
+    '--origin-to-force-quic-on=' + name + ':443', '--host-resolver-rules=MAP ' + name + ':443 127.0.0.1:' + String(port),
+    '--ignore-certificate-errors-spki-list=' + spkis.join(','), '--dump-dom', 'https://' + name + '/index.html',
+  ], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let body = ''
+  let output = ''
+  child.stdout!.on('data', (d: Buffer) => { body += d.toString() })
+  child.stderr!.on('data', (d: Buffer) => { output += d.toString() })
+  const timer = setTimeout(() => { stopChild(child).catch(() => undefined) }, CHROMIUM_TIMEOUT_MS)
+  return new Promise((resolve) => {
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      resolve({ code, body, output })
     })
   })
 }
