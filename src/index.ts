@@ -58,6 +58,8 @@ export interface HellogateProxy {
   close: (options?: CloseOptions) => Promise<void>
   /** bound listen addresses (ports resolved); empty before start() */
   readonly addresses: readonly HostPort[]
+  /** bound QUIC (UDP) addresses (ports resolved); empty without `quic` or before start() */
+  readonly quicAddresses: readonly HostPort[]
   /** the admin endpoint's URL, or null when admin is off (or before start()) */
   readonly adminUrl: string | null
   /** the validated config in force at start; null before start() */
@@ -123,6 +125,7 @@ export function createProxy (config: ConfigInput, options: CreateProxyOptions = 
       await closeReloadPool()
     },
     get addresses () { return handle?.addresses ?? [] },
+    get quicAddresses () { return handle?.quicAddresses ?? [] },
     get adminUrl () { return life?.admin?.url ?? null },
     get config () { return handle?.config ?? null },
   }

@@ -82,6 +82,41 @@ export const DEFAULTS = {
     access: true,
   },
   /**
+   * `quic:` — UDP listeners for QUIC (HTTP/3) passthrough; off unless configured (a UDP port open on
+   * all interfaces must be an explicit choice, as for `listen`).
+   */
+  quic: {
+    /**
+     * `drop`: a long header with a version hellogate cannot read (or a Version Negotiation packet, which
+     * no client sends to start a connection) is dropped; the client falls back to TCP or to a version we
+     * read. `default` would hand flows we cannot route by name to the `default:` pool, blind.
+     */
+    unknownVersion: 'drop',
+    /**
+     * ms. A flow without a datagram either way for this long is forgotten and its origin socket closed.
+     * 30 s is the max_idle_timeout many stacks use by default (Chromium, quic-go, ngtcp2's examples), and
+     * QUIC keeps idle connections alive with PINGs well inside it.
+     */
+    idleMs: 30_000,
+    /**
+     * flows per worker. Each relayed flow holds an origin UDP socket (one fd) and a flow entry (~1 KiB);
+     * 50 000 per worker stays below the default fd ceilings of a few workers together.
+     */
+    maxFlows: 50_000,
+    /**
+     * flows per worker still waiting for their ClientHello. A real client completes its hello in one or two
+     * datagrams sent back to back, so thousands waiting means a flood of spoofed or broken 4-tuples; each
+     * holds up to maxPendingBytes, so this also bounds the worker's buffered bytes (here 1000 × 16 KiB = 16 MiB).
+     */
+    maxPendingFlows: 1_000,
+    /**
+     * bytes per pending flow: the datagrams held until the hello routes the flow (Initials, 0-RTT). A
+     * post-quantum hello is 2 datagrams (~2.5 KB) and 0-RTT a few more; 16 KiB is a dozen full-size
+     * datagrams, and datagrams past it are dropped (the client retransmits them).
+     */
+    maxPendingBytes: 16 * 1024,
+  },
+  /**
    * A pool declared under `upstreams:`. (A route's bare host:port is an implicit one-server pool that
    * behaves as a single origin always has: IMPLICIT_POOL in validate.ts, no checks, no retries.)
    */
@@ -185,6 +220,19 @@ export const LIMITS = {
   forwardResolversMax: 8,
   /** ms. A lookup needs at least one round trip to the resolver. */
   forwardTimeoutMinMs: 100,
+  /** ms. Below 1 s a QUIC flow would be dropped between a client's PINGs (stacks send them at a fraction of the idle timeout). */
+  quicIdleMinMs: 1_000,
+  /** flows per worker: at least one, or nothing would ever be relayed. */
+  quicFlowsMin: 1,
+  /** flows per worker. 2^20 origin sockets is Linux's default fs.nr_open; more is a typo. */
+  quicFlowsMax: 1_048_576,
+  /**
+   * bytes per pending flow: one full-size Initial datagram (1200 bytes, RFC 9000 §14.1) must fit, or no
+   * flow could ever be routed.
+   */
+  quicPendingBytesMin: 1_200,
+  /** bytes per pending flow. 1 MiB is far past any hello plus 0-RTT flight; more is a typo that lets a flood hold gigabytes. */
+  quicPendingBytesMax: 1_048_576,
   /** servers in one pool. Each has shared per-server gauges, and a consistent-hash table needs ~100 slots per server; a larger pool is generated config gone wrong. */
   serversPerPoolMax: 1024,
   /** server weight. HAProxy's range is 0-256; 0 would take the server out of rotation, which is what removing it (or `backup`) says clearly. */

@@ -30,6 +30,7 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export const POOL_BALANCES = ['roundrobin', 'leastconn', 'hash'] as const
 export const HEALTH_CHECKS = ['tcp', 'tls', 'off'] as const
 export const PROXY_PROTOCOLS = ['off', 'v1', 'v2'] as const
+export const QUIC_UNKNOWN_VERSIONS = ['drop', 'default'] as const
 
 /**
  * A route pattern as editors check it: a name or `*.` + a name, in letters, digits, `-`, `_`, `.` or any
@@ -177,6 +178,17 @@ const RouteObject = Type.Object({
     errorMessage: 'expected true or false',
   })),
 }, { additionalProperties: false })
+
+/** a count of QUIC flows per worker (quic.maxFlows, quic.maxPendingFlows) */
+function flowCount (description: string, def: number) {
+  return Type.Integer({
+    minimum: LIMITS.quicFlowsMin,
+    maximum: LIMITS.quicFlowsMax,
+    description: withDefault(description, def),
+    default: def,
+    errorMessage: `expected an integer number of flows between ${LIMITS.quicFlowsMin} and ${LIMITS.quicFlowsMax}`,
+  })
+}
 
 const listenAddress = Type.String({ errorMessage: `${LISTEN_EXPECTED} (as a string)` })
 
@@ -367,6 +379,39 @@ export const ConfigSchema = Type.Object({
     additionalProperties: false,
     required: ['listen'],
     description: 'The admin HTTP endpoint; off unless set.',
+  })),
+  quic: Type.Optional(Type.Object({
+    listen: Type.Union([
+      listenAddress,
+      Type.Array(listenAddress, {
+        minItems: 1,
+        maxItems: LIMITS.listenMax,
+        errorMessage: `expected 1 to ${LIMITS.listenMax} addresses`,
+      }),
+    ], {
+      description: 'UDP addresses for QUIC (HTTP/3): one or a list, as for listen, e.g. "0.0.0.0:443"; port 0 = any free port. ' +
+        'Each client flow is routed by the SNI of its Initial and relayed to the same host and port of the chosen server, over UDP.',
+      errorMessage: `${LISTEN_EXPECTED} (as a string)`,
+    }),
+    unknownVersion: Type.Optional(Type.Enum(QUIC_UNKNOWN_VERSIONS, {
+      description: withDefault('A QUIC version hellogate cannot read (no SNI to route by): drop its datagrams, or relay the ' +
+        'flow to the default pool.', DEFAULTS.quic.unknownVersion),
+      default: DEFAULTS.quic.unknownVersion,
+    })),
+    idleTimeout: Type.Optional(duration('No datagram either way for this long ends a flow and closes its origin socket.', DEFAULTS.quic.idleMs, LIMITS.quicIdleMinMs)),
+    maxFlows: Type.Optional(flowCount('Flows per worker; datagrams that would start another are dropped.', DEFAULTS.quic.maxFlows)),
+    maxPendingFlows: Type.Optional(flowCount('Flows per worker still waiting for their ClientHello; datagrams that would start another are dropped.', DEFAULTS.quic.maxPendingFlows)),
+    maxPendingBytes: Type.Optional(Type.Integer({
+      minimum: LIMITS.quicPendingBytesMin,
+      maximum: LIMITS.quicPendingBytesMax,
+      description: withDefault('Bytes of datagrams one flow may have held until its hello routes it; later ones are dropped.', DEFAULTS.quic.maxPendingBytes),
+      default: DEFAULTS.quic.maxPendingBytes,
+      errorMessage: `expected an integer number of bytes between ${LIMITS.quicPendingBytesMin} and ${LIMITS.quicPendingBytesMax}`,
+    })),
+  }, {
+    additionalProperties: false,
+    required: ['listen'],
+    description: 'QUIC (HTTP/3) passthrough routed by SNI; off unless set. Uses routes, default, timeouts.hello and limits.maxHelloBytes as TCP does.',
   })),
 }, {
   additionalProperties: false,

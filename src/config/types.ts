@@ -189,6 +189,22 @@ export interface ProxyConfig {
   readonly http?: HttpConfig | null
   /** forward mode's fence; null or absent = off (then no route may be a forward route) */
   readonly forward?: ForwardConfig | null
+  /** QUIC passthrough (`quic:`); null = off */
+  readonly quic: QuicConfig | null
+}
+
+/** `quic:` — UDP listeners and the limits of the flow table (per worker). */
+export interface QuicConfig {
+  readonly listen: readonly HostPort[]
+  /** a version we cannot decode: drop it, or relay the flow to the default pool */
+  readonly unknownVersion: 'drop' | 'default'
+  readonly idleMs: number
+  /** per worker */
+  readonly maxFlows: number
+  /** per worker */
+  readonly maxPendingFlows: number
+  /** per flow */
+  readonly maxPendingBytes: number
 }
 
 /** `admin:` — where the admin endpoint listens and its bearer token (environment already substituted). */

@@ -33,7 +33,7 @@ import { Report } from './report.ts'
 import { compileRouteTable, rememberTable } from './routes.ts'
 import { buildForward, buildHttp, checkForwardRoutes } from './edge.ts'
 import type { RawConfig } from './schema.ts'
-import type { AlpnRoute, HostPort, PerClientLimits, ProxyConfig, RouteEntry } from './types.ts'
+import type { AlpnRoute, HostPort, PerClientLimits, ProxyConfig, QuicConfig, RouteEntry } from './types.ts'
 import { formatHostPort, REJECT, TARGET_EXPECTED } from './values.ts'
 
 // ---------------------------------------------------------------------------------------------------
@@ -215,15 +215,15 @@ function buildRoute (r: Report, pools: Pools, source: string, value: unknown, in
   return upstream
 }
 
-function buildListen (r: Report, raw: RawConfig['listen']): HostPort[] {
+function buildListen (r: Report, raw: RawConfig['listen'], key: KeyPath = ['listen']): HostPort[] {
   const value = raw ?? DEFAULTS.listen
-  if (!Array.isArray(value)) return [r.listenAddress(['listen'], value)]
+  if (!Array.isArray(value)) return [r.listenAddress(key, value)]
   const seen = new Map<string, number>()
   return value.map((a, i) => {
-    const hp = r.listenAddress(['listen', i], a)
+    const hp = r.listenAddress([...key, i], a)
     const k = formatHostPort(hp)
     const first = seen.get(k)
-    if (first !== undefined && hp.port !== 0) r.invalid(['listen', i], `duplicate of listen[${first}]`, a)
+    if (first !== undefined && hp.port !== 0) r.invalid([...key, i], `duplicate of ${key.join('.')}[${first}]`, a)
     seen.set(k, i)
     return hp
   })
@@ -301,9 +301,27 @@ function buildConfig (c: RawConfig, file: string, r: Report): ProxyConfig {
       : Object.freeze({ listen: freezeHostPort(r.listenAddress(['admin', 'listen'], c.admin.listen)), token: c.admin.token === undefined || c.admin.token === '' ? null : c.admin.token }),
     http: buildHttp(r, c.http, listen),
     forward,
+    quic: buildQuic(r, c.quic, def !== null),
   })
   rememberTable(config, table)
   return config
+}
+
+/** `quic:`: its listeners (same syntax and duplicate rule as `listen`) and flow-table limits. */
+function buildQuic (r: Report, raw: RawConfig['quic'], hasDefault: boolean): QuicConfig | null {
+  if (raw === undefined) return null
+  const d = DEFAULTS.quic
+  if (raw.unknownVersion === 'default' && !hasDefault) {
+    r.invalid(['quic', 'unknownVersion'], 'default needs a `default:` pool to relay to (default is reject)', raw.unknownVersion)
+  }
+  return Object.freeze({
+    listen: Object.freeze(buildListen(r, raw.listen, ['quic', 'listen']).map(freezeHostPort)),
+    unknownVersion: raw.unknownVersion ?? d.unknownVersion,
+    idleMs: r.duration(['quic', 'idleTimeout'], raw.idleTimeout, d.idleMs, LIMITS.quicIdleMinMs),
+    maxFlows: raw.maxFlows ?? d.maxFlows,
+    maxPendingFlows: raw.maxPendingFlows ?? d.maxPendingFlows,
+    maxPendingBytes: raw.maxPendingBytes ?? d.maxPendingBytes,
+  })
 }
 
 type RawPerClient = NonNullable<NonNullable<RawConfig['limits']>['perClient']>

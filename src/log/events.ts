@@ -15,6 +15,9 @@ export const LogEvent = {
   /** access log line, one per connection at close (when log.access): client, sni, alpn, route, origin,
    * id, upstream, server, attempts, bytesUp, bytesDown, helloMs, connectMs, totalMs, outcome (metrics/outcomes.ts), reason */
   ConnClose: 'conn.close',
+  /** QUIC access log line, one per flow when it ends (when log.access): client, sni, alpn, version, id, route,
+   * origin, upstream, helloDatagrams, datagramsUp, bytesUp, datagramsDown, bytesDown, dropped, helloMs, totalMs, outcome, reason */
+  QuicClose: 'quic.close',
   /** a hello rejected before any origin was chosen (debug; the outcome is also counted) */
   HelloReject: 'hello.reject',
   /** a worker thread finished starting its listeners */

@@ -40,6 +40,42 @@ export const Counter = {
   OriginRetry: 10,
   /** plain-HTTP request heads read complete and valid (http: listeners) */
   HttpHeadOk: 11,
+  /** QUIC: client datagrams relayed to origins (held ones counted when sent) */
+  QuicDatagramsUp: 12,
+  /** QUIC: origin datagrams relayed to clients */
+  QuicDatagramsDown: 13,
+  /** QUIC: bytes (UDP payload) client → origin */
+  QuicBytesUp: 14,
+  /** QUIC: bytes (UDP payload) origin → client */
+  QuicBytesDown: 15,
+  /** QUIC: flows opened (a first datagram the decoder accepted) */
+  QuicFlowsOpened: 16,
+  /** QUIC: flows in the table now (gauge) */
+  QuicFlowsActive: 17,
+  /** QUIC: ClientHellos decoded complete from Initials */
+  QuicHelloOk: 18,
+  /** QUIC: ClientHellos that spanned more than one Initial datagram (post-quantum browser hellos) */
+  QuicHelloMultiDatagram: 19,
+  /** QUIC: datagrams dropped: an Initial in a datagram under 1200 bytes (RFC 9000 §14.1) */
+  QuicDropSmall: 20,
+  /** QUIC: datagrams dropped: above the largest Initial datagram decoded */
+  QuicDropOversized: 21,
+  /** QUIC: datagrams dropped: not a readable long header / Initial where one was needed */
+  QuicDropUnreadable: 22,
+  /** QUIC: datagrams dropped: the Initial's AEAD tag did not verify (wrong keys, a flipped bit) */
+  QuicDropDecrypt: 23,
+  /** QUIC: datagrams dropped: a version we cannot read, or Version Negotiation (quic.unknownVersion: drop) */
+  QuicDropVersion: 24,
+  /** QUIC: datagrams dropped: would start a flow beyond quic.maxFlows */
+  QuicDropFlowLimit: 25,
+  /** QUIC: datagrams dropped: would start a flow beyond quic.maxPendingFlows */
+  QuicDropPendingLimit: 26,
+  /** QUIC: datagrams dropped: beyond quic.maxPendingBytes of a flow not yet routed */
+  QuicDropPendingBytes: 27,
+  /** QUIC: datagrams dropped: their flow was refused (no route, malformed hello, ...) */
+  QuicDropRefused: 28,
+  /** QUIC: origin datagrams dropped: their flow ended as they arrived */
+  QuicDropOrphan: 29,
 } as const
 export type Counter = typeof Counter[keyof typeof Counter]
 

@@ -28,7 +28,7 @@ import { readLoopStats } from './loop-stats.ts'
 import type { ReloadSnapshot } from './reloads.ts'
 
 /** Counters that go up and down: exported as gauges without `_total`. */
-export const GAUGE_COUNTERS: ReadonlySet<string> = new Set(['conn_active'])
+export const GAUGE_COUNTERS: ReadonlySet<string> = new Set(['conn_active', 'quic_flows_active'])
 const OUTCOME_PREFIX = 'outcome_'
 /** HELP text per shared counter; a counter added to counters.ts without one still exports, with a generic text. */
 const COUNTER_HELP: Readonly<Record<string, string>> = {
@@ -43,6 +43,7 @@ const COUNTER_HELP: Readonly<Record<string, string>> = {
   bytes_up: 'Bytes relayed client to origin, ClientHello included.',
   bytes_down: 'Bytes relayed origin to client.',
   origin_retry: 'Connect attempts retried on another server of the pool after a failed one.',
+  quic_flows_active: 'QUIC flows in the flow tables now.',
 }
 export const METRIC_PREFIX = 'hellogate_'
 

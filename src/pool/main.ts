@@ -58,6 +58,8 @@ export interface ProxyHandle {
   readonly addresses: readonly HostPort[]
   /** bound plain-HTTP (`http:`) addresses, ports resolved; empty when off */
   readonly httpAddresses?: readonly HostPort[]
+  /** bound QUIC (UDP) addresses, ports resolved; empty without `quic` */
+  readonly quicAddresses: readonly HostPort[]
   readonly config: ProxyConfig
   stats: () => ProxyStats
   /**
@@ -134,6 +136,7 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
     evt: LogEvent.Listening,
     addresses: addresses.map((a) => formatHostPort(a)),
     ...(httpAddresses.length > 0 ? { http: httpAddresses.map((a) => formatHostPort(a)) } : null),
+    ...(config.quic === null ? {} : { quic: supervisor.quicAddresses.map((a) => formatHostPort(a)) }),
     workers: config.workers,
     accept: config.accept,
     routes: config.routes.length,
@@ -173,6 +176,10 @@ class PoolHandle implements ProxyHandle {
     this.dispatcher = dispatcher
     this.servers = servers
     this.mainCounters = mainCounters
+  }
+
+  get quicAddresses (): readonly HostPort[] {
+    return this.supervisor.quicAddresses
   }
 
   stats (): ProxyStats {

@@ -32,6 +32,8 @@ export interface WorkerData {
   readonly counters: SharedArrayBuffer
   /** reuseport: addresses (ports resolved) this worker binds with reusePort; empty in handoff */
   readonly listen: readonly HostPort[]
+  /** `quic.listen` (ports resolved by worker 0): UDP addresses this worker binds with reusePort, in both accept models */
+  readonly quicListen: readonly HostPort[]
   /** SharedArrayBuffer of HISTOGRAM_SLOTS Float64 slots (metrics/histograms.ts), written by this worker only */
   readonly histograms: SharedArrayBuffer
   /** SharedArrayBuffer of LOOP_STAT_SLOTS Float64 slots (metrics/loop-stats.ts), written by this worker only */
@@ -54,7 +56,7 @@ export type MainToWorker =
 
 export type WorkerToMain =
   /** listening (reuseport: with the ports its listeners got, which resolves port 0 for the others) */
-  | { readonly type: 'ready', readonly addresses: readonly HostPort[] }
+  | { readonly type: 'ready', readonly addresses: readonly HostPort[], readonly quicAddresses: readonly HostPort[] }
   /** startup failed (HG_ERR_LISTEN when a listener could not bind); rebuilt with ProxyError.fromJSON */
   | { readonly type: 'fatal', readonly error: ProxyErrorJSON }
   /** after 'drain': every session closed and the log flushed; the main thread may terminate the worker */

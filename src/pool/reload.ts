@@ -3,7 +3,7 @@
  * relaying keep the origin they picked. With the table, every worker gets the new timeouts, limits
  * (maxHelloBytes, its share of maxConnections) and log level/access (LiveSettings), which apply to
  * connections accepted from then on. Keys that shape listeners, threads or the process (listen, workers,
- * accept, balance, timeouts.shutdown, log.file, admin) need a restart: a reload keeps their running values and reports them
+ * accept, balance, timeouts.shutdown, log.file, admin, quic) need a restart: a reload keeps their running values and reports them
  * in `needsRestart`, in the log (a warning) and in the /reload answer; `applied` lists what changed live.
  *
  * `reloadFromFile` is the whole orchestration — load and compile off the main thread, swap, report, log —
@@ -157,6 +157,8 @@ export function restartOnlyChanges (running: ProxyConfig, next: ProxyConfig): st
   // each worker's admission state (client-limits.ts) is sized and configured for these at start
   if (running.limits.maxPendingHellos !== next.limits.maxPendingHellos) changed.push('limits.maxPendingHellos')
   if (JSON.stringify(running.limits.perClient) !== JSON.stringify(next.limits.perClient)) changed.push('limits.perClient')
+  // UDP listeners and each worker's flow-table limits are set up at start (quic-relay/)
+  if (JSON.stringify(running.quic) !== JSON.stringify(next.quic)) changed.push('quic')
   return changed
 }
 

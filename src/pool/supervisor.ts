@@ -112,12 +112,15 @@ export class Supervisor {
   private live: LiveSettings
   /** reuseport: what workers bind (ports resolved by worker 0); handoff: nothing */
   private listen: readonly HostPort[]
+  /** quic.listen: what every worker binds over UDP (ports resolved by worker 0) */
+  private quicListen: readonly HostPort[]
 
   constructor (config: ProxyConfig, state: RouteState, logger: Logger, listen: readonly HostPort[]) {
     this.config = config
     this.state = state
     this.logger = logger
     this.listen = listen
+    this.quicListen = config.quic?.listen ?? []
     const slots: WorkerSlot[] = []
     for (let i = 0; i < config.workers; i++) slots.push(new WorkerSlot(i))
     this.slots = slots
@@ -140,9 +143,14 @@ export class Supervisor {
     return this.listen
   }
 
+  /** The UDP addresses the workers bound for QUIC, ports resolved once worker 0 is ready. */
+  get quicAddresses (): readonly HostPort[] {
+    return this.quicListen
+  }
+
   /** Start every worker; rejects (and terminates those started) if one fails before it is ready. */
   async startAll (): Promise<void> {
-    const first = this.listen.some((a) => a.port === 0) ? 1 : 0
+    const first = this.listen.some((a) => a.port === 0) || this.quicListen.some((a) => a.port === 0) ? 1 : 0
     try {
       if (first === 1) await this.start(this.slots[0]!)
       await Promise.all(this.slots.slice(first).map((slot) => this.start(slot)))
@@ -169,6 +177,7 @@ export class Supervisor {
       state: this.state,
       counters: slot.counters,
       listen: this.listen,
+      quicListen: this.quicListen,
       histograms: slot.histograms,
       loopStats: slot.loopStats,
       routeSlab: this.routeBook.slab,
@@ -192,6 +201,7 @@ export class Supervisor {
       case 'ready':
         slot.up = true
         if (slot.id === 0 && msg.addresses.length > 0) this.listen = msg.addresses.map((a) => ({ host: a.host, port: a.port }))
+        if (slot.id === 0 && msg.quicAddresses.length > 0) this.quicListen = msg.quicAddresses.map((a) => ({ host: a.host, port: a.port }))
         slot.starting?.resolve()
         this.onWorkerUp()
         return

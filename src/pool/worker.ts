@@ -24,7 +24,9 @@ import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
 import { listenOn, boundAddress } from './listen.ts'
 import { handleHttpConnection } from '../http/relay.ts'
 import { setOwnListeners } from '../forward/dial.ts'
+import { QuicRelay } from '../quic-relay/index.ts'
 import type { LiveSettings, MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
+import type { HostPort } from '../config/types.ts'
 
 const data = workerData as WorkerData
 const port = parentPort!
@@ -41,6 +43,9 @@ ctx.setRouteSlab(data.routeSlab, data.id)
 const stopLoopStats = startLoopStats(new Float64Array(data.loopStats))
 
 const servers: net.Server[] = []
+// QUIC passthrough (config `quic`): UDP listeners with reusePort in every worker, whatever the accept model
+const quic = config.quic === null ? null : new QuicRelay(ctx, config.quic)
+let quicAddresses: HostPort[] = []
 let drainTimer: NodeJS.Timeout | null = null
 
 function post (msg: WorkerToMain): void {
@@ -71,6 +76,7 @@ async function listenAll (): Promise<void> {
   }
   // forward routes never dial one of these (forward/fence.ts selfLoop)
   setOwnListeners(servers.map((server, i) => boundAddress(server, data.listen[i]!)))
+  if (quic !== null) quicAddresses = await quic.listen(data.quicListen)
 }
 
 function onMessage (msg: MainToWorker): void {
@@ -132,6 +138,7 @@ function beginDrain (graceMs: number): void {
   ctx.draining = true
   stopLoopStats()
   for (const server of servers) server.close()
+  quic?.close()
   ctx.onDrained = finishDrain
   if (ctx.sessions.size === 0) {
     finishDrain()
@@ -168,7 +175,7 @@ function noop (): void {}
 port.on('message', onMessage)
 listenAll().then(() => {
   logger.debug({ evt: 'worker.ready', threadId, listeners: servers.length }, 'worker.ready')
-  post({ type: 'ready', addresses: servers.map((server, i) => boundAddress(server, data.listen[i]!)) })
+  post({ type: 'ready', addresses: servers.map((server, i) => boundAddress(server, data.listen[i]!)), quicAddresses })
 }, (err: unknown) => {
   const error = isProxyError(err)
     ? err

@@ -161,6 +161,8 @@ export interface ProxyOptions {
   balance?: 'leastconn' | 'roundrobin'
   /** the `admin:` section, as written in a file */
   admin?: { listen: string, token?: string }
+  /** the `quic:` section, as written in a file */
+  quic?: Record<string, unknown>
 }
 
 export function rawConfig (o: ProxyOptions): Record<string, unknown> {
@@ -176,6 +178,7 @@ export function rawConfig (o: ProxyOptions): Record<string, unknown> {
     limits: { maxHelloBytes: 16384, maxConnections: 10000, ...o.limits },
     log: { level: 'silent', access: false },
     ...(o.admin === undefined ? {} : { admin: o.admin }),
+    ...(o.quic === undefined ? {} : { quic: o.quic }),
   }
 }
 
