@@ -65,6 +65,12 @@ export const DEFAULTS = {
     level: 'info',
     /** one `conn.close` line per connection */
     access: true,
+    /**
+     * `ja4` in each conn.close line (only when `access` is on). On: an operator who logs every connection
+     * wants to recognise clients by it, and it costs one walk and two sha256 of the hello (bench/micro
+     * ja4: ~1–2 µs, against ~100 µs of accept, connect and relay setup per connection).
+     */
+    ja4: true,
   },
   /**
    * A pool declared under `upstreams:`. (A route's bare host:port is an implicit one-server pool that
@@ -157,6 +163,14 @@ export const LIMITS = {
   idleMinMs: 1_000,
   /** ms. 0 is allowed: close every connection as soon as shutdown begins. */
   shutdownMinMs: 0,
+  /**
+   * entries in one access list (allow, deny, proxyProtocol.from). 2^20: ten times the 100 000-prefix lists
+   * measured (bench/micro access-cidr); compiling one costs about a second per million entries, and the
+   * lookup does not grow with it (access/cidr.ts).
+   */
+  accessEntriesMax: 1_048_576,
+  /** JA4 fingerprints in one route's allowJa4/denyJa4: a Set lookup per connection; more is generated config gone wrong. */
+  ja4EntriesMax: 65_536,
   /** addresses. A handful of listeners per process; more is almost certainly generated config gone wrong. */
   listenMax: 64,
   /** servers in one pool. Each has shared per-server gauges, and a consistent-hash table needs ~100 slots per server; a larger pool is generated config gone wrong. */

@@ -32,7 +32,8 @@ import { Pools } from './pools.ts'
 import { Report } from './report.ts'
 import { compileRouteTable, rememberTable } from './routes.ts'
 import type { RawConfig } from './schema.ts'
-import type { AlpnRoute, HostPort, PerClientLimits, ProxyConfig, RouteEntry } from './types.ts'
+import type { AccessConfig, AlpnRoute, HostPort, ListenConfig, PerClientLimits, ProxyConfig, ProxyInConfig, RouteAccessConfig, RouteEntry } from './types.ts'
+import { checkConfigAccess } from './access.ts'
 import { formatHostPort, REJECT, TARGET_EXPECTED } from './values.ts'
 
 // ---------------------------------------------------------------------------------------------------
@@ -181,6 +182,7 @@ function freezeHostPort (hp: HostPort): HostPort {
 
 /** the alpn list of every short-form route: one frozen empty array, not one per route */
 const NO_ALPN: readonly AlpnRoute[] = Object.freeze([])
+const NO_STRINGS: readonly string[] = Object.freeze([])
 
 type RawRouteObject = Exclude<NonNullable<RawConfig['routes']>[string], string>
 
@@ -189,7 +191,7 @@ type RawRouteObject = Exclude<NonNullable<RawConfig['routes']>[string], string>
  * target string (pool name or host:port), or `{ upstream, alpn }` (its shape checked against the schema
  * here, since the runtime schema skips route values; the alpn map keeps config order).
  */
-function buildRoute (r: Report, pools: Pools, source: string, value: unknown, index: number, alpnOf: Map<number, readonly AlpnRoute[]>): number {
+function buildRoute (r: Report, pools: Pools, source: string, value: unknown, index: number, alpnOf: Map<number, readonly AlpnRoute[]>, accessOf: Map<number, RouteAccessConfig>): number {
   const at = ['routes', source]
   if (typeof value === 'string') return pools.resolve(at, value)
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -202,15 +204,39 @@ function buildRoute (r: Report, pools: Pools, source: string, value: unknown, in
   const alpn = Object.keys(alpnRaw).map((protocol) =>
     Object.freeze({ protocol, upstream: pools.resolve([...at, 'alpn', protocol], alpnRaw[protocol]!) }))
   if (alpn.length > 0) alpnOf.set(index, Object.freeze(alpn))
+  if (value.allow !== undefined || value.deny !== undefined || value.allowJa4 !== undefined || value.denyJa4 !== undefined) {
+    accessOf.set(index, Object.freeze({
+      allow: frozenList(value.allow),
+      deny: frozenList(value.deny),
+      allowJa4: frozenList(value.allowJa4),
+      denyJa4: frozenList(value.denyJa4),
+    }))
+  }
   return upstream
 }
 
-function buildListen (r: Report, raw: RawConfig['listen']): HostPort[] {
+function frozenList (v: readonly string[] | undefined): readonly string[] {
+  return v === undefined || v.length === 0 ? NO_STRINGS : Object.freeze([...v])
+}
+
+type RawListenEntry = Exclude<Extract<NonNullable<RawConfig['listen']>, unknown[]>[number], string>
+
+/** One listen entry, short (`host:port`) or long (`{ address, proxyProtocol }`). */
+function buildListenEntry (r: Report, path: Array<string | number>, v: string | RawListenEntry): ListenConfig {
+  if (typeof v === 'string') return Object.freeze(r.listenAddress(path, v))
+  const hp = r.listenAddress([...path, 'address'], v.address)
+  const pp = v.proxyProtocol
+  if (pp === undefined) return Object.freeze({ host: hp.host, port: hp.port })
+  const proxyProtocol: ProxyInConfig = Object.freeze({ accept: Object.freeze([...pp.accept]), from: Object.freeze([...pp.from]) })
+  return Object.freeze({ host: hp.host, port: hp.port, proxyProtocol })
+}
+
+function buildListen (r: Report, raw: RawConfig['listen']): ListenConfig[] {
   const value = raw ?? DEFAULTS.listen
-  if (!Array.isArray(value)) return [r.listenAddress(['listen'], value)]
+  if (!Array.isArray(value)) return [buildListenEntry(r, ['listen'], value)]
   const seen = new Map<string, number>()
   return value.map((a, i) => {
-    const hp = r.listenAddress(['listen', i], a)
+    const hp = buildListenEntry(r, ['listen', i], a)
     const k = formatHostPort(hp)
     const first = seen.get(k)
     if (first !== undefined && hp.port !== 0) r.invalid(['listen', i], `duplicate of listen[${first}]`, a)
@@ -242,10 +268,11 @@ function buildConfig (c: RawConfig, file: string, r: Report): ProxyConfig {
   const sources = Object.keys(routesRaw)
   const upstreamOf = new Int32Array(sources.length)
   const alpnOf = new Map<number, readonly AlpnRoute[]>() // long-form routes only
-  sources.forEach((source, i) => { upstreamOf[i] = buildRoute(r, pools, source, routesRaw[source], i, alpnOf) })
+  const accessOf = new Map<number, RouteAccessConfig>() // long-form routes with lists only
+  sources.forEach((source, i) => { upstreamOf[i] = buildRoute(r, pools, source, routesRaw[source], i, alpnOf, accessOf) })
   const table = compileRouteTable(sources, r.fail)
   const routes: RouteEntry[] = sources.map((source, i) =>
-    Object.freeze({ pattern: table.patterns[i]!, source, upstream: upstreamOf[i]!, alpn: alpnOf.get(i) ?? NO_ALPN }))
+    Object.freeze({ pattern: table.patterns[i]!, source, upstream: upstreamOf[i]!, alpn: alpnOf.get(i) ?? NO_ALPN, access: accessOf.get(i) }))
 
   const defRaw = c.default ?? DEFAULTS.default
   const def = defRaw === REJECT ? null : pools.resolve(['default'], defRaw)
@@ -271,23 +298,30 @@ function buildConfig (c: RawConfig, file: string, r: Report): ProxyConfig {
   const maxPendingHellos = c.limits?.maxPendingHellos ?? DEFAULTS.limits.maxPendingHellos
   const perClient = resolvePerClient(r, c.limits?.perClient)
 
+  const access: AccessConfig | null = c.access === undefined
+    ? null
+    : Object.freeze({ allow: frozenList(c.access.allow), deny: frozenList(c.access.deny) })
+
   const config: ProxyConfig = Object.freeze({
     file,
-    listen: Object.freeze(listen.map(freezeHostPort)),
+    listen: Object.freeze(listen),
     workers,
     accept,
     balance,
     upstreams,
     routes: Object.freeze(routes),
     default: def,
+    access,
     timeouts,
     limits: Object.freeze({ maxHelloBytes, maxConnections, maxPendingHellos, perClient }),
-    log: Object.freeze({ level: c.log?.level ?? DEFAULTS.log.level, access: c.log?.access ?? DEFAULTS.log.access, file: c.log?.file ?? null }),
+    log: Object.freeze({ level: c.log?.level ?? DEFAULTS.log.level, access: c.log?.access ?? DEFAULTS.log.access, ja4: c.log?.ja4 ?? DEFAULTS.log.ja4, file: c.log?.file ?? null }),
     admin: c.admin === undefined
       ? null
       : Object.freeze({ listen: freezeHostPort(r.listenAddress(['admin', 'listen'], c.admin.listen)), token: c.admin.token === undefined || c.admin.token === '' ? null : c.admin.token }),
   })
   rememberTable(config, table)
+  // every CIDR list compiled now, so a bad entry is an error at its line (config/access.ts)
+  checkConfigAccess(config, r.fail)
   return config
 }
 

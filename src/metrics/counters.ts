@@ -38,6 +38,8 @@ export const Counter = {
   BytesDown: 9,
   /** connect attempts made again on another server of the pool after a failed one */
   OriginRetry: 10,
+  /** hellos that carry encrypted_client_hello (ECH): routed on their outer SNI, the public name */
+  EchHellos: 11,
 } as const
 export type Counter = typeof Counter[keyof typeof Counter]
 

@@ -38,6 +38,13 @@ export const Outcome = {
   PendingLimited: 'pending_limited',
   /** closed by shutdown after the drain deadline */
   Shutdown: 'shutdown',
+  /**
+   * a listen address with proxyProtocol: the peer is not in its `from` list, or its PROXY header is malformed,
+   * too long, of a version not accepted, or missing within timeouts.hello; nothing forwarded
+   */
+  ProxyHeaderInvalid: 'proxy_header_invalid',
+  /** refused by an access list (access, or the route's allow/deny/allowJa4/denyJa4): access_denied alert sent */
+  Denied: 'denied',
 } as const
 export type Outcome = typeof Outcome[keyof typeof Outcome]
 

@@ -43,6 +43,7 @@ const COUNTER_HELP: Readonly<Record<string, string>> = {
   bytes_up: 'Bytes relayed client to origin, ClientHello included.',
   bytes_down: 'Bytes relayed origin to client.',
   origin_retry: 'Connect attempts retried on another server of the pool after a failed one.',
+  ech_hellos: 'Hellos that carry encrypted_client_hello (routed on their outer, public name).',
 }
 export const METRIC_PREFIX = 'hellogate_'
 

@@ -22,6 +22,8 @@ export interface LiveSettings {
   readonly maxConnections: number
   readonly level: LogLevel
   readonly accessLog: boolean
+  /** log.ja4 */
+  readonly logJa4: boolean
 }
 
 export interface WorkerData {
@@ -43,7 +45,8 @@ export interface WorkerData {
 }
 
 export type MainToWorker =
-  | { readonly type: 'conn', readonly socket: Socket }
+  /** `listener`: index of the listen address that accepted it (its proxyProtocol policy) */
+  | { readonly type: 'conn', readonly socket: Socket, readonly listener: number }
   | { readonly type: 'routes', readonly state: RouteState, readonly slab: RouteSlab, readonly live: LiveSettings }
   | { readonly type: 'drain', readonly graceMs: number }
   /** SIGUSR2: reopen log.file by name (logrotate renamed it) */

@@ -22,6 +22,7 @@ import { verifyTable } from '../routes/index.ts'
 import { startLoopStats } from '../metrics/loop-stats.ts'
 import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
 import { listenOn, boundAddress } from './listen.ts'
+import { buildProxyInPolicies, type ProxyInPolicy } from '../relay/proxy-in.ts'
 import type { LiveSettings, MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
 
 const data = workerData as WorkerData
@@ -40,13 +41,17 @@ const stopLoopStats = startLoopStats(new Float64Array(data.loopStats))
 
 const servers: net.Server[] = []
 let drainTimer: NodeJS.Timeout | null = null
+/** per listen address (config order): its PROXY policy, or null (relay/proxy-in.ts); fixed for the worker's life */
+const proxyIn = buildProxyInPolicies(config)
+const kProxyIn = Symbol('hellogate.proxyIn')
+interface ListenerServer extends net.Server { [kProxyIn]: ProxyInPolicy | null }
 
 function post (msg: WorkerToMain): void {
   port.postMessage(msg)
 }
 
-function onListenerConnection (socket: Socket): void {
-  handleConnection(ctx, socket)
+function onListenerConnection (this: ListenerServer, socket: Socket): void {
+  handleConnection(ctx, socket, this[kProxyIn])
 }
 
 /** accept failed after listening (EMFILE/ENFILE when fds run out): the listener stays, we report it */
@@ -55,8 +60,9 @@ function onListenerError (err: NodeJS.ErrnoException): void {
 }
 
 async function listenAll (): Promise<void> {
-  for (const addr of data.listen) {
-    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, onListenerConnection)
+  for (const [i, addr] of data.listen.entries()) {
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, onListenerConnection) as ListenerServer
+    server[kProxyIn] = proxyIn[i] ?? null
     await listenOn(server, addr, true)
     server.on('error', onListenerError)
     servers.push(server)
@@ -66,7 +72,7 @@ async function listenAll (): Promise<void> {
 function onMessage (msg: MainToWorker): void {
   switch (msg.type) {
     case 'conn':
-      handleConnection(ctx, msg.socket)
+      handleConnection(ctx, msg.socket, proxyIn[msg.listener] ?? null)
       return
     case 'routes':
       if (!verifyTable(msg.state.routes)) {
@@ -98,6 +104,7 @@ function relayOptions (live: LiveSettings): RelayOptions {
     maxHelloBytes: live.maxHelloBytes,
     maxConnections: live.maxConnections,
     accessLog: live.accessLog,
+    logJa4: live.accessLog && live.logJa4,
     // not live: a reload that changes them reports `limits` in needsRestart (client-limits.ts keeps
     // per-address state sized for them)
     maxPendingHellos: Math.ceil(config.limits.maxPendingHellos / config.workers),
