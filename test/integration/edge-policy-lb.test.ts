@@ -3,6 +3,7 @@
  * `balance: hash` must key on the address the PROXY header carries, not on the socket's. Real CLI, real
  * sockets; the balancer is this test writing v1 headers from 127.0.0.1.
  */
+import { writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildClientHello, tlsRecord } from '../helpers/build-hello.ts'
@@ -90,4 +91,39 @@ describe('limits and hash balancing on the carried address', () => {
     const gotB = b.connections - mid[1]!
     expect([gotA, gotB].sort()).toEqual([0, 3])
   })
+})
+
+describe('access lists reload live (SIGHUP), with the table', () => {
+  it('a deny added by a reload refuses the next connection; a bad CIDR in the new file keeps the running lists', async () => {
+    const origin = await startRecordingOrigin()
+    const raw = (deny: string[]): Record<string, unknown> => ({
+      listen: '127.0.0.1:0',
+      workers: 2,
+      routes: { 'h.example': { upstream: '127.0.0.1:' + String(origin.port), deny } },
+      timeouts: { hello: '2s', connect: '2s', idle: '10s' },
+      log: { level: 'info', access: true },
+    })
+    const proxy = await startCliProxy({ routes: {} }, undefined, raw(['192.0.2.0/24']))
+    const record = tlsRecord(buildClientHello({ sni: 'h.example' }))
+    try {
+      expect((await rawExchange(proxy.port, [record], { endAfter: true })).data.toString()).toMatch(/^got \d+ bytes$/)
+      writeFileSync(proxy.file, JSON.stringify(raw(['127.0.0.0/8'])))
+      process.kill(proxy.child.pid!, 'SIGHUP')
+      await proxy.waitForLog((l) => l.evt === 'reload')
+      await proxy.waitForLog((l) => l.evt === 'routes.swap' && l.worker === 1)
+      await proxy.waitForLog((l) => l.evt === 'routes.swap' && l.worker === 2)
+      // both workers: reuseport spreads these over them
+      for (let i = 0; i < 4; i++) {
+        expect((await rawExchange(proxy.port, [record], { endAfter: true })).data).toEqual(Buffer.from([21, 3, 1, 0, 2, 2, 49]))
+      }
+      writeFileSync(proxy.file, JSON.stringify(raw(['127.0.0.0/33'])))
+      process.kill(proxy.child.pid!, 'SIGHUP')
+      const err = await proxy.waitForLog((l) => l.evt === 'config.error')
+      expect(String(err.message ?? err.error ?? JSON.stringify(err))).toContain('routes."h.example".deny[0]')
+      expect((await rawExchange(proxy.port, [record], { endAfter: true })).data).toEqual(Buffer.from([21, 3, 1, 0, 2, 2, 49]))
+    } finally {
+      await proxy.close()
+      await origin.close()
+    }
+  }, 40_000)
 })
