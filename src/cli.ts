@@ -368,7 +368,7 @@ async function runCheck (file: string, probe: boolean): Promise<number> {
   const t = config.timeouts
   const lines = [
     `config OK: ${config.file}`,
-    `  listen    ${config.listen.map(formatHostPort).join(', ')}`,
+    `  listen    ${config.listen.map((l) => formatHostPort(l) + (l.proxyProtocol === undefined ? '' : ` (PROXY ${l.proxyProtocol.accept.join('/')} from ${l.proxyProtocol.from.length} CIDRs)`)).join(', ')}`,
     `  workers   ${config.workers}`,
     `  accept    ${config.accept}${config.accept === 'handoff' ? ` (balance ${config.balance})` : ''}`,
     `  routes    ${routes}`,
@@ -380,6 +380,11 @@ async function runCheck (file: string, probe: boolean): Promise<number> {
     `  admin     ${config.admin === null ? 'off' : `${formatHostPort(config.admin.listen)}, ${config.admin.token === null ? 'no token' : 'bearer token'}`}`,
   ]
   lines.push(...describeEdge(config))
+  const routeLists = config.routes.filter((r) => r.access !== undefined).length
+  if (config.access !== null || routeLists > 0) {
+    const g = config.access
+    lines.push(`  access    ${g === null ? 'no global lists' : `allow ${g.allow.length}, deny ${g.deny.length} entries`}; ${routeLists} routes with their own lists`)
+  }
   if (probe) lines.push(...await coalescingReport(config))
   process.stdout.write(lines.join('\n') + '\n')
   return EXIT_OK

@@ -1,6 +1,8 @@
 /**
  * Microbenchmark: client address lookup (dist/access checkAccess) on deny lists of 10 and 100 000 CIDRs,
- * IPv4 and IPv6, plus the JA4 of a real hello (dist/fingerprint writeJa4), both not wired into the relay yet.
+ * IPv4 and IPv6, the JA4 of a real hello (dist/fingerprint writeJa4), and what a PROXY header costs a connection
+ * before its hello (dist/proxyproto): the per-connection pieces of the edge policy (README "Access lists and JA4",
+ * "Behind a load balancer"; bench:policy measures them end to end).
  *
  * Tasks (stable names):
  *  - `access/check/<size>/<family>`: `checkAccess(list, addrBytes, 0, family)` with size `10` or `100k`
@@ -11,6 +13,8 @@
  *    100k/10 is the cost of the list size alone (binary search depth ~17 vs ~4).
  *  - `ja4/chromium`: writeJa4 of test/fixtures/hello/chromium.bin (16 ciphers, 18 extensions) into a
  *    reused buffer, compared with the known fingerprint.
+ *  - `proxy-in/v2`, `proxy-in/v1`: what relay/proxy-in.ts does per connection: a new ProxyHeaderDecoder, one
+ *    push of a chunk holding a TCP4 header and a hello, and the carried source and destination as text.
  * Every answer is checked; a wrong one throws. The compile time of each list is reported in the notes.
  */
 import { readFileSync } from 'node:fs'
@@ -29,7 +33,7 @@ const BATCH = 256
 const BATCH_JA4 = 16
 
 const quick = isQuick()
-const { access, fingerprint } = await loadDist()
+const { access, fingerprint, proxyproto } = await loadDist()
 const { AccessList, AccessVerdict, checkAccess, compileAccessList } = access
 
 interface Prefix { v6: boolean, bytes: Uint8Array, prefix: number }
@@ -116,6 +120,24 @@ tasks.push({
     }
   },
 })
+
+const ppHello = Buffer.alloc(517)
+const ppV2 = Buffer.concat([Buffer.from('0d0a0d0a000d0a515549540a2111000cc6336407c0000201' + '0fa001bb', 'hex'), ppHello])
+const ppV1 = Buffer.concat([Buffer.from('PROXY TCP4 198.51.100.7 192.0.2.1 4000 443\r\n', 'latin1'), ppHello])
+for (const [label, chunk, headerBytes] of [['v2', ppV2, 28], ['v1', ppV1, 44]] as const) {
+  tasks.push({
+    name: `proxy-in/${label}`,
+    what: `PROXY ${label} TCP4 header before a hello: new decoder, decode, source and destination as text`,
+    batch: BATCH_JA4,
+    run (n) {
+      for (let k = 0; k < n; k++) {
+        const d = new proxyproto.ProxyHeaderDecoder(proxyproto.ACCEPT_V1 | proxyproto.ACCEPT_V2, proxyproto.DEFAULT_MAX_V2_PAYLOAD)
+        if (d.push(chunk) !== proxyproto.PpStatus.Ok || d.info.restOffset !== headerBytes) throw new Error('PROXY header not decoded')
+        if (proxyproto.proxyAddressText(d.info, 'src') !== '198.51.100.7' || proxyproto.proxyAddressText(d.info, 'dst') !== '192.0.2.1') throw new Error('wrong address')
+      }
+    },
+  })
+}
 
 const results = runTasks(FILE, tasks, quick)
 for (const fam of ['v4', 'v6']) {

@@ -18,6 +18,7 @@ import type * as RoutesModule from '../../src/routes/index.ts'
 import type * as ReferenceModule from '../../src/routes/reference.ts'
 import type * as AccessModule from '../../src/access/index.ts'
 import type * as FingerprintModule from '../../src/fingerprint/index.ts'
+import type * as ProxyprotoModule from '../../src/proxyproto/index.ts'
 
 export const DIST_DIR = path.join(REPO_ROOT, 'dist')
 
@@ -28,6 +29,7 @@ export interface Dist {
   reference: typeof ReferenceModule
   access: typeof AccessModule
   fingerprint: typeof FingerprintModule
+  proxyproto: typeof ProxyprotoModule
 }
 
 async function importDist (rel: string): Promise<unknown> {
@@ -37,9 +39,9 @@ async function importDist (rel: string): Promise<unknown> {
 }
 
 export async function loadDist (): Promise<Dist> {
-  const [hello, quic, routes, reference, access, fingerprint] = await Promise.all([
+  const [hello, quic, routes, reference, access, fingerprint, proxyproto] = await Promise.all([
     importDist('hello/index.js'), importDist('quic/index.js'), importDist('routes/index.js'), importDist('routes/reference.js'),
-    importDist('access/index.js'), importDist('fingerprint/index.js'),
+    importDist('access/index.js'), importDist('fingerprint/index.js'), importDist('proxyproto/index.js'),
   ])
   return {
     hello: hello as typeof HelloModule,
@@ -48,5 +50,6 @@ export async function loadDist (): Promise<Dist> {
     reference: reference as typeof ReferenceModule,
     access: access as typeof AccessModule,
     fingerprint: fingerprint as typeof FingerprintModule,
+    proxyproto: proxyproto as typeof ProxyprotoModule,
   }
 }

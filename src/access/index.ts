@@ -4,7 +4,8 @@
  *
  *   cidr.ts  compileAccessList, checkAccess, AccessVerdict, CidrError
  *
- * Not wired yet: the relay consults nothing here today (README "Edge policy building blocks").
+ * Compiled by config/access.ts at load, consulted by relay/policy.ts after routing and relay/proxy-in.ts for a listen
+ * address's trusted balancers (README "Access lists and JA4").
  */
 export {
   AccessList, AccessVerdict, checkAccess, checkAccessText, CidrError, compileAccessList, type CidrListError,

@@ -80,6 +80,13 @@ export const DEFAULTS = {
     level: 'info',
     /** one `conn.close` line per connection */
     access: true,
+    /**
+     * `ja4` in each conn.close line (only when `access` is on). On: an operator who logs every connection
+     * wants to recognise clients by it, and it costs one walk and two sha256 of the hello: 2.4 µs for
+     * Chromium's (bench/micro, README "Edge policy modules"), against the tens of µs of proxy CPU a
+     * connection costs in all (bench:policy) and the log line itself.
+     */
+    ja4: true,
   },
   /**
    * `quic:` — UDP listeners for QUIC (HTTP/3) passthrough; off unless configured (a UDP port open on
@@ -207,6 +214,14 @@ export const LIMITS = {
   idleMinMs: 1_000,
   /** ms. 0 is allowed: close every connection as soon as shutdown begins. */
   shutdownMinMs: 0,
+  /**
+   * entries in one access list (allow, deny, proxyProtocol.from). 2^20: ten times the 100 000-prefix lists
+   * measured (bench/micro access-cidr); compiling one costs about a second per million entries, and the
+   * lookup does not grow with it (access/cidr.ts).
+   */
+  accessEntriesMax: 1_048_576,
+  /** JA4 fingerprints in one route's allowJa4/denyJa4: a Set lookup per connection; more is generated config gone wrong. */
+  ja4EntriesMax: 65_536,
   /** addresses. A handful of listeners per process; more is almost certainly generated config gone wrong. */
   listenMax: 64,
   /**

@@ -89,7 +89,10 @@ const MIN_PREFIX_HINT = 4
 export function didYouMean (word: string, known: Iterable<string>): string {
   const limit = Math.max(2, Math.floor(word.length / 3))
   const w = word.toLowerCase()
-  for (const c of known) {
+  // the same letters in another case first: `denyJA4` means `denyJa4`, not the prefix `deny`
+  const list = [...known] // may be a one-shot iterator
+  for (const c of list) if (c.toLowerCase() === w) return ` (did you mean '${c}'?)`
+  for (const c of list) {
     const k = c.toLowerCase()
     const prefix = Math.min(k.length, w.length) >= MIN_PREFIX_HINT && (w.startsWith(k) || k.startsWith(w))
     if (k === w || editDistance(c, word) <= limit || prefix) return ` (did you mean '${c}'?)`

@@ -31,6 +31,44 @@ export const POOL_BALANCES = ['roundrobin', 'leastconn', 'hash'] as const
 export const HEALTH_CHECKS = ['tcp', 'tls', 'off'] as const
 export const PROXY_PROTOCOLS = ['off', 'v1', 'v2'] as const
 export const QUIC_UNKNOWN_VERSIONS = ['drop', 'default'] as const
+/** PROXY protocol versions a listen address accepts from its load balancer */
+export const PROXY_IN_VERSIONS = ['v1', 'v2'] as const
+
+// ---- access lists ----------------------------------------------------------------------------------
+
+const CIDR_EXPECTED = 'expected an IPv4 or IPv6 address or CIDR, e.g. 10.0.0.0/8, 192.0.2.7 or 2001:db8::/32'
+/**
+ * JA4 as FoxIO writes it (`t13d1516h2_8daaf6152771_e5627efa2ab1`): protocol, version, SNI flag, two counts,
+ * the ALPN characters, then two 12-digit hash parts. fingerprint/ja4.ts writes exactly this shape.
+ */
+export const JA4_PATTERN = '^[tqd](13|12|11|10|s3|s2|d1|d2|d3|00)[di][0-9]{4}[0-9A-Za-z]{2}_[0-9a-f]{12}_[0-9a-f]{12}$'
+const JA4_EXPECTED = 'expected a JA4 fingerprint like t13d1516h2_8daaf6152771_e5627efa2ab1'
+
+/** a list of CIDRs (allow/deny, proxyProtocol.from); syntax and host bits are checked by validate.ts (access/) */
+function cidrList (description: string) {
+  return Type.Array(Type.String({ errorMessage: CIDR_EXPECTED }), {
+    maxItems: LIMITS.accessEntriesMax,
+    description,
+    errorMessage: `expected a list of at most ${LIMITS.accessEntriesMax} CIDRs (${CIDR_EXPECTED.slice('expected '.length)})`,
+  })
+}
+
+function ja4List (description: string) {
+  return Type.Array(Type.String({ pattern: JA4_PATTERN, errorMessage: JA4_EXPECTED }), {
+    maxItems: LIMITS.ja4EntriesMax,
+    description,
+    errorMessage: `expected a list of at most ${LIMITS.ja4EntriesMax} JA4 fingerprints`,
+  })
+}
+
+/** `access:` — the global lists, checked for every connection once it is routed. */
+const Access = Type.Object({
+  allow: Type.Optional(cidrList('Client addresses admitted; when not empty, only these (deny still wins).')),
+  deny: Type.Optional(cidrList('Client addresses refused (TLS alert access_denied, outcome denied); wins over allow.')),
+}, {
+  additionalProperties: false,
+  description: 'Client address allow/deny lists for every route. Behind a load balancer the address is the one its PROXY header carries.',
+})
 
 /**
  * A route pattern as editors check it: a name or `*.` + a name, in letters, digits, `-`, `_`, `.` or any
@@ -171,6 +209,10 @@ const RouteObject = Type.Object({
     description: 'ALPN protocol id → target. The first entry (in this order) that the client offers wins; ' +
       'no match → upstream.',
   })),
+  allow: Type.Optional(cidrList('Client addresses this route admits; when not empty, only these (deny still wins). Applies after the global access lists.')),
+  deny: Type.Optional(cidrList('Client addresses this route refuses; wins over allow.')),
+  allowJa4: Type.Optional(ja4List('JA4 fingerprints this route admits; when not empty, only these (denyJa4 still wins).')),
+  denyJa4: Type.Optional(ja4List('JA4 fingerprints this route refuses (TLS alert access_denied, outcome denied).')),
   httpPort: Type.Optional(port('Port of the route\'s origin for plain-HTTP connections (http: listener). Default: its pool\'s httpPort, else http.originPort.')),
   forward: Type.Optional(Type.Boolean({
     description: 'true: no upstream; connect to the name the client asked for (SNI or Host), resolved by DNS and fenced ' +
@@ -192,9 +234,38 @@ function flowCount (description: string, def: number) {
 
 const listenAddress = Type.String({ errorMessage: `${LISTEN_EXPECTED} (as a string)` })
 
+/** A listen address's long form: where, and whether a load balancer in front sends PROXY headers. */
+const ListenObject = Type.Object({
+  address: listenAddress,
+  proxyProtocol: Type.Optional(Type.Object({
+    accept: Type.Array(Type.Enum(PROXY_IN_VERSIONS), {
+      minItems: 1,
+      maxItems: PROXY_IN_VERSIONS.length,
+      uniqueItems: true,
+      description: 'PROXY protocol versions accepted: v1 (text), v2 (binary).',
+      errorMessage: 'expected a list of v1, v2 (each once)',
+    }),
+    from: Type.Array(Type.String({ errorMessage: CIDR_EXPECTED }), {
+      minItems: 1,
+      maxItems: LIMITS.accessEntriesMax,
+      description: 'Load balancer addresses trusted to send the header (CIDRs). Connections from anywhere else are refused (proxy_header_invalid).',
+      errorMessage: 'expected a non-empty list of CIDRs (the load balancers\' addresses)',
+    }),
+  }, {
+    additionalProperties: false,
+    required: ['accept', 'from'],
+    description: 'Every connection must start with a PROXY header from a trusted address; its client address replaces the socket\'s ' +
+      '(logs, limits.perClient, access lists, hash balancing, the PROXY header to origins).',
+  })),
+}, { additionalProperties: false, required: ['address'] })
+
+const listenEntry = Type.Union([listenAddress, ListenObject], {
+  errorMessage: `${LISTEN_EXPECTED}, or { address, proxyProtocol }`,
+})
+
 /** The value of one route: a target, or the long form. */
 const RouteTarget = Type.Union([Target, RouteObject], {
-  errorMessage: `${TARGET_EXPECTED}, or { upstream, alpn, httpPort }, or { forward: true }`,
+  errorMessage: `${TARGET_EXPECTED}, or { upstream, alpn, httpPort, allow, deny, allowJa4, denyJa4 }, or { forward: true }`,
 })
 
 /**
@@ -212,14 +283,16 @@ const Routes = Type.Unsafe<Record<string, Static<typeof RouteTarget>>>({
 export const ConfigSchema = Type.Object({
   listen: Type.Optional(Type.Union([
     listenAddress,
-    Type.Array(listenAddress, {
+    ListenObject,
+    Type.Array(listenEntry, {
       minItems: 1,
       maxItems: LIMITS.listenMax,
       errorMessage: `expected 1 to ${LIMITS.listenMax} addresses`,
     }),
   ], {
     description: withDefault('Where to accept TLS connections: one address or a list. "127.0.0.1:8443", ' +
-      '"[::1]:8443" (quote IPv6 in YAML), ":8443" (all interfaces); port 0 = any free port.', DEFAULTS.listen),
+      '"[::1]:8443" (quote IPv6 in YAML), ":8443" (all interfaces); port 0 = any free port. Long form: ' +
+      '{ address, proxyProtocol: { accept: [v1, v2], from: [CIDR, …] } } behind a load balancer.', DEFAULTS.listen),
     default: DEFAULTS.listen,
     errorMessage: `${LISTEN_EXPECTED} (as a string)`,
   })),
@@ -313,6 +386,11 @@ export const ConfigSchema = Type.Object({
     access: Type.Optional(Type.Boolean({
       description: withDefault('One conn.close line per connection.', DEFAULTS.log.access),
       default: DEFAULTS.log.access,
+      errorMessage: 'expected true or false',
+    })),
+    ja4: Type.Optional(Type.Boolean({
+      description: withDefault('Add the client\'s JA4 TLS fingerprint to each conn.close line (computed from the hello, ~1 µs).', DEFAULTS.log.ja4),
+      default: DEFAULTS.log.ja4,
       errorMessage: 'expected true or false',
     })),
     file: Type.Optional(Type.String({
@@ -413,6 +491,7 @@ export const ConfigSchema = Type.Object({
     required: ['listen'],
     description: 'QUIC (HTTP/3) passthrough routed by SNI; off unless set. Uses routes, default, timeouts.hello and limits.maxHelloBytes as TCP does.',
   })),
+  access: Type.Optional(Access),
 }, {
   additionalProperties: false,
   title: 'hellogate config',

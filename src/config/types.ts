@@ -13,6 +13,31 @@ export interface HostPort {
   readonly port: number
 }
 
+/** PROXY protocol in on a listen address: versions accepted and the load balancers trusted to send it. */
+export interface ProxyInConfig {
+  /** at least one of 'v1', 'v2', each once */
+  readonly accept: readonly ('v1' | 'v2')[]
+  /** CIDRs as written (checked at load); connections from other addresses are refused */
+  readonly from: readonly string[]
+}
+
+/** One listen address; without `proxyProtocol` (the short form) clients connect directly. */
+export interface ListenConfig extends HostPort {
+  readonly proxyProtocol?: ProxyInConfig
+}
+
+/** Client address lists as written (CIDRs checked at load; relay/policy.ts compiles them). */
+export interface AccessConfig {
+  readonly allow: readonly string[]
+  readonly deny: readonly string[]
+}
+
+/** A route's own lists: addresses and JA4 fingerprints (36-character strings, checked at load). */
+export interface RouteAccessConfig extends AccessConfig {
+  readonly allowJa4: readonly string[]
+  readonly denyJa4: readonly string[]
+}
+
 export type AcceptModel = 'reuseport' | 'handoff'
 /** how the main thread picks a worker (accept: handoff) */
 export type Balance = 'leastconn' | 'roundrobin'
@@ -107,6 +132,8 @@ export interface RouteEntry {
   readonly upstream: number
   /** in config order: the first entry whose protocol the client offers wins; empty for the short form */
   readonly alpn: readonly AlpnRoute[]
+  /** the long form's allow/deny/allowJa4/denyJa4; undefined when it has none (and for the short form) */
+  readonly access: RouteAccessConfig | undefined
   /** port of the route's origin for plain-HTTP connections; absent: its pool's, else http.originPort */
   readonly httpPort?: number
   /** true: a forward route (`upstream` is -1): dial the requested name, fenced by ProxyConfig.forward */
@@ -149,7 +176,7 @@ export interface PerClientLimits {
 export interface ProxyConfig {
   /** file it came from, or '<demo>' / '<inline>' */
   readonly file: string
-  readonly listen: readonly HostPort[]
+  readonly listen: readonly ListenConfig[]
   /** resolved worker count (`auto` → os.availableParallelism()) */
   readonly workers: number
   readonly accept: AcceptModel
@@ -160,6 +187,8 @@ export interface ProxyConfig {
   readonly routes: readonly RouteEntry[]
   /** pool id for hellos without SNI or without a route; null = reject */
   readonly default: number | null
+  /** `access:` for every connection; null when absent */
+  readonly access: AccessConfig | null
   readonly timeouts: {
     readonly helloMs: number
     /** the default of every declared pool's connect.timeoutMs, and the connect timeout of implicit pools */
@@ -180,6 +209,8 @@ export interface ProxyConfig {
   readonly log: {
     readonly level: LogLevel
     readonly access: boolean
+    /** `ja4` in conn.close lines (with `access` only) */
+    readonly ja4: boolean
     /** log file (appended, reopened on SIGUSR2); null = stdout */
     readonly file: string | null
   }

@@ -33,7 +33,8 @@ import { Report } from './report.ts'
 import { compileRouteTable, rememberTable } from './routes.ts'
 import { buildForward, buildHttp, checkForwardRoutes } from './edge.ts'
 import type { RawConfig } from './schema.ts'
-import type { AlpnRoute, HostPort, PerClientLimits, ProxyConfig, QuicConfig, RouteEntry } from './types.ts'
+import type { AccessConfig, AlpnRoute, HostPort, ListenConfig, PerClientLimits, ProxyConfig, ProxyInConfig, QuicConfig, RouteAccessConfig, RouteEntry } from './types.ts'
+import { checkConfigAccess } from './access.ts'
 import { formatHostPort, REJECT, TARGET_EXPECTED } from './values.ts'
 
 // ---------------------------------------------------------------------------------------------------
@@ -182,6 +183,7 @@ function freezeHostPort (hp: HostPort): HostPort {
 
 /** the alpn list of every short-form route: one frozen empty array, not one per route */
 const NO_ALPN: readonly AlpnRoute[] = Object.freeze([])
+const NO_STRINGS: readonly string[] = Object.freeze([])
 
 type RawRouteObject = Exclude<NonNullable<RawConfig['routes']>[string], string>
 
@@ -191,7 +193,7 @@ type RawRouteObject = Exclude<NonNullable<RawConfig['routes']>[string], string>
  * here, since the runtime schema skips route values; the alpn map keeps config order).
  */
 function buildRoute (r: Report, pools: Pools, source: string, value: unknown, index: number, alpnOf: Map<number, readonly AlpnRoute[]>,
-  edgeOf: Map<number, { httpPort?: number, forward?: boolean }>): number {
+  edgeOf: Map<number, { httpPort?: number, forward?: boolean }>, accessOf: Map<number, RouteAccessConfig>): number {
   const at = ['routes', source]
   if (typeof value === 'string') return pools.resolve(at, value)
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -200,6 +202,15 @@ function buildRoute (r: Report, pools: Pools, source: string, value: unknown, in
   }
   if (!validateRouteObject(value)) return reportSchemaErrors(validateRouteObject.errors ?? [], value, at, r.fail)
   if (value.httpPort !== undefined || value.forward === true) edgeOf.set(index, value.forward === true ? { forward: true } : { httpPort: value.httpPort })
+  // a forward route may have lists too
+  if (value.allow !== undefined || value.deny !== undefined || value.allowJa4 !== undefined || value.denyJa4 !== undefined) {
+    accessOf.set(index, Object.freeze({
+      allow: frozenList(value.allow),
+      deny: frozenList(value.deny),
+      allowJa4: frozenList(value.allowJa4),
+      denyJa4: frozenList(value.denyJa4),
+    }))
+  }
   if (value.forward === true) {
     // a forward route dials the requested name (config/edge.ts checks the pattern against forward.suffixes)
     const extra = ['upstream', 'alpn', 'httpPort'].find((k) => k in value)
@@ -215,12 +226,28 @@ function buildRoute (r: Report, pools: Pools, source: string, value: unknown, in
   return upstream
 }
 
-function buildListen (r: Report, raw: RawConfig['listen'], key: KeyPath = ['listen']): HostPort[] {
+function frozenList (v: readonly string[] | undefined): readonly string[] {
+  return v === undefined || v.length === 0 ? NO_STRINGS : Object.freeze([...v])
+}
+
+type RawListenEntry = Exclude<Extract<NonNullable<RawConfig['listen']>, unknown[]>[number], string>
+
+/** One listen entry, short (`host:port`) or long (`{ address, proxyProtocol }`). */
+function buildListenEntry (r: Report, path: KeyPath, v: string | RawListenEntry): ListenConfig {
+  if (typeof v === 'string') return Object.freeze(r.listenAddress(path, v))
+  const hp = r.listenAddress([...path, 'address'], v.address)
+  const pp = v.proxyProtocol
+  if (pp === undefined) return Object.freeze({ host: hp.host, port: hp.port })
+  const proxyProtocol: ProxyInConfig = Object.freeze({ accept: Object.freeze([...pp.accept]), from: Object.freeze([...pp.from]) })
+  return Object.freeze({ host: hp.host, port: hp.port, proxyProtocol })
+}
+
+function buildListen (r: Report, raw: RawConfig['listen'], key: KeyPath = ['listen']): ListenConfig[] {
   const value = raw ?? DEFAULTS.listen
-  if (!Array.isArray(value)) return [r.listenAddress(key, value)]
+  if (!Array.isArray(value)) return [buildListenEntry(r, key, value)]
   const seen = new Map<string, number>()
   return value.map((a, i) => {
-    const hp = r.listenAddress([...key, i], a)
+    const hp = buildListenEntry(r, [...key, i], a)
     const k = formatHostPort(hp)
     const first = seen.get(k)
     if (first !== undefined && hp.port !== 0) r.invalid([...key, i], `duplicate of ${key.join('.')}[${first}]`, a)
@@ -253,10 +280,11 @@ function buildConfig (c: RawConfig, file: string, r: Report): ProxyConfig {
   const upstreamOf = new Int32Array(sources.length)
   const alpnOf = new Map<number, readonly AlpnRoute[]>() // long-form routes only
   const edgeOf = new Map<number, { httpPort?: number, forward?: boolean }>() // routes with httpPort or forward only
-  sources.forEach((source, i) => { upstreamOf[i] = buildRoute(r, pools, source, routesRaw[source], i, alpnOf, edgeOf) })
+  const accessOf = new Map<number, RouteAccessConfig>() // long-form routes with lists only
+  sources.forEach((source, i) => { upstreamOf[i] = buildRoute(r, pools, source, routesRaw[source], i, alpnOf, edgeOf, accessOf) })
   const table = compileRouteTable(sources, r.fail)
   const routes: RouteEntry[] = sources.map((source, i) =>
-    Object.freeze({ pattern: table.patterns[i]!, source, upstream: upstreamOf[i]!, alpn: alpnOf.get(i) ?? NO_ALPN, ...edgeOf.get(i) }))
+    Object.freeze({ pattern: table.patterns[i]!, source, upstream: upstreamOf[i]!, alpn: alpnOf.get(i) ?? NO_ALPN, access: accessOf.get(i), ...edgeOf.get(i) }))
   const forward = buildForward(r, c.forward)
   checkForwardRoutes(r, routes, forward)
 
@@ -284,18 +312,23 @@ function buildConfig (c: RawConfig, file: string, r: Report): ProxyConfig {
   const maxPendingHellos = c.limits?.maxPendingHellos ?? DEFAULTS.limits.maxPendingHellos
   const perClient = resolvePerClient(r, c.limits?.perClient)
 
+  const access: AccessConfig | null = c.access === undefined
+    ? null
+    : Object.freeze({ allow: frozenList(c.access.allow), deny: frozenList(c.access.deny) })
+
   const config: ProxyConfig = Object.freeze({
     file,
-    listen: Object.freeze(listen.map(freezeHostPort)),
+    listen: Object.freeze(listen),
     workers,
     accept,
     balance,
     upstreams,
     routes: Object.freeze(routes),
     default: def,
+    access,
     timeouts,
     limits: Object.freeze({ maxHelloBytes, maxConnections, maxPendingHellos, perClient }),
-    log: Object.freeze({ level: c.log?.level ?? DEFAULTS.log.level, access: c.log?.access ?? DEFAULTS.log.access, file: c.log?.file ?? null }),
+    log: Object.freeze({ level: c.log?.level ?? DEFAULTS.log.level, access: c.log?.access ?? DEFAULTS.log.access, ja4: c.log?.ja4 ?? DEFAULTS.log.ja4, file: c.log?.file ?? null }),
     admin: c.admin === undefined
       ? null
       : Object.freeze({ listen: freezeHostPort(r.listenAddress(['admin', 'listen'], c.admin.listen)), token: c.admin.token === undefined || c.admin.token === '' ? null : c.admin.token }),
@@ -304,6 +337,8 @@ function buildConfig (c: RawConfig, file: string, r: Report): ProxyConfig {
     quic: buildQuic(r, c.quic, def !== null),
   })
   rememberTable(config, table)
+  // every CIDR list compiled now, so a bad entry is an error at its line (config/access.ts)
+  checkConfigAccess(config, r.fail)
   return config
 }
 

@@ -53,6 +53,11 @@ export const MIN_COMPRESSION_METHODS_LEN = 1
 export const EXT_SERVER_NAME = 0
 /** ExtensionType.application_layer_protocol_negotiation — RFC 7301 §3.1 */
 export const EXT_ALPN = 16
+/**
+ * ExtensionType.encrypted_client_hello — draft-ietf-tls-esni-24 §11.1 `encrypted_client_hello(0xfe0d)`:
+ * the real hello is encrypted inside; what we read (and route on) is the outer hello's public name.
+ */
+export const EXT_ENCRYPTED_CLIENT_HELLO = 0xfe0d
 /** NameType.host_name — RFC 6066 §3 `host_name(0)` */
 export const NAME_TYPE_HOST_NAME = 0
 

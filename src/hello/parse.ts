@@ -26,6 +26,7 @@
  */
 import {
   EXT_ALPN,
+  EXT_ENCRYPTED_CLIENT_HELLO,
   EXT_SERVER_NAME,
   HANDSHAKE_TYPE_CLIENT_HELLO,
   MAX_SESSION_ID_LEN,
@@ -123,6 +124,9 @@ function parseMessage (buf: Uint8Array, start: number, end: number, out: HelloIn
         break
       case EXT_ALPN: // RFC 7301 §3.1
         if (!readAlpn(cExt, out)) return HelloStatus.Malformed
+        break
+      case EXT_ENCRYPTED_CLIENT_HELLO: // draft-ietf-tls-esni §5: only its presence matters to us (opaque to a passthrough)
+        out.echStart = cExt.pos
         break
       default:
         // unknown or uninteresting extension (GREASE included): skipped, its length already checked

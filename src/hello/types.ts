@@ -41,6 +41,11 @@ export class HelloInfo {
   alpnStart = -1
   /** end (exclusive) of the ALPN list body; -1 when absent */
   alpnEnd = -1
+  /**
+   * start of the encrypted_client_hello extension's data (draft-ietf-tls-esni, type 0xfe0d); -1 when
+   * absent. Its presence means the SNI is the outer (public) name, which is what routing uses.
+   */
+  echStart = -1
   /** legacy_version from the ClientHello body (0x0303 for TLS 1.2/1.3); the version field of an SSLv2 hello */
   legacyVersion = 0
   /** true when the hello was SSLv2-compatible (RFC 5246 appendix E.2) */
@@ -55,6 +60,7 @@ export class HelloInfo {
     this.sniEnd = -1
     this.alpnStart = -1
     this.alpnEnd = -1
+    this.echStart = -1
     this.legacyVersion = 0
     this.sslv2 = false
     this.records = 0

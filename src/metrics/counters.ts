@@ -76,6 +76,8 @@ export const Counter = {
   QuicDropRefused: 28,
   /** QUIC: origin datagrams dropped: their flow ended as they arrived */
   QuicDropOrphan: 29,
+  /** hellos that carry encrypted_client_hello (ECH): routed on their outer SNI, the public name */
+  EchHellos: 30,
 } as const
 export type Counter = typeof Counter[keyof typeof Counter]
 

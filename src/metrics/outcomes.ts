@@ -42,6 +42,13 @@ export const Outcome = {
   HttpBadRequest: 'http_bad_request',
   /** forward route: the name resolved to an address the fence refuses (private, loopback, this host, …): nothing dialed */
   ForwardRefused: 'forward_refused',
+  /**
+   * a listen address with proxyProtocol: the peer is not in its `from` list, or its PROXY header is malformed,
+   * too long, of a version not accepted, or missing within timeouts.hello; nothing forwarded
+   */
+  ProxyHeaderInvalid: 'proxy_header_invalid',
+  /** refused by an access list (access, or the route's allow/deny/allowJa4/denyJa4): access_denied alert sent */
+  Denied: 'denied',
 } as const
 export type Outcome = typeof Outcome[keyof typeof Outcome]
 

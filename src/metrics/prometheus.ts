@@ -44,6 +44,7 @@ const COUNTER_HELP: Readonly<Record<string, string>> = {
   bytes_down: 'Bytes relayed origin to client.',
   origin_retry: 'Connect attempts retried on another server of the pool after a failed one.',
   quic_flows_active: 'QUIC flows in the flow tables now.',
+  ech_hellos: 'Hellos that carry encrypted_client_hello (routed on their outer, public name).',
 }
 export const METRIC_PREFIX = 'hellogate_'
 

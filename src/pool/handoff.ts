@@ -124,7 +124,8 @@ export class HandoffDispatcher {
     const slot = this.pickWorker()
     if (slot === null || slot.worker === null) return Dispatch.NoWorker
     try {
-      const msg: MainToWorker = (socket as HttpMarked)[kHttp] === true ? { type: 'conn', socket, http: true } : { type: 'conn', socket }
+      const listener = (socket as Partial<TaggedSocket>)[kListener] ?? 0
+      const msg: MainToWorker = (socket as HttpMarked)[kHttp] === true ? { type: 'conn', socket, listener, http: true } : { type: 'conn', socket, listener }
       slot.worker.postMessage(msg, [socket as never])
       return Dispatch.Sent
     } catch (err) {
@@ -153,8 +154,10 @@ export async function openHandoffListeners (listen: readonly HostPort[], onConne
     logger.warn({ evt: LogEvent.AcceptError, code: err.code, message: err.message }, LogEvent.AcceptError)
   }
   try {
-    for (const addr of listen) {
-      const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, onConnection)
+    for (const [i, addr] of listen.entries()) {
+      // the worker applies this listen address's PROXY policy (relay/proxy-in.ts): tag the socket with it
+      const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true },
+        i === 0 ? onConnection : (socket: Socket) => { (socket as TaggedSocket)[kListener] = i; onConnection(socket) })
       servers.push(server)
       await listenOn(server, addr, false)
       // accept errors after listening (EMFILE/ENFILE when fds run out) must not take the process down
@@ -169,3 +172,7 @@ export async function openHandoffListeners (listen: readonly HostPort[], onConne
 }
 
 function ignore (): void {}
+
+/** Index of the listen address that accepted a socket, when it is not the first (read by `dispatch`). */
+const kListener = Symbol('hellogate.listener')
+interface TaggedSocket extends Socket { [kListener]: number }

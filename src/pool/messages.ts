@@ -22,6 +22,8 @@ export interface LiveSettings {
   readonly maxConnections: number
   readonly level: LogLevel
   readonly accessLog: boolean
+  /** log.ja4 */
+  readonly logJa4: boolean
 }
 
 export interface WorkerData {
@@ -45,8 +47,11 @@ export interface WorkerData {
 }
 
 export type MainToWorker =
-  /** a socket accepted by the main thread (handoff); `http`: from an `http:` listener (a request head, not a hello) */
-  | { readonly type: 'conn', readonly socket: Socket, readonly http?: true }
+  /**
+   * a socket accepted by the main thread (handoff). `listener`: index of the listen address that accepted it
+   * (its proxyProtocol policy); `http`: from an `http:` listener (a request head, not a hello)
+   */
+  | { readonly type: 'conn', readonly socket: Socket, readonly listener: number, readonly http?: true }
   | { readonly type: 'routes', readonly state: RouteState, readonly slab: RouteSlab, readonly live: LiveSettings }
   | { readonly type: 'drain', readonly graceMs: number }
   /** SIGUSR2: reopen log.file by name (logrotate renamed it) */

@@ -10,6 +10,7 @@ import { compileConfigRoutes } from '../config/index.ts'
 import type { ProxyConfig, UpstreamConfig } from '../config/types.ts'
 import { shareTable, type CompiledRoutes } from '../routes/index.ts'
 import type { RouteState, RouteTables } from '../relay/context.ts'
+import { buildAccessTables } from '../relay/policy.ts'
 import { carryOver, createServerTable, type PoolSpec, type ServerTable } from '../upstreams/index.ts'
 
 /**
@@ -75,6 +76,7 @@ export function routeStateFromTable (config: ProxyConfig, table: CompiledRoutes)
     alpnUpstream: sharedInt32(alpnUpstream),
     defaultUpstream: config.default ?? -1,
     pools: config.upstreams.map(poolSpec),
+    access: buildAccessTables(config),
     ...edgeTables(config),
   }
 }

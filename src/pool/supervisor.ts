@@ -45,6 +45,7 @@ export function liveSettings (config: ProxyConfig, workers: number): LiveSetting
     maxConnections: Math.ceil(config.limits.maxConnections / workers),
     level: config.log.level,
     accessLog: config.log.access,
+    logJa4: config.log.ja4,
   }
 }
 

@@ -25,6 +25,7 @@ import { listenOn, boundAddress } from './listen.ts'
 import { handleHttpConnection } from '../http/relay.ts'
 import { setOwnListeners } from '../forward/dial.ts'
 import { QuicRelay } from '../quic-relay/index.ts'
+import { buildProxyInPolicies, type ProxyInPolicy } from '../relay/proxy-in.ts'
 import type { LiveSettings, MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
 import type { HostPort } from '../config/types.ts'
 
@@ -47,13 +48,17 @@ const servers: net.Server[] = []
 const quic = config.quic === null ? null : new QuicRelay(ctx, config.quic)
 let quicAddresses: HostPort[] = []
 let drainTimer: NodeJS.Timeout | null = null
+/** per listen address (config order): its PROXY policy, or null (relay/proxy-in.ts); fixed for the worker's life */
+const proxyIn = buildProxyInPolicies(config)
+const kProxyIn = Symbol('hellogate.proxyIn')
+interface ListenerServer extends net.Server { [kProxyIn]: ProxyInPolicy | null }
 
 function post (msg: WorkerToMain): void {
   port.postMessage(msg)
 }
 
-function onListenerConnection (socket: Socket): void {
-  handleConnection(ctx, socket)
+function onListenerConnection (this: ListenerServer, socket: Socket): void {
+  handleConnection(ctx, socket, this[kProxyIn])
 }
 
 function onHttpListenerConnection (socket: Socket): void {
@@ -69,7 +74,8 @@ async function listenAll (): Promise<void> {
   // data.listen: the TLS listeners (config.listen), then the plain-HTTP ones (config.http.listen)
   const tls = config.listen.length
   for (const [i, addr] of data.listen.entries()) {
-    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, i < tls ? onListenerConnection : onHttpListenerConnection)
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, i < tls ? onListenerConnection : onHttpListenerConnection) as ListenerServer
+    server[kProxyIn] = i < tls ? (proxyIn[i] ?? null) : null
     await listenOn(server, addr, true)
     server.on('error', onListenerError)
     servers.push(server)
@@ -83,7 +89,7 @@ function onMessage (msg: MainToWorker): void {
   switch (msg.type) {
     case 'conn':
       if (msg.http === true) handleHttpConnection(ctx, msg.socket)
-      else handleConnection(ctx, msg.socket)
+      else handleConnection(ctx, msg.socket, proxyIn[msg.listener] ?? null)
       return
     case 'routes':
       if (!verifyTable(msg.state.routes)) {
@@ -115,6 +121,7 @@ function relayOptions (live: LiveSettings): RelayOptions {
     maxHelloBytes: live.maxHelloBytes,
     maxConnections: live.maxConnections,
     accessLog: live.accessLog,
+    logJa4: live.accessLog && live.logJa4,
     // not live: a reload that changes them reports `limits` in needsRestart (client-limits.ts keeps
     // per-address state sized for them)
     maxPendingHellos: Math.ceil(config.limits.maxPendingHellos / config.workers),

@@ -5,7 +5,7 @@
  *   constants.ts  wire numbers (signature, commands, families, TLV types) and limits, each with its reason
  *   address.ts    IP text ↔ bytes (IPv4, IPv6, IPv4-mapped → IPv4), canonical text for v1
  *   encode.ts     writeProxyV1/V2, appendTlv, ProxyHeaderFields + encodeProxyHeader, buildProxyHeader
- *   decode.ts     decodeProxyHeader / ProxyHeaderDecoder (PROXY in; not wired into the relay yet)
+ *   decode.ts     decodeProxyHeader / ProxyHeaderDecoder (PROXY in: relay/proxy-in.ts)
  */
 export {
   MAX_ALPN_BYTES, MAX_AUTHORITY_BYTES, MAX_CUSTOM_TLV_BYTES, MAX_UNIQUE_ID_BYTES, PpError, Pp2Type,

@@ -26,6 +26,9 @@ import { watchOriginIdle } from './pipe.ts'
 import { LIMITED } from './client-limits.ts'
 import { RESPONSE_400 } from '../http/head.ts'
 import { ForwardPort, forwardSession } from '../forward/dial.ts'
+import { admitRouted, sessionJa4 } from './policy.ts'
+import { clientAddressText, ProxyInState, pushProxyHeader, reasonOf, trustedPeer, type ProxyInPolicy } from './proxy-in.ts'
+import { PpStatus } from '../proxyproto/index.ts'
 
 /**
  * How long a refused client may take to read our alert and close before we destroy the socket.
@@ -39,11 +42,14 @@ export const REJECT_LINGER_MS = 2000
  * work: the worker's connection share (`overloaded`), its share of connections waiting for a hello
  * (`pending_limited`), then the client address's limits (`client_limited`, one table lookup). A refused
  * socket is destroyed at once and never gets a Session.
+ *
+ * `proxyIn`: the listen address's PROXY policy (proxy-in.ts), null for direct clients. With one, the header
+ * is read first and the per-client limits apply to the address it carries, once it is in.
  */
-export function handleConnection (ctx: RelayContext, socket: Socket): void {
-  const session = admitConnection(ctx, socket)
+export function handleConnection (ctx: RelayContext, socket: Socket, proxyIn: ProxyInPolicy | null = null): void {
+  const session = admitConnection(ctx, socket, proxyIn)
   if (session === null) return
-  session.client.on('data', onClientHelloData)
+  session.client.on('data', proxyIn === null ? onClientHelloData : onProxyHeaderData)
 }
 
 /**
@@ -51,7 +57,7 @@ export function handleConnection (ctx: RelayContext, socket: Socket): void {
  * first-bytes deadline and its end/error/close listeners, or null when refused. The caller adds the
  * 'data' listener of its reader (the ClientHello here, an HTTP request head in http/relay.ts).
  */
-export function admitConnection (ctx: RelayContext, socket: Socket): Session | null {
+export function admitConnection (ctx: RelayContext, socket: Socket, proxyIn: ProxyInPolicy | null = null): Session | null {
   const counters = ctx.counters
   counters[Counter.ConnAccepted]!++
   const client = socket as SessionSocket
@@ -65,7 +71,8 @@ export function admitConnection (ctx: RelayContext, socket: Socket): Session | n
   }
   let slot = -1
   const limiter = ctx.clientLimiter
-  if (limiter !== null) {
+  // behind a load balancer the socket's address is the balancer's: limits wait for the header's
+  if (limiter !== null && proxyIn === null) {
     // the one clock read per accept that refills the address's bucket (no timer per entry)
     slot = limiter.admit(client.remoteAddress ?? '', performance.now())
     if (slot === LIMITED) {
@@ -88,6 +95,14 @@ export function admitConnection (ctx: RelayContext, socket: Socket): Session | n
   client.on('error', onClientError)
   client.on('close', onClientClose)
   session.helloTimer = setTimeout(onHelloTimeout, ctx.options.helloMs, session)
+  if (proxyIn !== null) {
+    session.proxyIn = new ProxyInState(proxyIn)
+    // a peer that is not a trusted balancer could write any client address: nothing it sends is read
+    if (!trustedPeer(proxyIn, client)) {
+      refuseProxyIn(session, 'untrusted_source')
+      return null
+    }
+  }
   // a transferred socket arrives paused (pauseOnConnect); a listener-accepted one is flowing already
   client.resume()
   return session
@@ -102,6 +117,46 @@ function refuseAtAccept (ctx: RelayContext, client: SessionSocket, outcome: Outc
 }
 
 function onIgnoredError (): void {}
+
+/** Bytes before the hello on a proxyProtocol listen address: the PROXY header, then the client's own (proxy-in.ts). */
+function onProxyHeaderData (this: SessionSocket, chunk: Buffer): void {
+  const s = this[kSession]
+  if (s.state !== SessionState.Hello) return
+  const status = pushProxyHeader(s, chunk)
+  if (status === PpStatus.NeedMore) return
+  this.removeListener('data', onProxyHeaderData)
+  if (status !== PpStatus.Ok) {
+    refuseProxyIn(s, reasonOf(status))
+    return
+  }
+  const limiter = s.ctx.clientLimiter
+  if (limiter !== null) {
+    const slot = limiter.admit(clientAddressText(s) ?? '', performance.now())
+    if (slot === LIMITED) {
+      s.ctx.refusals.refused(true, performance.now())
+      refuseProxyIn(s, null, Outcome.ClientLimited)
+      return
+    }
+    s.clientSlot = slot
+  }
+  this.on('data', onClientHelloData)
+  // the client's first bytes may have come in the header's chunk
+  const rest = s.proxyIn!.decoder.info.restOffset
+  if (rest < chunk.length) onClientHelloData.call(this, chunk.subarray(rest))
+}
+
+/**
+ * Close a connection refused before its hello on a proxyProtocol listen address: outcome (default
+ * proxy_header_invalid) and reason recorded, nothing read further, nothing sent, nothing forwarded.
+ */
+function refuseProxyIn (s: Session, reason: string | null, outcome: Outcome = Outcome.ProxyHeaderInvalid): void {
+  setOutcome(s, outcome)
+  if (s.detail === null) s.detail = reason
+  clearHelloTimer(s)
+  s.state = SessionState.Rejecting
+  s.assembler = null
+  s.client.destroy()
+}
 
 function onClientHelloData (this: SessionSocket, chunk: Buffer): void {
   const s = this[kSession]
@@ -141,9 +196,14 @@ function routeHello (s: Session, status: HelloStatus): void {
   counters[Counter.HelloOk]!++
   if (info.records > 1) counters[Counter.HelloMultiRecord]!++
   if (s.helloChunks > 1) counters[Counter.HelloSegmented]!++
+  if (info.echStart >= 0) {
+    s.ech = true
+    counters[Counter.EchHellos]!++
+  }
   if (ctx.options.accessLog) {
     if (info.sniStart >= 0) s.sni = sniToString(asm.hs, info)
     if (info.alpnStart >= 0) s.alpn = alpnToStrings(asm.hs, info).join(',')
+    if (ctx.options.logJa4) sessionJa4(s)
   }
   let target = -1
   if (status === HelloStatus.Ok) {
@@ -172,6 +232,11 @@ function routeHello (s: Session, status: HelloStatus): void {
   // every attempt of this connection uses the server table of the state it was routed in
   s.table = state.servers
   countRoute(ctx.routeCounts, ctx.routeBase, ctx.routeTracked, s.routeIndex)
+  // access lists (policy.ts): after routing, before any origin is contacted
+  if (!admitRouted(s)) {
+    rejectClient(s, Outcome.Denied)
+    return
+  }
   // hold further client bytes (early data, a pipelined retry) in the kernel until the origin is up
   s.client.pause()
   s.state = SessionState.Connecting
@@ -214,6 +279,11 @@ function onHelloTimeout (s: Session): void {
   s.helloTimer = null
   endHelloWait(s)
   if (s.state !== SessionState.Hello) return
+  if (s.proxyIn !== null && !s.proxyIn.done) {
+    // no whole PROXY header within timeouts.hello
+    setOutcome(s, Outcome.ProxyHeaderInvalid)
+    if (s.detail === null) s.detail = 'proxy_header_timeout'
+  }
   setOutcome(s, Outcome.HelloTimeout)
   s.assembler = null
   s.client.destroy()
@@ -243,6 +313,12 @@ function onClientEnd (this: SessionSocket): void {
       // a plain-HTTP head cut short: nothing at all is a client that left, a partial head a bad request
       if (s.http.length === 0) rejectClient(s, Outcome.ClientAbort, null)
       else rejectClient(s, Outcome.HttpBadRequest, RESPONSE_400)
+      return
+    }
+    if (s.proxyIn !== null && !s.proxyIn.done) {
+      // FIN before a whole PROXY header (none at all, or a truncated one)
+      s.detail = 'proxy_header_truncated'
+      rejectClient(s, Outcome.ProxyHeaderInvalid)
       return
     }
     const received = s.assembler === null ? 0 : s.assembler.length

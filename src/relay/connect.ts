@@ -29,6 +29,9 @@ import { LogEvent } from '../log/events.ts'
 import { encodeProxyHeader, PROXY_HEADER_MAX_BYTES, ProxyHeaderFields } from '../proxyproto/index.ts'
 import { connectionId, kSession, releaseSessionServer, SessionState, setOutcome, socketClosed, type Session, type SessionSocket } from './session.ts'
 import { originClosed, originErrored, startRelay } from './pipe.ts'
+import { ja4Bytes, PP2_TYPE_HELLOGATE_JA4 } from './policy.ts'
+import { appendPassedTlvs, clientAddressText, fillEndpoints, PROXY_IN_MAX_V2_PAYLOAD } from './proxy-in.ts'
+import { JA4_LENGTH } from '../fingerprint/index.ts'
 
 /** Opens one connect attempt to the session's chosen target (`originHost`, `originPort`). */
 export type Connect = (s: Session) => void
@@ -72,7 +75,7 @@ export function buildConnector (opts: ConnectorOptions): Connect {
 export function connectOrigin (s: Session): void {
   const t = s.table!
   // hash pools key on the client address; the others do not read it (a getter and a string hash saved)
-  if (t.poolBalance[s.pool] === BalanceCode.Hash) s.clientHash = hashClientAddress(s.client.remoteAddress)
+  if (t.poolBalance[s.pool] === BalanceCode.Hash) s.clientHash = hashClientAddress(clientAddressText(s))
   if (!chooseTarget(s)) {
     setOutcome(s, Outcome.NoHealthyOrigin)
     s.client.destroy()
@@ -110,23 +113,24 @@ function chooseTarget (s: Session): boolean {
   return true
 }
 
-/** One scratch buffer and field set per worker: a header is encoded here, then copied out (module header). */
-const ppScratch = new Uint8Array(PROXY_HEADER_MAX_BYTES)
+/**
+ * One scratch buffer and field set per worker: a header is encoded here, then copied out (module header).
+ * Room for hellogate's own header plus the TLVs a balancer's header may pass on (proxy-in.ts).
+ */
+const ppScratch = new Uint8Array(PROXY_HEADER_MAX_BYTES + PROXY_IN_MAX_V2_PAYLOAD)
 const ppFields = new ProxyHeaderFields()
 
 /**
- * The PROXY header for the session (v1 line, or v2 with AUTHORITY = the SNI and UNIQUE_ID = the
- * connection id), as `originPrefix`: written before the hello on every attempt. It is a copy of the
- * scratch bytes, because a write that does not complete at once keeps referencing its buffer.
+ * The PROXY header for the session (v1 line, or v2 with AUTHORITY = the SNI, UNIQUE_ID = the connection
+ * id, the client's JA4 in TLV 0xE4 and the TLVs a balancer's header brought), as `originPrefix`: written
+ * before the hello on every attempt. The endpoints are the ones a balancer's header carried, else the
+ * sockets' (proxy-in.ts). It is a copy of the scratch bytes, because a write that does not complete at once
+ * keeps referencing its buffer.
  */
 function buildProxyPrefix (s: Session, version: 1 | 2): boolean {
-  const client = s.client
   const f = ppFields
   f.reset()
-  f.srcAddress = client.remoteAddress
-  f.srcPort = client.remotePort ?? 0
-  f.dstAddress = client.localAddress
-  f.dstPort = client.localPort ?? 0
+  fillEndpoints(s, f)
   if (version === 2) {
     const asm = s.assembler!
     const info = asm.info
@@ -136,9 +140,17 @@ function buildProxyPrefix (s: Session, version: 1 | 2): boolean {
       f.authorityEnd = info.sniEnd
     }
     f.uniqueId = connectionId(s)
+    const ja4 = ja4Bytes(s)
+    if (ja4 !== null) {
+      f.customType = PP2_TYPE_HELLOGATE_JA4
+      f.customBuf = ja4
+      f.customEnd = JA4_LENGTH
+    }
   }
-  const n = encodeProxyHeader(version, f, ppScratch, 0)
+  let n = encodeProxyHeader(version, f, ppScratch, 0)
   f.authorityBuf = null
+  f.customBuf = null
+  if (version === 2 && n > 0) n = appendPassedTlvs(s, ppScratch, n)
   if (n < 0) return false
   s.originPrefix = Buffer.from(ppScratch.subarray(0, n))
   return true

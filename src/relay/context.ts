@@ -12,6 +12,7 @@ import { buildConnector, type Connect } from './connect.ts'
 import { ClientLimiter, RefusalLog, type ClientLimitOptions } from './client-limits.ts'
 import { createHistogramBuffer } from '../metrics/histograms.ts'
 import type { RouteSlab } from '../metrics/route-counters.ts'
+import type { AccessTables } from './policy.ts'
 
 /**
  * The route side of a table, built from a validated config off the connection path (route-state.ts,
@@ -35,6 +36,8 @@ export interface RouteTables {
   readonly defaultUpstream: number
   /** the pools, index = pool id: what the main thread builds the server table from */
   readonly pools: readonly PoolSpec[]
+  /** access lists, global and per route (policy.ts) */
+  readonly access: AccessTables
   /** plain-HTTP ports (http/relay.ts); absent or null when the config has no `http:` */
   readonly http?: HttpPorts | null
   /** forward routes' fence (forward/dial.ts); absent or null when the config has no `forward:` */
@@ -72,6 +75,8 @@ export interface RelayOptions {
   /** limits.perClient as this worker enforces it (client-limits.ts); null: off */
   readonly perClient: ClientLimitOptions | null
   readonly accessLog: boolean
+  /** `ja4` in the access log: log.ja4 with log.access on */
+  readonly logJa4: boolean
   /** this worker's counter row in the server table (1 + worker id; row 0 is the main thread's) */
   readonly row: number
 }

@@ -15,6 +15,7 @@ const ALERT_FATAL = 2 // AlertLevel.fatal
 export const AlertDescription = {
   HandshakeFailure: 40, // handshake_failure
   IllegalParameter: 47, // illegal_parameter
+  AccessDenied: 49, // access_denied
   DecodeError: 50, // decode_error
   InternalError: 80, // internal_error
   UnrecognizedName: 112, // unrecognized_name (RFC 6066 §3)
@@ -37,6 +38,9 @@ const ALERTS = new Map<Outcome, Buffer>([
   // RFC 8446 §6.2: decode_error — "A message could not be decoded because some field was out of range
   // or the length of the message was incorrect"
   [Outcome.Malformed, buildAlert(AlertDescription.DecodeError)],
+  // RFC 8446 §6.2: access_denied — "A valid certificate or PSK was received, but when access control was
+  // applied, the sender decided not to proceed with negotiation"; the one alert that names a policy refusal
+  [Outcome.Denied, buildAlert(AlertDescription.AccessDenied)],
 ])
 
 /** The alert record for an outcome, or null to close silently. Returned buffers are shared: never mutate. */

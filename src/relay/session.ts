@@ -23,6 +23,7 @@ import type { ProxyError } from '../errors.ts'
 import { releaseServer, type ServerTable } from '../upstreams/state.ts'
 import type { RelayContext } from './context.ts'
 import type { HttpHeadReader } from '../http/head.ts'
+import type { ProxyInState } from './proxy-in.ts'
 
 export const kSession = Symbol('hellogate.session')
 
@@ -101,6 +102,12 @@ export class Session {
   clientAddr: string | null = null
   sni: string | null = null
   alpn: string | null = null
+  /** listen address with proxyProtocol: the PROXY header's state and carried endpoints (proxy-in.ts); null otherwise */
+  proxyIn: ProxyInState | null = null
+  /** the client's JA4, once something needed it (policy.ts sessionJa4) */
+  ja4: string | null = null
+  /** the hello carried encrypted_client_hello: routed on its outer (public) name */
+  ech = false
   /** client FIN arrived while the origin connect was in progress */
   clientEnded = false
   /** slot in the worker's per-client table (client-limits.ts admit), or < 0 when none is held */
@@ -174,6 +181,8 @@ function logAccess (s: Session, outcome: Outcome, end: number): void {
     sni: s.sni,
     ...(s.host === null ? null : { host: s.host }),
     alpn: s.alpn,
+    ja4: s.ja4,
+    ech: s.ech,
     id: connectionId(s),
     route: s.route,
     origin: s.originPort === 0 ? null : s.originHost + ':' + String(s.originPort),

@@ -313,3 +313,28 @@ describe('sniToString / alpnToStrings', () => {
     expect(r.alpn).toEqual([])
   })
 })
+
+describe('parseClientHello: encrypted_client_hello (0xfe0d)', () => {
+  it('reports where the extension data starts, with or without SNI; -1 when absent', () => {
+    const data = Buffer.from([0x00, 0x00, 0x01, 0x00, 0x01, 0x07]) // outer ECH: type, cipher suite, config id…
+    const hs = buildClientHello({ sni: 'public.example', extraExtensions: [{ type: 0xfe0d, data }] })
+    const info = new HelloInfo()
+    expect(parseClientHello(hs, 0, hs.length, info)).toBe(Ok)
+    expect(info.echStart).toBeGreaterThan(0)
+    expect(hs.subarray(info.echStart, info.echStart + data.length)).toEqual(data)
+    expect(hs.readUInt16BE(info.echStart - 4)).toBe(0xfe0d)
+    const noSni = buildClientHello({ extraExtensions: [{ type: 0xfe0d, data: 8 }] })
+    expect(parseClientHello(noSni, 0, noSni.length, info)).toBe(NoSni)
+    expect(info.echStart).toBeGreaterThan(0)
+    const plain = buildClientHello({ sni: 'public.example' })
+    expect(parseClientHello(plain, 0, plain.length, info)).toBe(Ok)
+    expect(info.echStart).toBe(-1)
+  })
+
+  it('two ECH extensions are a duplicate extension: malformed, and no offset survives', () => {
+    const hs = buildClientHello({ sni: 'public.example', extraExtensions: [{ type: 0xfe0d, data: 4 }, { type: 0xfe0d, data: 4 }] })
+    const info = new HelloInfo()
+    expect(parseClientHello(hs, 0, hs.length, info)).toBe(HelloStatus.Malformed)
+    expect(info.echStart).toBe(-1)
+  })
+})
