@@ -18,7 +18,7 @@
  */
 import { ErrorCode } from '../errors.ts'
 import { checkHostNameText, describeNameStatus } from '../names/index.ts'
-import { compileRoutes, MAX_ROUTES, normalizePattern, RouteError, type CompiledRoutes } from '../routes/index.ts'
+import { MAX_ROUTES, normalizePattern, RouteCompiler, RouteError, type CompiledRoutes, type CompileFault } from '../routes/index.ts'
 import { failIn, formatKeyPath, type Fail } from './fault.ts'
 import type { ProxyConfig } from './types.ts'
 
@@ -43,14 +43,25 @@ function patternReason (source: string): string {
  * lookup table, or report the first fault through `fail` at `routes."<pattern>"`.
  */
 export function compileRouteTable (sources: readonly string[], fail: Fail): CompiledRoutes {
-  const result = compileRoutes(sources.map((pattern, target) => ({ pattern, target })))
-  if (result.ok) return result.table
-  const path = ['routes', result.pattern]
-  switch (result.error) {
+  const compiler = new RouteCompiler(sources.length)
+  for (let i = 0; i < sources.length; i++) {
+    const fault = compiler.add(sources[i]!, i)
+    if (fault !== null) return reportCompileFault(fault, sources, fail)
+  }
+  return compiler.finish()
+}
+
+/**
+ * A RouteCompiler fault as the config error at `routes."<pattern>"`; `sources` are the patterns as
+ * written, by route index (a duplicate names the earlier one).
+ */
+export function reportCompileFault (fault: CompileFault, sources: readonly string[], fail: Fail): never {
+  const path = ['routes', fault.pattern]
+  switch (fault.error) {
     case RouteError.InvalidPattern:
-      return fail(ErrorCode.CONFIG_INVALID, path, PATTERN_EXPECTED + patternReason(result.pattern), 'key')
+      return fail(ErrorCode.CONFIG_INVALID, path, PATTERN_EXPECTED + patternReason(fault.pattern), 'key')
     case RouteError.Duplicate: {
-      const first = sources[result.duplicateOf ?? 0] ?? ''
+      const first = sources[fault.duplicateOf ?? 0] ?? ''
       return fail(ErrorCode.ROUTE_DUPLICATE, path,
         `same pattern as ${formatKeyPath(['routes', first])} (both are '${normalizePattern(first) ?? first}' after normalisation)`, 'key')
     }
@@ -59,7 +70,7 @@ export function compileRouteTable (sources: readonly string[], fail: Fail): Comp
         `the route table is full: at most ${MAX_ROUTES} routes, with labels that fit the table's memory`, 'key')
     default:
       // targets are the indexes of `sources`, always valid: anything else is a routes/ change not mapped here
-      return fail(ErrorCode.ROUTE_INVALID, path, `the route table does not compile (${routeErrorName(result.error)})`, 'key')
+      return fail(ErrorCode.ROUTE_INVALID, path, `the route table does not compile (${routeErrorName(fault.error)})`, 'key')
   }
 }
 
