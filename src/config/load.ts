@@ -23,11 +23,12 @@ import { extname } from 'node:path'
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml'
 import type { Document } from 'yaml'
 
-import { ErrorCode, ErrorSource, ProxyError } from '../errors.ts'
+import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
 import { LIMITS } from './defaults.ts'
 import { substituteEnv } from './env.ts'
 import { failIn, formatKeyPath, type KeyPath, type Locator } from './fault.ts'
-import { parseConfig } from './validate.ts'
+import { NOT_PLAIN, splitJsonConfig } from './json-routes.ts'
+import { parseConfig, parseConfigFrom } from './validate.ts'
 import type { ProxyConfig } from './types.ts'
 
 export type ConfigFormat = 'yaml' | 'json'
@@ -155,8 +156,61 @@ function parseJson (text: string, file: string): { value: unknown, locate: Locat
  */
 export function parseConfigText (text: string, file: string, format: ConfigFormat = detectFormat(file, text)): ProxyConfig {
   const clean = text.charCodeAt(0) === 0xFEFF ? text.slice(1) : text
+  if (format === 'json') {
+    const fast = parseJsonFast(Buffer.from(clean, 'utf8'), file)
+    if (fast !== undefined) return fast
+  }
+  return parseTextSlow(clean, file, format)
+}
+
+/** the whole text parsed (JSON.parse or yaml), then validated: every error with its position */
+function parseTextSlow (clean: string, file: string, format: ConfigFormat): ProxyConfig {
   const { value, locate } = format === 'json' ? parseJson(clean, file) : parseYaml(clean, file)
   return parseConfig(substituteEnv(value, failIn(file, locate)), file, locate)
+}
+
+/**
+ * A JSON config read without building its routes object (json-routes.ts), or undefined when that is
+ * not possible or finds any fault: then the caller parses the text the ordinary way, which reports the
+ * fault with its position and the ordinary wording. So this path is only ever taken by a valid file,
+ * and gives the config parseTextSlow would (same checks, same order, same values).
+ */
+function parseJsonFast (bytes: Uint8Array, file: string): ProxyConfig | undefined {
+  try {
+    const { rest, routes, expected } = splitJsonConfig(bytes)
+    return parseConfigFrom(substituteEnv(rest, failIn(file, undefined)), file, undefined, routes, expected)
+  } catch (err) {
+    if (err === NOT_PLAIN || err instanceof SyntaxError || isProxyError(err)) return undefined
+    throw err
+  }
+}
+
+/** UTF-8 byte order mark */
+const BOM = [0xEF, 0xBB, 0xBF] as const
+
+/**
+ * Parse and validate the bytes of a config file: a JSON file through the fast path first (no text of
+ * the whole file, no routes object), anything else or any fault through parseConfigText.
+ */
+function parseConfigBytes (bytes: Buffer, file: string): ProxyConfig {
+  const from = bytes[0] === BOM[0] && bytes[1] === BOM[1] && bytes[2] === BOM[2] ? BOM.length : 0
+  if (sniffJson(file, bytes, from)) {
+    const fast = parseJsonFast(bytes.subarray(from), file)
+    if (fast !== undefined) return fast
+    return parseTextSlow(bytes.toString('utf8', from), file, 'json')
+  }
+  return parseConfigText(bytes.toString('utf8'), file)
+}
+
+/** detectFormat(file, text) === 'json', decided on the bytes where that is certain (else false) */
+function sniffJson (file: string, bytes: Buffer, from: number): boolean {
+  const ext = extname(file).toLowerCase()
+  if (ext === '.json') return true
+  if (ext === '.yaml' || ext === '.yml') return false
+  let i = from
+  while (i < bytes.length && (bytes[i] === 0x20 || (bytes[i]! >= 0x09 && bytes[i]! <= 0x0d))) i++
+  // a non-ASCII byte first may be Unicode white space before a '{': parseConfigText decides then
+  return bytes[i] === 0x7b
 }
 
 function readError (file: string, err: unknown): ProxyError {
@@ -172,26 +226,26 @@ function tooLarge (file: string, size: number): ProxyError {
 
 /** Read, parse and validate a config file. Rejects with ProxyError (HG_ERR_CONFIG_*). */
 export async function loadConfigFile (file: string): Promise<ProxyConfig> {
-  let text: string
+  let bytes: Buffer
   try {
     const st = await stat(file)
     if (st.isFile() && st.size > LIMITS.configFileMaxBytes) throw tooLarge(file, st.size)
-    text = await readFile(file, 'utf8')
+    bytes = await readFile(file)
   } catch (err) {
     throw err instanceof ProxyError ? err : readError(file, err)
   }
-  return parseConfigText(text, file)
+  return parseConfigBytes(bytes, file)
 }
 
 /** Synchronous loadConfigFile, for tools that cannot await. */
 export function loadConfigFileSync (file: string): ProxyConfig {
-  let text: string
+  let bytes: Buffer
   try {
     const st = statSync(file)
     if (st.isFile() && st.size > LIMITS.configFileMaxBytes) throw tooLarge(file, st.size)
-    text = readFileSync(file, 'utf8')
+    bytes = readFileSync(file)
   } catch (err) {
     throw err instanceof ProxyError ? err : readError(file, err)
   }
-  return parseConfigText(text, file)
+  return parseConfigBytes(bytes, file)
 }

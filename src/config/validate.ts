@@ -230,11 +230,10 @@ function buildListen (r: Report, raw: RawConfig['listen']): HostPort[] {
  */
 export type RouteSource = (visit: (source: string, value: unknown) => void) => void
 
-/** the routes of a parsed `routes:` mapping, in Object.keys order (what JSON.parse and yaml keep) */
-function objectRoutes (raw: Record<string, unknown>): RouteSource {
-  return (visit) => {
-    for (const source of Object.keys(raw)) visit(source, raw[source])
-  }
+/** buildRoutes over a parsed `routes:` mapping, in Object.keys order (what JSON.parse and yaml keep) */
+function buildObjectRoutes (r: Report, pools: Pools, raw: Record<string, unknown>, alpnOf: Map<number, readonly AlpnRoute[]>): ReturnType<typeof buildRoutes> {
+  const keys = Object.keys(raw)
+  return buildRoutes(r, pools, (visit) => { for (const source of keys) visit(source, raw[source]) }, alpnOf, keys.length)
 }
 
 /**
@@ -244,11 +243,11 @@ function objectRoutes (raw: Record<string, unknown>): RouteSource {
  * is met, a compile fault (pattern, duplicate) only once every target has resolved.
  * The table is built on SharedArrayBuffers (workers share it; route-state.ts would otherwise copy it).
  */
-function buildRoutes (r: Report, pools: Pools, routes: RouteSource, alpnOf: Map<number, readonly AlpnRoute[]>):
+function buildRoutes (r: Report, pools: Pools, routes: RouteSource, alpnOf: Map<number, readonly AlpnRoute[]>, expected: number):
 { table: CompiledRoutes, sources: string[], upstreamOf: Int32Array } {
-  const compiler = new RouteCompiler()
+  const compiler = new RouteCompiler(expected)
   const sources: string[] = []
-  let upstreamOf = new Int32Array(MIN_ROUTE_SLOTS)
+  let upstreamOf = new Int32Array(Math.max(MIN_ROUTE_SLOTS, expected))
   let fault: CompileFault | null = null
   routes((source, value) => {
     const i = sources.length
@@ -265,7 +264,7 @@ function buildRoutes (r: Report, pools: Pools, routes: RouteSource, alpnOf: Map<
   return { table: compiler.finish(true), sources, upstreamOf }
 }
 
-function buildConfig (c: RawConfig, file: string, r: Report, routes: RouteSource | undefined): ProxyConfig {
+function buildConfig (c: RawConfig, file: string, r: Report, routes: RouteSource | undefined, expected: number): ProxyConfig {
   const listen = buildListen(r, c.listen)
   const workersRaw = c.workers ?? DEFAULTS.workers
   const workers = workersRaw === 'auto' ? Math.max(1, Math.min(availableParallelism(), LIMITS.workersMax)) : workersRaw
@@ -285,7 +284,9 @@ function buildConfig (c: RawConfig, file: string, r: Report, routes: RouteSource
   const pools = new Pools(r, connectMs)
   for (const [name, raw] of Object.entries(c.upstreams ?? {})) pools.declare(name, raw)
   const alpnOf = new Map<number, readonly AlpnRoute[]>() // long-form routes only
-  const { table, sources, upstreamOf } = buildRoutes(r, pools, routes ?? objectRoutes(c.routes ?? {}), alpnOf)
+  const { table, sources, upstreamOf } = routes === undefined
+    ? buildObjectRoutes(r, pools, c.routes ?? {}, alpnOf)
+    : buildRoutes(r, pools, routes, alpnOf, expected)
   const routeList: RouteEntry[] = []
   for (let i = 0; i < sources.length; i++) {
     routeList[i] = Object.freeze({ pattern: table.patterns[i]!, source: sources[i]!, upstream: upstreamOf[i]!, alpn: alpnOf.get(i) ?? NO_ALPN })
@@ -375,11 +376,11 @@ export function parseConfigWithRoutes (raw: unknown, file: string, routes: Itera
 }
 
 /** parseConfig, with the routes from `routes` when given (else from raw.routes). */
-export function parseConfigFrom (raw: unknown, file: string, locate: Locator | undefined, routes: RouteSource | undefined): ProxyConfig {
+export function parseConfigFrom (raw: unknown, file: string, locate: Locator | undefined, routes: RouteSource | undefined, expected = 0): ProxyConfig {
   const fail = failIn(file, locate)
   if (raw === null || raw === undefined) {
     return fail(ErrorCode.CONFIG_INVALID, [], 'the file is empty; expected a mapping with at least `routes`')
   }
   if (!validateShape(raw)) return reportSchemaErrors(validateShape.errors ?? [], raw, [], fail)
-  return buildConfig(raw, file, new Report(fail), routes)
+  return buildConfig(raw, file, new Report(fail), routes, expected)
 }
