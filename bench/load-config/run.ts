@@ -11,7 +11,8 @@
  * a distinct origin per route, the worst case for implicit pools). Then, per mode and round, a fresh
  * `node dist/cli.js check|serve --config FILE` child runs. `check`: exit-usage.ts, preloaded, writes
  * the process's own peak RSS (all threads) and CPU time at exit; wall time is spawn → exit. `serve`:
- * wall time is spawn → the listen port accepting a TCP connect; peak RSS (VmHWM) and CPU time are read
+ * wall time is spawn → the `listening` log line (every worker up) and the listen port accepting a TCP
+ * connect; peak RSS (VmHWM) and CPU time are read
  * from /proc then (Linux), and the child is stopped by pid (SIGTERM, shutdown 0).
  * Each figure is the median over rounds. CPU time is printed next to wall time because on a shared
  * 2-vCPU machine wall time also counts other processes' turns; the load average is recorded.
@@ -37,6 +38,10 @@ const READY_TIMEOUT_MS = 120_000
 /** poll interval for the listen port */
 const POLL_MS = 20
 const MIB = 1024
+/** serve's log line once every worker is up (pool/main.ts, LogEvent.Listening) */
+const LISTENING = '"evt":"listening"'
+/** stdout kept while waiting for that line */
+const LOG_KEEP_CHARS = 4096
 
 const { values } = parseArgs({
   options: {
@@ -80,11 +85,17 @@ async function runOnce (mode: string, file: string, dir: string, port: number): 
   rmSync(usageFile, { force: true })
   const t0 = performance.now()
   const child = spawn(process.execPath, ['--import', HOOK, CLI, mode, '--config', file], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, HG_BENCH_USAGE: usageFile },
   })
   let stderr = ''
+  let stdout = ''
+  let listening = false
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  child.stdout.on('data', (d: Buffer) => {
+    stdout = (stdout + d.toString()).slice(-LOG_KEEP_CHARS)
+    if (stdout.includes(LISTENING)) listening = true
+  })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code) }))
   let wallMs: number
   if (mode === 'serve') {
@@ -92,7 +103,7 @@ async function runOnce (mode: string, file: string, dir: string, port: number): 
     exited.then(() => { done = true }, () => { done = true })
     for (;;) {
       if (done) throw new Error(`serve exited before listening: ${stderr.slice(-2000)}`)
-      if (await accepts(port)) break
+      if (listening && await accepts(port)) break
       if (performance.now() - t0 > READY_TIMEOUT_MS) { child.kill('SIGKILL'); throw new Error('serve did not listen in time') }
       await sleep(POLL_MS)
     }
