@@ -180,6 +180,13 @@ function freezeHostPort (hp: HostPort): HostPort {
   return Object.freeze({ host: hp.host, port: hp.port })
 }
 
+/**
+ * Routes from which the table is compiled straight onto SharedArrayBuffers: there the copy
+ * route-state.ts would make is megabytes; below, allocating shared memory (slower than plain) for
+ * every small config (tests, `reload(value)`) costs more than copying a few kilobytes once.
+ */
+const SHARED_TABLE_MIN_ROUTES = 10_000
+
 /** route slots reserved before the count is known; doubled when short */
 const MIN_ROUTE_SLOTS = 64
 
@@ -241,7 +248,7 @@ function buildObjectRoutes (r: Report, pools: Pools, raw: Record<string, unknown
  * compiler as it comes, so no per-route object exists before the RouteEntry. Reports the same first
  * fault as resolving every target first and compiling after: a target fault anywhere is thrown when it
  * is met, a compile fault (pattern, duplicate) only once every target has resolved.
- * The table is built on SharedArrayBuffers (workers share it; route-state.ts would otherwise copy it).
+ * A large table is built on SharedArrayBuffers (workers share it; route-state.ts would otherwise copy it).
  */
 function buildRoutes (r: Report, pools: Pools, routes: RouteSource, alpnOf: Map<number, readonly AlpnRoute[]>, expected: number):
 { table: CompiledRoutes, sources: string[], upstreamOf: Int32Array } {
@@ -261,7 +268,7 @@ function buildRoutes (r: Report, pools: Pools, routes: RouteSource, alpnOf: Map<
     fault ??= compiler.add(source, i)
   })
   if (fault !== null) reportCompileFault(fault, sources, r.fail)
-  return { table: compiler.finish(true), sources, upstreamOf }
+  return { table: compiler.finish(sources.length >= SHARED_TABLE_MIN_ROUTES), sources, upstreamOf }
 }
 
 function buildConfig (c: RawConfig, file: string, r: Report, routes: RouteSource | undefined, expected: number): ProxyConfig {
