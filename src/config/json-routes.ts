@@ -183,3 +183,41 @@ function readRoutes (bytes: Uint8Array, from: number, visit: (source: string, va
     if (next !== COMMA) throw NOT_PLAIN
   }
 }
+
+/**
+ * Offset of route `source`'s key (`target` 'key') or value ('value') in a JSON config, or undefined
+ * when the text is not the plain shape (the caller then locates through the YAML CST, as for any key).
+ * The first top-level `routes` and the first entry named `source` in it, as that locator finds them.
+ * For errors only: a full scan, so that a fault in a million-route file costs no YAML document.
+ */
+export function findRouteOffset (bytes: Uint8Array, source: string, target: 'key' | 'value'): number | undefined {
+  try {
+    const r = new Reader(bytes)
+    r.expect(OPEN_BRACE)
+    for (;;) {
+      const key = r.plainString()
+      r.expect(COLON)
+      if (key === 'routes') break
+      r.peek()
+      r.i = r.skipValue()
+      if (r.peek() !== COMMA) return undefined
+      r.i++
+    }
+    r.expect(OPEN_BRACE)
+    for (;;) {
+      const at = r.peek()
+      const here = r.i
+      if (at !== QUOTE) return undefined
+      const key = r.plainString()
+      r.expect(COLON)
+      const valueAt = (r.peek(), r.i)
+      if (key === source) return target === 'key' ? here : valueAt
+      r.i = r.skipValue()
+      if (r.peek() !== COMMA) return undefined
+      r.i++
+    }
+  } catch (err) {
+    if (err === NOT_PLAIN) return undefined
+    throw err
+  }
+}

@@ -27,7 +27,7 @@ import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
 import { LIMITS } from './defaults.ts'
 import { substituteEnv } from './env.ts'
 import { failIn, formatKeyPath, type KeyPath, type Locator } from './fault.ts'
-import { NOT_PLAIN, splitJsonConfig } from './json-routes.ts'
+import { findRouteOffset, NOT_PLAIN, splitJsonConfig } from './json-routes.ts'
 import { parseConfig, parseConfigFrom } from './validate.ts'
 import type { ProxyConfig } from './types.ts'
 
@@ -138,9 +138,16 @@ function parseJson (text: string, file: string): { value: unknown, locate: Locat
   } catch (err) {
     throw syntaxError(file, `invalid JSON: ${(err as Error).message}`, err)
   }
-  // positions are only needed on the error path: build the YAML CST lazily then
+  // positions are only needed on the error path: build the YAML CST lazily then, except for a route's
+  // key or value, found by scanning the bytes (a million-route file's CST takes gigabytes)
   let lazy: Locator | undefined
+  let bytes: Buffer | undefined
   const locate: Locator = (path, target) => {
+    if (path.length === 2 && path[0] === 'routes' && typeof path[1] === 'string') {
+      bytes ??= Buffer.from(text, 'utf8')
+      const where = routePosition(bytes, path[1], target)
+      if (where !== undefined) return where
+    }
     if (lazy === undefined) {
       const lines = new LineCounter()
       lazy = documentLocator(parseDocument(text, { lineCounter: lines, uniqueKeys: false }), lines)
@@ -149,6 +156,31 @@ function parseJson (text: string, file: string): { value: unknown, locate: Locat
   }
   return { value, locate }
 }
+
+/**
+ * `line:col` of route `source`'s key or value in JSON bytes, counted as the YAML locator counts (1-based,
+ * col in characters); undefined where that is not certain (not the plain shape, a carriage return
+ * alone, which YAML may count as a line break).
+ */
+function routePosition (bytes: Buffer, source: string, target: 'key' | 'value'): string | undefined {
+  const offset = findRouteOffset(bytes, source, target)
+  if (offset === undefined) return undefined
+  let line = 1
+  let lineStart = 0
+  for (let i = 0; i < offset; i++) {
+    const c = bytes[i]!
+    if (c === LF) {
+      line++
+      lineStart = i + 1
+    } else if (c === CR && bytes[i + 1] !== LF) {
+      return undefined
+    }
+  }
+  return `${line}:${bytes.toString('utf8', lineStart, offset).length + 1}`
+}
+
+const LF = 0x0a
+const CR = 0x0d
 
 /**
  * Parse and validate config text (no I/O). `file` names the source in messages; `format` defaults to
