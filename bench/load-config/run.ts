@@ -4,7 +4,8 @@
  * shared tables and the worker threads, until the listener accepts).
  *
  * Usage: `node bench/load-config/run.ts [--cases json:1000000,json:300000,yaml:300000]
- *         [--origins distinct|N] [--modes check,serve] [--rounds 1] [--impl dist|src] [--keep]`
+ *         [--origins distinct|N] [--modes check,serve] [--rounds 1] [--impl dist|src] [--cli PATH] [--keep]`
+ *         (`--cli` runs another build's cli.js / cli.ts, e.g. a checkout of the commit before a change)
  *
  * Method: each case's file is generated into a temporary directory (generate.ts: route i →
  * `n<i>.c<i%1000>.example.com`, one in 20 a wildcard, to 10.a.b.c:443 of origin i % origins; by default
@@ -50,6 +51,7 @@ const { values } = parseArgs({
     modes: { type: 'string', default: 'check,serve' },
     rounds: { type: 'string', default: '1' },
     impl: { type: 'string', default: 'dist' },
+    cli: { type: 'string' },
     keep: { type: 'boolean', default: false },
   },
 })
@@ -57,7 +59,7 @@ const { values } = parseArgs({
 interface Sample { wallS: number, cpuS: number, peakMiB: number }
 interface CaseResult { format: Format, routes: number, origins: number, fileMiB: number, mode: string, samples: Sample[], median: Sample }
 
-const CLI = values.impl === 'src' ? path.join(REPO_ROOT, 'src', 'cli.ts') : path.join(REPO_ROOT, 'dist', 'cli.js')
+const CLI = values.cli ?? (values.impl === 'src' ? path.join(REPO_ROOT, 'src', 'cli.ts') : path.join(REPO_ROOT, 'dist', 'cli.js'))
 const HOOK = path.join(REPO_ROOT, 'bench', 'load-config', 'exit-usage.ts')
 
 function freePort (): Promise<number> {
@@ -158,7 +160,7 @@ async function main (): Promise<void> {
     if (!values.keep) rmSync(dir, { recursive: true, force: true })
     else console.log(`files kept in ${dir}`)
   }
-  const { latest } = writeResults('load-config', { env: { ...header, loadAverage1mEnd: os.loadavg()[0] }, cli: CLI, results })
+  const { latest } = writeResults('load-config', { env: { ...header, loadAverage1mEnd: os.loadavg()[0] }, cli: CLI, origins: values.origins, results })
   console.log(`results: ${latest}`)
 }
 

@@ -12,9 +12,14 @@
  *  - Read failures → HG_ERR_CONFIG_READ, parse failures → HG_ERR_CONFIG_SYNTAX, both naming the file;
  *    validation errors (validate.ts) carry `file:line:col` located through the parsed document.
  *
+ *  - A JSON file is first read without building its routes object (json-routes.ts: entries go from the
+ *    bytes to the compiler); on anything that reader does not take, or any fault, the whole text is
+ *    parsed the ordinary way, so every message and position is the ordinary path's.
+ *
  * Limits: files over LIMITS.configFileMaxBytes are refused before reading (HG_ERR_CONFIG_READ).
- * Cost (2-core dev VM, 100k routes): JSON ≈ 0.8 s, YAML several seconds (the yaml package builds a full
- * node tree with positions); for route tables in the 100k+ range prefer JSON.
+ * Cost (2-vCPU VM, CPU time): JSON 1M routes ≈ 5 s and < 500 MB peak RSS (bench/load-config), YAML
+ * 300k routes ≈ 10 s and ~800 MB (the yaml package builds a full node tree with positions); for route
+ * tables in the 100k+ range prefer JSON.
  */
 import { readFileSync, statSync } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'

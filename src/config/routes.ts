@@ -3,9 +3,10 @@
  * compiled into the lookup table, and the one mapping of routes/ RouteError codes to config errors.
  *
  * Contract:
- *  - `compileRouteTable(sources, fail)` compiles the patterns as written (routes/compileRoutes normalises
+ *  - `compileRouteTable(sources, fail)` compiles the patterns as written (routes/RouteCompiler normalises
  *    each one and finds duplicates as it inserts it into the trie: one pass) and reports the first fault
- *    through `fail` at `routes."<pattern as written>"`: an invalid pattern (with the names/ reason when
+ *    through `fail` at `routes."<pattern as written>"` (`reportCompileFault`, which validate.ts's
+ *    streaming build uses too): an invalid pattern (with the names/ reason when
  *    there is one), a duplicate naming both keys and the canonical form they share, too many routes.
  *    parseConfig calls it while validating, with a located `fail`, so these errors carry file:line:col.
  *  - The table parseConfig compiled is kept for the config it produced (`rememberTable`), and
@@ -13,8 +14,9 @@
  *    is `hellogate check`, startup or a reload. Any later call (or a config that came through
  *    postMessage, which carries no table) compiles again, through the same function.
  *
- * Limits: the remembered table lives until it is taken or its config is collected (WeakMap); it is the
- * plain (not shared) table, which pool/route-state.ts copies onto SharedArrayBuffers.
+ * Limits: the remembered table lives until it is taken or its config is collected (WeakMap). A large one
+ * is already on SharedArrayBuffers (validate.ts), which pool/route-state.ts then uses as it is; a small
+ * one is plain, and copied there.
  */
 import { ErrorCode } from '../errors.ts'
 import { checkHostNameText, describeNameStatus } from '../names/index.ts'

@@ -18,7 +18,8 @@
  *
  * Limits: runs once at startup (or `hellogate check`, or a reload). The schema step does not look into
  * the routes map (the runtime schema replaces it by "a mapping"), so its cost does not grow with the
- * route count; the routes cost one pass here plus the compile.
+ * route count; the routes cost one pass here, which also compiles them (RouteCompiler, fed as each
+ * route's target resolves), and no object per route but the RouteEntry.
  */
 import { readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'

@@ -1,5 +1,6 @@
 /**
- * routes/compile — RouteSpec[] → CompiledRoutes, once per config load (STYLE C.2 rule 7).
+ * routes/compile — RouteSpec[] (compileRoutes) or a stream of routes (RouteCompiler) → CompiledRoutes, once per
+ * config load (STYLE C.2 rule 7).
  *
  * SEMANTICS (public, in the README's routing rules; tested by test/unit/routes/conformance.ts against
  * reference.ts):
