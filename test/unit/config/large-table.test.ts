@@ -152,7 +152,7 @@ describe('a 50 000-route JSON file', { timeout: TIMEOUT_MS }, () => {
     const cases = [
       { line: '    "bad*.example.com": "10.0.0.1:443"', col: 5, message: 'routes."bad*.example.com": expected a host name', code: ErrorCode.CONFIG_INVALID },
       { line: '    "deep.example.com": "10.0.0.1:99999"', col: 25, message: 'routes."deep.example.com": expected host:port', code: ErrorCode.CONFIG_INVALID },
-      { line: `    "N5.c5.example.com": "10.0.0.1:443"`, col: 5, message: 'routes."N5.c5.example.com": same pattern as routes."n5.c5.example.com"', code: ErrorCode.ROUTE_DUPLICATE },
+      { line: '    "N5.c5.example.com": "10.0.0.1:443"', col: 5, message: 'routes."N5.c5.example.com": same pattern as routes."n5.c5.example.com"', code: ErrorCode.ROUTE_DUPLICATE },
     ]
     for (const c of cases) {
       const file = join(dir, 'bad.json')
