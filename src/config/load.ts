@@ -17,7 +17,7 @@
  *    parsed the ordinary way, so every message and position is the ordinary path's.
  *
  * Limits: files over LIMITS.configFileMaxBytes are refused before reading (HG_ERR_CONFIG_READ).
- * Cost (2-vCPU VM, CPU time): JSON 1M routes ≈ 5 s and < 500 MB peak RSS (bench/load-config), YAML
+ * Cost (2-vCPU VM, CPU time): JSON 1M routes ≈ 3.6 s and ~540 MB peak RSS (bench/load-config), YAML
  * 300k routes ≈ 10 s and ~800 MB (the yaml package builds a full node tree with positions); for route
  * tables in the 100k+ range prefer JSON.
  */
