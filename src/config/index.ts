@@ -20,8 +20,11 @@ export { compileConfigRoutes, routeErrorName } from './routes.ts'
 export { describeUpstreams } from './summary.ts'
 /** The http: and forward: part of `hellogate check` (nothing when they are off). */
 export { describeEdge } from './edge.ts'
-/** Validate an already-parsed value. */
-export { parseConfig } from './validate.ts'
+/**
+ * Validate an already-parsed value; or one whose routes come as `[pattern, value]` entries, read once in
+ * order (a key-value store, a generated table: no million-key object needed).
+ */
+export { parseConfig, parseConfigWithRoutes } from './validate.ts'
 /** Value syntaxes and key paths, shared with the CLI summary and tests. */
 export { formatDuration, formatHostPort, parseDuration, parseHostPort } from './values.ts'
 export { formatKeyPath, type KeyPath, type Locator } from './fault.ts'

@@ -12,9 +12,14 @@
  *  - Read failures → HG_ERR_CONFIG_READ, parse failures → HG_ERR_CONFIG_SYNTAX, both naming the file;
  *    validation errors (validate.ts) carry `file:line:col` located through the parsed document.
  *
+ *  - A JSON file is first read without building its routes object (json-routes.ts: entries go from the
+ *    bytes to the compiler); on anything that reader does not take, or any fault, the whole text is
+ *    parsed the ordinary way, so every message and position is the ordinary path's.
+ *
  * Limits: files over LIMITS.configFileMaxBytes are refused before reading (HG_ERR_CONFIG_READ).
- * Cost (2-core dev VM, 100k routes): JSON ≈ 0.8 s, YAML several seconds (the yaml package builds a full
- * node tree with positions); for route tables in the 100k+ range prefer JSON.
+ * Cost (2-vCPU VM, CPU time): JSON 1M routes ≈ 3.6 s and ~540 MB peak RSS (bench/load-config), YAML
+ * 300k routes ≈ 10 s and ~800 MB (the yaml package builds a full node tree with positions); for route
+ * tables in the 100k+ range prefer JSON.
  */
 import { readFileSync, statSync } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
@@ -23,11 +28,12 @@ import { extname } from 'node:path'
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml'
 import type { Document } from 'yaml'
 
-import { ErrorCode, ErrorSource, ProxyError } from '../errors.ts'
+import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
 import { LIMITS } from './defaults.ts'
 import { substituteEnv } from './env.ts'
 import { failIn, formatKeyPath, type KeyPath, type Locator } from './fault.ts'
-import { parseConfig } from './validate.ts'
+import { findRouteOffset, NOT_PLAIN, splitJsonConfig } from './json-routes.ts'
+import { parseConfig, parseConfigFrom } from './validate.ts'
 import type { ProxyConfig } from './types.ts'
 
 export type ConfigFormat = 'yaml' | 'json'
@@ -137,9 +143,16 @@ function parseJson (text: string, file: string): { value: unknown, locate: Locat
   } catch (err) {
     throw syntaxError(file, `invalid JSON: ${(err as Error).message}`, err)
   }
-  // positions are only needed on the error path: build the YAML CST lazily then
+  // positions are only needed on the error path: build the YAML CST lazily then, except for a route's
+  // key or value, found by scanning the bytes (a million-route file's CST takes gigabytes)
   let lazy: Locator | undefined
+  let bytes: Buffer | undefined
   const locate: Locator = (path, target) => {
+    if (path.length === 2 && path[0] === 'routes' && typeof path[1] === 'string') {
+      bytes ??= Buffer.from(text, 'utf8')
+      const where = routePosition(bytes, path[1], target)
+      if (where !== undefined) return where
+    }
     if (lazy === undefined) {
       const lines = new LineCounter()
       lazy = documentLocator(parseDocument(text, { lineCounter: lines, uniqueKeys: false }), lines)
@@ -150,13 +163,91 @@ function parseJson (text: string, file: string): { value: unknown, locate: Locat
 }
 
 /**
+ * `line:col` of route `source`'s key or value in JSON bytes, counted as the YAML locator counts (1-based,
+ * col in characters); undefined where that is not certain (not the plain shape, a carriage return
+ * alone, which YAML may count as a line break).
+ */
+function routePosition (bytes: Buffer, source: string, target: 'key' | 'value'): string | undefined {
+  const offset = findRouteOffset(bytes, source, target)
+  if (offset === undefined) return undefined
+  let line = 1
+  let lineStart = 0
+  for (let i = 0; i < offset; i++) {
+    const c = bytes[i]!
+    if (c === LF) {
+      line++
+      lineStart = i + 1
+    } else if (c === CR && bytes[i + 1] !== LF) {
+      return undefined
+    }
+  }
+  return `${line}:${bytes.toString('utf8', lineStart, offset).length + 1}`
+}
+
+const LF = 0x0a
+const CR = 0x0d
+
+/**
  * Parse and validate config text (no I/O). `file` names the source in messages; `format` defaults to
  * detectFormat(file, text).
  */
 export function parseConfigText (text: string, file: string, format: ConfigFormat = detectFormat(file, text)): ProxyConfig {
   const clean = text.charCodeAt(0) === 0xFEFF ? text.slice(1) : text
+  if (format === 'json') {
+    const fast = parseJsonFast(Buffer.from(clean, 'utf8'), file)
+    if (fast !== undefined) return fast
+  }
+  return parseTextSlow(clean, file, format)
+}
+
+/** the whole text parsed (JSON.parse or yaml), then validated: every error with its position */
+function parseTextSlow (clean: string, file: string, format: ConfigFormat): ProxyConfig {
   const { value, locate } = format === 'json' ? parseJson(clean, file) : parseYaml(clean, file)
   return parseConfig(substituteEnv(value, failIn(file, locate)), file, locate)
+}
+
+/**
+ * A JSON config read without building its routes object (json-routes.ts), or undefined when that is
+ * not possible or finds any fault: then the caller parses the text the ordinary way, which reports the
+ * fault with its position and the ordinary wording. So this path is only ever taken by a valid file,
+ * and gives the config parseTextSlow would (same checks, same order, same values).
+ */
+function parseJsonFast (bytes: Uint8Array, file: string): ProxyConfig | undefined {
+  try {
+    const { rest, routes, expected } = splitJsonConfig(bytes)
+    return parseConfigFrom(substituteEnv(rest, failIn(file, undefined)), file, undefined, routes, expected)
+  } catch (err) {
+    if (err === NOT_PLAIN || err instanceof SyntaxError || isProxyError(err)) return undefined
+    throw err
+  }
+}
+
+/** UTF-8 byte order mark */
+const BOM = [0xEF, 0xBB, 0xBF] as const
+
+/**
+ * Parse and validate the bytes of a config file: a JSON file through the fast path first (no text of
+ * the whole file, no routes object), anything else or any fault through parseConfigText.
+ */
+function parseConfigBytes (bytes: Buffer, file: string): ProxyConfig {
+  const from = bytes[0] === BOM[0] && bytes[1] === BOM[1] && bytes[2] === BOM[2] ? BOM.length : 0
+  if (sniffJson(file, bytes, from)) {
+    const fast = parseJsonFast(bytes.subarray(from), file)
+    if (fast !== undefined) return fast
+    return parseTextSlow(bytes.toString('utf8', from), file, 'json')
+  }
+  return parseConfigText(bytes.toString('utf8'), file)
+}
+
+/** detectFormat(file, text) === 'json', decided on the bytes where that is certain (else false) */
+function sniffJson (file: string, bytes: Buffer, from: number): boolean {
+  const ext = extname(file).toLowerCase()
+  if (ext === '.json') return true
+  if (ext === '.yaml' || ext === '.yml') return false
+  let i = from
+  while (i < bytes.length && (bytes[i] === 0x20 || (bytes[i]! >= 0x09 && bytes[i]! <= 0x0d))) i++
+  // a non-ASCII byte first may be Unicode white space before a '{': parseConfigText decides then
+  return bytes[i] === 0x7b
 }
 
 function readError (file: string, err: unknown): ProxyError {
@@ -172,26 +263,26 @@ function tooLarge (file: string, size: number): ProxyError {
 
 /** Read, parse and validate a config file. Rejects with ProxyError (HG_ERR_CONFIG_*). */
 export async function loadConfigFile (file: string): Promise<ProxyConfig> {
-  let text: string
+  let bytes: Buffer
   try {
     const st = await stat(file)
     if (st.isFile() && st.size > LIMITS.configFileMaxBytes) throw tooLarge(file, st.size)
-    text = await readFile(file, 'utf8')
+    bytes = await readFile(file)
   } catch (err) {
     throw err instanceof ProxyError ? err : readError(file, err)
   }
-  return parseConfigText(text, file)
+  return parseConfigBytes(bytes, file)
 }
 
 /** Synchronous loadConfigFile, for tools that cannot await. */
 export function loadConfigFileSync (file: string): ProxyConfig {
-  let text: string
+  let bytes: Buffer
   try {
     const st = statSync(file)
     if (st.isFile() && st.size > LIMITS.configFileMaxBytes) throw tooLarge(file, st.size)
-    text = readFileSync(file, 'utf8')
+    bytes = readFileSync(file)
   } catch (err) {
     throw err instanceof ProxyError ? err : readError(file, err)
   }
-  return parseConfigText(text, file)
+  return parseConfigBytes(bytes, file)
 }

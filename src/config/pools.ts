@@ -11,7 +11,7 @@
  *  3. `finish(routes)` fills each declared pool's health.name (explicit, else the first exact route that
  *     uses the pool), refuses `check: tls` without one, and returns the frozen pool list (index = pool id).
  *
- * Limits: one Map lookup per target; implicit pools share their (frozen) health/passive/connect objects, so
+ * Limits: one Map lookup per target (an address already seen as written is not parsed again); implicit pools share their (frozen) health/passive/connect objects, so
  * a 1M-route table with a distinct address per route costs one small pool object per address.
  */
 import { ErrorCode } from '../errors.ts'
@@ -154,6 +154,10 @@ export class Pools {
   resolve (path: KeyPath, text: string): number {
     const v = text.trim()
     if (v.includes(':') || v.startsWith('[')) {
+      // an address written exactly as an earlier one's key (the common case in a large table: many
+      // routes to one origin) is that key: parsing it again would give the same key
+      const seen = this.#byAddress.get(v)
+      if (seen !== undefined) return seen
       const hp = this.#r.address(path, text, TARGET_EXPECTED)
       const key = addressKey(hp, v)
       let id = this.#byAddress.get(key)

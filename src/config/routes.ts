@@ -3,9 +3,10 @@
  * compiled into the lookup table, and the one mapping of routes/ RouteError codes to config errors.
  *
  * Contract:
- *  - `compileRouteTable(sources, fail)` compiles the patterns as written (routes/compileRoutes normalises
+ *  - `compileRouteTable(sources, fail)` compiles the patterns as written (routes/RouteCompiler normalises
  *    each one and finds duplicates as it inserts it into the trie: one pass) and reports the first fault
- *    through `fail` at `routes."<pattern as written>"`: an invalid pattern (with the names/ reason when
+ *    through `fail` at `routes."<pattern as written>"` (`reportCompileFault`, which validate.ts's
+ *    streaming build uses too): an invalid pattern (with the names/ reason when
  *    there is one), a duplicate naming both keys and the canonical form they share, too many routes.
  *    parseConfig calls it while validating, with a located `fail`, so these errors carry file:line:col.
  *  - The table parseConfig compiled is kept for the config it produced (`rememberTable`), and
@@ -13,12 +14,13 @@
  *    is `hellogate check`, startup or a reload. Any later call (or a config that came through
  *    postMessage, which carries no table) compiles again, through the same function.
  *
- * Limits: the remembered table lives until it is taken or its config is collected (WeakMap); it is the
- * plain (not shared) table, which pool/route-state.ts copies onto SharedArrayBuffers.
+ * Limits: the remembered table lives until it is taken or its config is collected (WeakMap). A large one
+ * is already on SharedArrayBuffers (validate.ts), which pool/route-state.ts then uses as it is; a small
+ * one is plain, and copied there.
  */
 import { ErrorCode } from '../errors.ts'
 import { checkHostNameText, describeNameStatus } from '../names/index.ts'
-import { compileRoutes, MAX_ROUTES, normalizePattern, RouteError, type CompiledRoutes } from '../routes/index.ts'
+import { MAX_ROUTES, normalizePattern, RouteCompiler, RouteError, type CompiledRoutes, type CompileFault } from '../routes/index.ts'
 import { failIn, formatKeyPath, type Fail } from './fault.ts'
 import type { ProxyConfig } from './types.ts'
 
@@ -43,14 +45,25 @@ function patternReason (source: string): string {
  * lookup table, or report the first fault through `fail` at `routes."<pattern>"`.
  */
 export function compileRouteTable (sources: readonly string[], fail: Fail): CompiledRoutes {
-  const result = compileRoutes(sources.map((pattern, target) => ({ pattern, target })))
-  if (result.ok) return result.table
-  const path = ['routes', result.pattern]
-  switch (result.error) {
+  const compiler = new RouteCompiler(sources.length)
+  for (let i = 0; i < sources.length; i++) {
+    const fault = compiler.add(sources[i]!, i)
+    if (fault !== null) return reportCompileFault(fault, sources, fail)
+  }
+  return compiler.finish()
+}
+
+/**
+ * A RouteCompiler fault as the config error at `routes."<pattern>"`; `sources` are the patterns as
+ * written, by route index (a duplicate names the earlier one).
+ */
+export function reportCompileFault (fault: CompileFault, sources: readonly string[], fail: Fail): never {
+  const path = ['routes', fault.pattern]
+  switch (fault.error) {
     case RouteError.InvalidPattern:
-      return fail(ErrorCode.CONFIG_INVALID, path, PATTERN_EXPECTED + patternReason(result.pattern), 'key')
+      return fail(ErrorCode.CONFIG_INVALID, path, PATTERN_EXPECTED + patternReason(fault.pattern), 'key')
     case RouteError.Duplicate: {
-      const first = sources[result.duplicateOf ?? 0] ?? ''
+      const first = sources[fault.duplicateOf ?? 0] ?? ''
       return fail(ErrorCode.ROUTE_DUPLICATE, path,
         `same pattern as ${formatKeyPath(['routes', first])} (both are '${normalizePattern(first) ?? first}' after normalisation)`, 'key')
     }
@@ -59,7 +72,7 @@ export function compileRouteTable (sources: readonly string[], fail: Fail): Comp
         `the route table is full: at most ${MAX_ROUTES} routes, with labels that fit the table's memory`, 'key')
     default:
       // targets are the indexes of `sources`, always valid: anything else is a routes/ change not mapped here
-      return fail(ErrorCode.ROUTE_INVALID, path, `the route table does not compile (${routeErrorName(result.error)})`, 'key')
+      return fail(ErrorCode.ROUTE_INVALID, path, `the route table does not compile (${routeErrorName(fault.error)})`, 'key')
   }
 }
 

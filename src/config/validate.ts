@@ -18,7 +18,8 @@
  *
  * Limits: runs once at startup (or `hellogate check`, or a reload). The schema step does not look into
  * the routes map (the runtime schema replaces it by "a mapping"), so its cost does not grow with the
- * route count; the routes cost one pass here plus the compile.
+ * route count; the routes cost one pass here, which also compiles them (RouteCompiler, fed as each
+ * route's target resolves), and no object per route but the RouteEntry.
  */
 import { readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
@@ -30,7 +31,8 @@ import { DEFAULTS, LIMITS } from './defaults.ts'
 import { didYouMean, failIn, show, type Fail, type KeyPath, type Locator } from './fault.ts'
 import { Pools } from './pools.ts'
 import { Report } from './report.ts'
-import { compileRouteTable, rememberTable } from './routes.ts'
+import { rememberTable, reportCompileFault } from './routes.ts'
+import { RouteCompiler, type CompiledRoutes, type CompileFault } from '../routes/index.ts'
 import { buildForward, buildHttp, checkForwardRoutes } from './edge.ts'
 import type { RawConfig } from './schema.ts'
 import type { AccessConfig, AlpnRoute, HostPort, ListenConfig, PerClientLimits, ProxyConfig, ProxyInConfig, QuicConfig, RouteAccessConfig, RouteEntry } from './types.ts'
@@ -181,9 +183,26 @@ function freezeHostPort (hp: HostPort): HostPort {
   return Object.freeze({ host: hp.host, port: hp.port })
 }
 
+/**
+ * Routes from which the table is compiled straight onto SharedArrayBuffers: there the copy
+ * route-state.ts would make is megabytes; below, allocating shared memory (slower than plain) for
+ * every small config (tests, `reload(value)`) costs more than copying a few kilobytes once.
+ */
+const SHARED_TABLE_MIN_ROUTES = 10_000
+
+/** route slots reserved before the count is known; doubled when short */
+const MIN_ROUTE_SLOTS = 64
+
 /** the alpn list of every short-form route: one frozen empty array, not one per route */
 const NO_ALPN: readonly AlpnRoute[] = Object.freeze([])
 const NO_STRINGS: readonly string[] = Object.freeze([])
+
+/** What long-form routes add, by route index (only the routes that have it). */
+interface LongForms {
+  readonly alpn: Map<number, readonly AlpnRoute[]>
+  readonly edge: Map<number, { httpPort?: number, forward?: boolean }>
+  readonly access: Map<number, RouteAccessConfig>
+}
 
 type RawRouteObject = Exclude<NonNullable<RawConfig['routes']>[string], string>
 
@@ -256,7 +275,48 @@ function buildListen (r: Report, raw: RawConfig['listen'], key: KeyPath = ['list
   })
 }
 
-function buildConfig (c: RawConfig, file: string, r: Report): ProxyConfig {
+/**
+ * A routes map as the build step reads it: `visit` is called once per route, in config order, with the
+ * pattern as written and its value (what the file's `routes:` holds under that key). A plain object's
+ * own keys, a file read without building the object (load.ts), or entries from a key-value store.
+ */
+export type RouteSource = (visit: (source: string, value: unknown) => void) => void
+
+/** buildRoutes over a parsed `routes:` mapping, in Object.keys order (what JSON.parse and yaml keep) */
+function buildObjectRoutes (r: Report, pools: Pools, raw: Record<string, unknown>, long: LongForms): ReturnType<typeof buildRoutes> {
+  const keys = Object.keys(raw)
+  return buildRoutes(r, pools, (visit) => { for (const source of keys) visit(source, raw[source]) }, long, keys.length)
+}
+
+/**
+ * One pass over the routes: each one's target resolved (buildRoute) and its pattern added to the
+ * compiler as it comes, so no per-route object exists before the RouteEntry. Reports the same first
+ * fault as resolving every target first and compiling after: a target fault anywhere is thrown when it
+ * is met, a compile fault (pattern, duplicate) only once every target has resolved.
+ * A large table is built on SharedArrayBuffers (workers share it; route-state.ts would otherwise copy it).
+ */
+function buildRoutes (r: Report, pools: Pools, routes: RouteSource, long: LongForms, expected: number):
+{ table: CompiledRoutes, sources: string[], upstreamOf: Int32Array } {
+  const compiler = new RouteCompiler(expected)
+  const sources: string[] = []
+  let upstreamOf = new Int32Array(Math.max(MIN_ROUTE_SLOTS, expected))
+  let fault: CompileFault | null = null
+  routes((source, value) => {
+    const i = sources.length
+    sources.push(source)
+    if (i === upstreamOf.length) {
+      const bigger = new Int32Array(i * 2)
+      bigger.set(upstreamOf)
+      upstreamOf = bigger
+    }
+    upstreamOf[i] = buildRoute(r, pools, source, value, i, long.alpn, long.edge, long.access)
+    fault ??= compiler.add(source, i)
+  })
+  if (fault !== null) reportCompileFault(fault, sources, r.fail)
+  return { table: compiler.finish(sources.length >= SHARED_TABLE_MIN_ROUTES), sources, upstreamOf }
+}
+
+function buildConfig (c: RawConfig, file: string, r: Report, routes: RouteSource | undefined, expected: number): ProxyConfig {
   const listen = buildListen(r, c.listen)
   const workersRaw = c.workers ?? DEFAULTS.workers
   const workers = workersRaw === 'auto' ? Math.max(1, Math.min(availableParallelism(), LIMITS.workersMax)) : workersRaw
@@ -275,26 +335,32 @@ function buildConfig (c: RawConfig, file: string, r: Report): ProxyConfig {
   const connectMs = r.duration(['timeouts', 'connect'], t.connect, DEFAULTS.timeouts.connectMs, LIMITS.connectMinMs)
   const pools = new Pools(r, connectMs)
   for (const [name, raw] of Object.entries(c.upstreams ?? {})) pools.declare(name, raw)
-  const routesRaw: Record<string, unknown> = c.routes ?? {}
-  const sources = Object.keys(routesRaw)
-  const upstreamOf = new Int32Array(sources.length)
   const alpnOf = new Map<number, readonly AlpnRoute[]>() // long-form routes only
-  const edgeOf = new Map<number, { httpPort?: number, forward?: boolean }>() // routes with httpPort or forward only
-  const accessOf = new Map<number, RouteAccessConfig>() // long-form routes with lists only
-  sources.forEach((source, i) => { upstreamOf[i] = buildRoute(r, pools, source, routesRaw[source], i, alpnOf, edgeOf, accessOf) })
-  const table = compileRouteTable(sources, r.fail)
-  const routes: RouteEntry[] = sources.map((source, i) =>
-    Object.freeze({ pattern: table.patterns[i]!, source, upstream: upstreamOf[i]!, alpn: alpnOf.get(i) ?? NO_ALPN, access: accessOf.get(i), ...edgeOf.get(i) }))
+  const long: LongForms = { alpn: alpnOf, edge: new Map(), access: new Map() }
+  const { table, sources, upstreamOf } = routes === undefined
+    ? buildObjectRoutes(r, pools, c.routes ?? {}, long)
+    : buildRoutes(r, pools, routes, long, expected)
+  const routeList: RouteEntry[] = []
+  for (let i = 0; i < sources.length; i++) {
+    routeList[i] = Object.freeze({
+      pattern: table.patterns[i]!,
+      source: sources[i]!,
+      upstream: upstreamOf[i]!,
+      alpn: alpnOf.get(i) ?? NO_ALPN,
+      access: long.access.get(i),
+      ...long.edge.get(i),
+    })
+  }
   const forward = buildForward(r, c.forward)
-  checkForwardRoutes(r, routes, forward)
+  checkForwardRoutes(r, routeList, forward)
 
   const defRaw = c.default ?? DEFAULTS.default
   const def = defRaw === REJECT ? null : pools.resolve(['default'], defRaw)
-  if (routes.length === 0 && def === null) {
+  if (routeList.length === 0 && def === null) {
     r.fail(ErrorCode.CONFIG_INVALID, ['routes'],
       'no routes and default: reject would refuse every connection; add routes or set default to a pool or host:port')
   }
-  const upstreams = pools.finish(routes)
+  const upstreams = pools.finish(routeList)
 
   const timeouts = Object.freeze({
     helloMs: r.duration(['timeouts', 'hello'], t.hello, DEFAULTS.timeouts.helloMs, LIMITS.helloMinMs),
@@ -323,7 +389,7 @@ function buildConfig (c: RawConfig, file: string, r: Report): ProxyConfig {
     accept,
     balance,
     upstreams,
-    routes: Object.freeze(routes),
+    routes: Object.freeze(routeList),
     default: def,
     access,
     timeouts,
@@ -382,10 +448,28 @@ function resolvePerClient (r: Report, raw: RawPerClient | undefined): PerClientL
  * Throws ProxyError (HG_ERR_CONFIG_INVALID, HG_ERR_CONFIG_UNKNOWN_KEY, HG_ERR_ROUTE_DUPLICATE).
  */
 export function parseConfig (raw: unknown, file: string, locate?: Locator): ProxyConfig {
+  return parseConfigFrom(raw, file, locate, undefined)
+}
+
+/**
+ * parseConfig with the routes given as entries `[pattern as written, value]` (the values a file's
+ * `routes:` map holds: host:port, a pool name, or `{ upstream, alpn }`), in order, instead of
+ * `raw.routes` (ignored; the rest of `raw` is validated as usual). The entries are read once, as they
+ * come: a source with a million routes (a key-value store, a generated table) never needs the
+ * million-key object. Same checks, errors and result as parseConfig given the same map.
+ */
+export function parseConfigWithRoutes (raw: unknown, file: string, routes: Iterable<readonly [string, unknown]>, locate?: Locator): ProxyConfig {
+  return parseConfigFrom(raw, file, locate, (visit) => {
+    for (const [source, value] of routes) visit(source, value)
+  })
+}
+
+/** parseConfig, with the routes from `routes` when given (else from raw.routes). */
+export function parseConfigFrom (raw: unknown, file: string, locate: Locator | undefined, routes: RouteSource | undefined, expected = 0): ProxyConfig {
   const fail = failIn(file, locate)
   if (raw === null || raw === undefined) {
     return fail(ErrorCode.CONFIG_INVALID, [], 'the file is empty; expected a mapping with at least `routes`')
   }
   if (!validateShape(raw)) return reportSchemaErrors(validateShape.errors ?? [], raw, [], fail)
-  return buildConfig(raw, file, new Report(fail))
+  return buildConfig(raw, file, new Report(fail), routes, expected)
 }

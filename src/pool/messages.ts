@@ -28,6 +28,7 @@ export interface LiveSettings {
 
 export interface WorkerData {
   readonly id: number
+  /** the config, without routes and upstreams (empty): `state` carries what workers route by */
   readonly config: ProxyConfig
   readonly state: RouteState
   /** SharedArrayBuffer of COUNTER_SLOTS Float64 slots, written by this worker only */

@@ -21,8 +21,13 @@ export function buildRouteState (config: ProxyConfig): RouteTables {
   return routeStateFromTable(config, compileConfigRoutes(config))
 }
 
+/** a zeroed Int32Array of `n` (at least 1) on a SharedArrayBuffer */
+function sharedInt32Of (n: number): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(Math.max(1, n) * 4))
+}
+
 function sharedInt32 (values: readonly number[]): Int32Array {
-  const a = new Int32Array(new SharedArrayBuffer(Math.max(1, values.length) * 4))
+  const a = sharedInt32Of(values.length)
   a.set(values)
   return a
 }
@@ -48,17 +53,22 @@ export function poolSpec (u: UpstreamConfig): PoolSpec {
 }
 
 export function routeStateFromTable (config: ProxyConfig, table: CompiledRoutes): RouteTables {
-  const alpnFirst: number[] = []
-  const alpnCount: number[] = []
+  // per-route arrays written straight into shared memory; the ALPN ones grow with long-form routes only
+  const routes = config.routes
+  const routeUpstream = sharedInt32Of(routes.length)
+  const alpnFirst = sharedInt32Of(routes.length)
+  const alpnCount = sharedInt32Of(routes.length)
   const alpnProtoStart: number[] = [0]
   const alpnUpstream: number[] = []
   const protoBytes: number[] = []
-  for (const r of config.routes) {
-    alpnFirst.push(alpnUpstream.length)
-    alpnCount.push(r.alpn.length)
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i]!
+    routeUpstream[i] = r.upstream
+    alpnFirst[i] = alpnUpstream.length
+    alpnCount[i] = r.alpn.length
     for (const a of r.alpn) {
       // validated: 1-255 visible ASCII characters, so one byte each
-      for (let i = 0; i < a.protocol.length; i++) protoBytes.push(a.protocol.charCodeAt(i))
+      for (let j = 0; j < a.protocol.length; j++) protoBytes.push(a.protocol.charCodeAt(j))
       alpnProtoStart.push(protoBytes.length)
       alpnUpstream.push(a.upstream)
     }
@@ -67,10 +77,12 @@ export function routeStateFromTable (config: ProxyConfig, table: CompiledRoutes)
   alpnProto.set(protoBytes)
   return {
     routes: shareTable(table),
-    pattern: config.routes.map((r) => r.pattern),
-    routeUpstream: sharedInt32(config.routes.map((r) => r.upstream)),
-    alpnFirst: sharedInt32(alpnFirst),
-    alpnCount: sharedInt32(alpnCount),
+    // the table's own array (the same canonical patterns, in route order): one message to a worker
+    // carries an array it references twice once, so the strings cross once, not twice
+    pattern: table.patterns,
+    routeUpstream,
+    alpnFirst,
+    alpnCount,
     alpnProtoStart: sharedInt32(alpnProtoStart),
     alpnProto,
     alpnUpstream: sharedInt32(alpnUpstream),

@@ -66,6 +66,9 @@ interface Starting {
   reject: (e: Error) => void
 }
 
+const NO_ROUTES: ProxyConfig['routes'] = Object.freeze([])
+const NO_UPSTREAMS: ProxyConfig['upstreams'] = Object.freeze([])
+
 export class WorkerSlot {
   readonly id: number
   readonly counters: SharedArrayBuffer
@@ -106,6 +109,7 @@ export class Supervisor {
   onWorkerUp: () => void = noop
   /** connections per route pattern: one slab per table generation, written by the workers */
   readonly routeBook: RouteCounterBook
+  /** the config as workers get it: without routes and upstreams (the constructor says why) */
   private readonly config: ProxyConfig
   private readonly logger: Logger
   private state: RouteState
@@ -117,7 +121,9 @@ export class Supervisor {
   private quicListen: readonly HostPort[]
 
   constructor (config: ProxyConfig, state: RouteState, logger: Logger, listen: readonly HostPort[]) {
-    this.config = config
+    // workers route through `state`; the config's per-route and per-pool objects would only be cloned
+    // into every worker's heap (a million-route table: hundreds of MB each) and never read there
+    this.config = Object.freeze({ ...config, routes: NO_ROUTES, upstreams: NO_UPSTREAMS })
     this.state = state
     this.logger = logger
     this.listen = listen

@@ -1,5 +1,6 @@
 /**
- * routes/compile — RouteSpec[] → CompiledRoutes, once per config load (STYLE C.2 rule 7).
+ * routes/compile — RouteSpec[] (compileRoutes) or a stream of routes (RouteCompiler) → CompiledRoutes, once per
+ * config load (STYLE C.2 rule 7).
  *
  * SEMANTICS (public, in the README's routing rules; tested by test/unit/routes/conformance.ts against
  * reference.ts):
@@ -194,8 +195,8 @@ class TrieBuilder {
   }
 
   /** rebuild `slots` with `count` slots, walking the records (growth, or shrink-to-fit in finish) */
-  rehash (count: number): void {
-    const slots = new Int32Array(count * SLOT_STRIDE)
+  rehash (count: number, shared = false): void {
+    const slots = alloc32(count * SLOT_STRIDE, shared)
     const mask = count - 1
     const nodes = this.nodes
     for (let id = recordWords(0); id < this.end; id += recordWordsAt(nodes, id)) {
@@ -209,10 +210,15 @@ class TrieBuilder {
     this.slotMask = mask
   }
 
-  finish (patterns: string[], targets: Int32Array, exactCount: number): CompiledRoutes {
+  finish (patterns: string[], targets: Int32Array, exactCount: number, shared: boolean): CompiledRoutes {
     const fit = slotCountFor(this.nodeCount - 1)
-    if (fit < this.slotMask + 1) this.rehash(fit)
-    const nodes = this.nodes.slice(0, this.end)
+    if (fit < this.slotMask + 1 || shared) this.rehash(fit, shared)
+    const nodes = alloc32(this.end, shared)
+    nodes.set(this.nodes.subarray(0, this.end))
+    // the builder's arrays are garbage from here; dropping them now lets a GC during the caller's next
+    // steps free them even while the builder itself is still referenced
+    this.nodes = nodes
+    this.bytes = new Uint8Array(nodes.buffer)
     return {
       version: ROUTES_FORMAT_VERSION,
       size: patterns.length,
@@ -233,6 +239,88 @@ function isValidTarget (t: unknown): t is number {
   return typeof t === 'number' && Number.isInteger(t) && t >= 0 && t <= MAX_TARGET
 }
 
+/** A compile fault, as compileRoutes reports it (the `ok: false` branch of CompileResult). */
+export type CompileFault = Extract<CompileResult, { ok: false }>
+
+/** targets a RouteCompiler reserves before it knows how many routes come; doubled when short */
+const MIN_TARGETS = 64
+
+/**
+ * Streaming compile: routes are added one at a time, in config order (route i gets index i), and the
+ * table is built as they arrive, so a caller that reads routes from a file or a key-value store never
+ * holds a RouteSpec per route. compileRoutes is a loop over it. `add` returns null, or the fault of that
+ * route (the same codes, index and pattern compileRoutes reports); after a fault the compiler takes no
+ * more routes (each later `add` returns the same fault) and finish() must not be called.
+ * `expected` sizes the arrays for that many routes (a hint: they grow past it).
+ */
+export class RouteCompiler {
+  #builder: TrieBuilder
+  #patterns: string[] = []
+  #targets: Int32Array
+  #exactCount = 0
+  #fault: CompileFault | null = null
+
+  constructor (expected = 0) {
+    this.#builder = new TrieBuilder(Math.max(0, Math.min(expected, MAX_ROUTES)))
+    this.#targets = new Int32Array(Math.max(MIN_TARGETS, Math.min(expected, MAX_ROUTES)))
+  }
+
+  /** routes added so far */
+  get size (): number {
+    return this.#patterns.length
+  }
+
+  /** Add route `size` (its pattern as written, its target); null when it is in, else its fault. */
+  add (pattern: string, target: number): CompileFault | null {
+    if (this.#fault !== null) return this.#fault
+    const i = this.#patterns.length
+    if (i >= MAX_ROUTES) return this.#stop({ ok: false, error: RouteError.TooMany, index: i, pattern: String(pattern) })
+    if (!isValidTarget(target)) return this.#stop({ ok: false, error: RouteError.InvalidTarget, index: i, pattern })
+    const canonical = normalizePattern(pattern)
+    if (canonical === null) return this.#stop({ ok: false, error: RouteError.InvalidPattern, index: i, pattern })
+    const builder = this.#builder
+    const wildcard = canonical.charCodeAt(0) === STAR
+    const node = builder.insert(canonical, wildcard ? WILDCARD_PREFIX_LENGTH : 0)
+    if (node < 0) return this.#stop({ ok: false, error: RouteError.TooMany, index: i, pattern })
+    const field = node + (wildcard ? N_WILDCARD : N_EXACT)
+    const earlier = builder.nodes[field]!
+    if (earlier >= 0) return this.#stop({ ok: false, error: RouteError.Duplicate, index: i, pattern, duplicateOf: earlier })
+    builder.nodes[field] = i
+    if (!wildcard) this.#exactCount++
+    this.#patterns.push(canonical)
+    if (i === this.#targets.length) {
+      const bigger = new Int32Array(Math.min(MAX_ROUTES, i * 2))
+      bigger.set(this.#targets)
+      this.#targets = bigger
+    }
+    this.#targets[i] = target
+    return null
+  }
+
+  #stop (fault: CompileFault): CompileFault {
+    this.#fault = fault
+    return fault
+  }
+
+  /**
+   * The immutable table of the routes added. `shared`: its typed arrays are allocated on
+   * SharedArrayBuffers (what shareTable would copy them onto), so a table bound for worker threads is
+   * built there once instead of built and then copied.
+   */
+  finish (shared = false): CompiledRoutes {
+    if (this.#fault !== null) throw new Error('RouteCompiler.finish after a fault')
+    const n = this.#patterns.length
+    const targets = alloc32(n, shared)
+    targets.set(this.#targets.subarray(0, n))
+    return this.#builder.finish(this.#patterns, targets, this.#exactCount, shared)
+  }
+}
+
+/** an Int32Array of `n` words, on a SharedArrayBuffer when `shared` */
+function alloc32 (n: number, shared: boolean): Int32Array {
+  return shared ? new Int32Array(new SharedArrayBuffer(n * 4)) : new Int32Array(n)
+}
+
 /**
  * Compile patterns (any form normalizePattern accepts) into the immutable table. Stops at the first
  * invalid spec (input order) and reports it; never throws on bad input.
@@ -242,35 +330,17 @@ export function compileRoutes (specs: readonly RouteSpec[]): CompileResult {
   if (n > MAX_ROUTES) {
     return { ok: false, error: RouteError.TooMany, index: MAX_ROUTES, pattern: String(specs[MAX_ROUTES]?.pattern) }
   }
-  const builder = new TrieBuilder(n)
-  const patterns: string[] = []
-  const targets = new Int32Array(n)
-  let exactCount = 0
+  const compiler = new RouteCompiler(n)
   for (let i = 0; i < n; i++) {
     const spec = specs[i]
     if (typeof spec !== 'object' || spec === null) {
       // a hole or a non-object in the array: a caller bug, still reported rather than thrown
       return { ok: false, error: RouteError.InvalidPattern, index: i, pattern: String(spec) }
     }
-    if (!isValidTarget(spec.target)) {
-      return { ok: false, error: RouteError.InvalidTarget, index: i, pattern: spec.pattern }
-    }
-    const canonical = normalizePattern(spec.pattern)
-    if (canonical === null) return { ok: false, error: RouteError.InvalidPattern, index: i, pattern: spec.pattern }
-    const wildcard = canonical.charCodeAt(0) === STAR
-    const node = builder.insert(canonical, wildcard ? WILDCARD_PREFIX_LENGTH : 0)
-    if (node < 0) return { ok: false, error: RouteError.TooMany, index: i, pattern: spec.pattern }
-    const field = node + (wildcard ? N_WILDCARD : N_EXACT)
-    const earlier = builder.nodes[field]!
-    if (earlier >= 0) {
-      return { ok: false, error: RouteError.Duplicate, index: i, pattern: spec.pattern, duplicateOf: earlier }
-    }
-    builder.nodes[field] = i
-    if (!wildcard) exactCount++
-    patterns.push(canonical)
-    targets[i] = spec.target
+    const fault = compiler.add(spec.pattern, spec.target)
+    if (fault !== null) return fault
   }
-  return { ok: true, table: builder.finish(patterns, targets, exactCount) }
+  return { ok: true, table: compiler.finish() }
 }
 
 /** Summary for `hellogate check` and logs. `bytes` counts the typed arrays, not the pattern strings. */
@@ -286,11 +356,13 @@ export function describeTable (table: CompiledRoutes): { exact: number, wildcard
 /**
  * Copy of `table` whose typed arrays live on SharedArrayBuffers, `nodes` and `nodeBytes` on the same one,
  * so that posting it to N workers shares one copy of the memory instead of making N (structured clone of
- * a view over a SharedArrayBuffer shares, and keeps two views of one buffer on one buffer). Copying each
+ * a view over a SharedArrayBuffer shares, and keeps two views of one buffer on one buffer). A table that
+ * is already shared that way (RouteCompiler.finish(true)) is returned as it is. Copying each
  * typed array separately would give nodeBytes its own buffer: lookups would still work, but the heap
  * would be held twice and verifyTable would refuse the table.
  */
 export function shareTable (table: CompiledRoutes): CompiledRoutes {
+  if (isShared(table.nodes) && table.nodeBytes.buffer === table.nodes.buffer && isShared(table.slots) && isShared(table.targets)) return table
   const heap = new SharedArrayBuffer(table.nodes.byteLength)
   const nodes = new Int32Array(heap)
   nodes.set(table.nodes)
@@ -299,6 +371,10 @@ export function shareTable (table: CompiledRoutes): CompiledRoutes {
   const targets = new Int32Array(new SharedArrayBuffer(table.targets.byteLength))
   targets.set(table.targets)
   return { ...table, nodes, nodeBytes: new Uint8Array(heap), slots, targets }
+}
+
+function isShared (a: Int32Array): boolean {
+  return a.buffer instanceof SharedArrayBuffer
 }
 
 /** mark route index `route` as placed; false when out of range or placed twice */

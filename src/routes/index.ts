@@ -7,12 +7,14 @@
  * Semantics and layout: compile.ts header. Hot-path costs: match.ts header.
  */
 export type { CompiledRoutes, RouteSpec } from './types.ts'
-export type { CompileResult } from './compile.ts'
+export type { CompileFault, CompileResult } from './compile.ts'
 export {
   /** Route compile failure codes: InvalidPattern, Duplicate, InvalidTarget, TooMany. */
   RouteError,
   /** RouteSpec[] → { ok: true, table } | { ok: false, error, index, pattern, duplicateOf? }; never throws. */
   compileRoutes,
+  /** Streaming compile: add(pattern, target) per route in order (null or its fault), then finish(shared?). */
+  RouteCompiler,
   /** { exact, wildcard, nodes, bytes } of a table, for `hellogate check` (bytes = typed arrays only). */
   describeTable,
   /** Integrity check of a table received from elsewhere (postMessage); true when safe to match against. */
