@@ -250,29 +250,38 @@ async function runServe (file: string, version: string): Promise<number> {
   }
   const logger = createLogger({ level: config.log.level, file: config.log.file })
   logger.info({ evt: LogEvent.Startup, version, node: process.version, config: config.file }, LogEvent.Startup)
+  // source.etcd: etcd's routes (or the snapshot) merged with the file's, before anything listens
+  const source = config.source.etcd === null ? null : new (await import('./source/index.ts')).EtcdSource(config.source.etcd, file, logger)
   let handle
   try {
+    if (source !== null) config = (await source.load()).config
     handle = await startProxy(config, logger)
   } catch (err) {
     logger.fatal({ evt: LogEvent.Fatal, err }, LogEvent.Fatal)
+    await source?.close()
     await flushLogger(logger)
     printError(isProxyError(err) ? `${err.code}: ${err.message}` : `cannot start: ${String((err as Error).stack ?? err)}`)
     return EXIT_FAILURE
   }
   const proxy = handle
-  const life = createLifecycle(proxy, logger, version)
+  const life = createLifecycle(proxy, logger, version, source === null
+    ? undefined
+    : { reload: () => source.reloadFile(), readiness: () => source.readiness() })
   try {
     await life.start(config.admin)
   } catch (err) {
     logger.fatal({ evt: LogEvent.Fatal, err }, LogEvent.Fatal)
+    await source?.close()
     await proxy.close(0)
     await flushLogger(logger)
     printError(isProxyError(err) ? `${err.code}: ${err.message}` : `cannot start: ${String((err as Error).stack ?? err)}`)
     return EXIT_FAILURE
   }
+  // etcd's changes go through the lifecycle's reload too: one swap at a time, each in the ledger
+  source?.run(proxy, (run) => life.reload(run))
   // SIGHUP and POST /reload run the same reload; its result (new routes, or the config error with the
   // running table kept) is logged by handle.reload itself
-  const reload = (): void => { life.reload(() => proxy.reload(file)).catch(ignoreError) }
+  const reload = (): void => { life.reload().catch(ignoreError) }
   const reopen = (): void => { proxy.reopenLogs() }
   process.on('SIGHUP', reload)
   process.on('SIGUSR2', reopen)
@@ -280,6 +289,7 @@ async function runServe (file: string, version: string): Promise<number> {
   process.off('SIGHUP', reload)
   process.off('SIGUSR2', reopen)
   logger.info({ evt: LogEvent.Signal, signal, graceMs: config.timeouts.shutdownMs }, LogEvent.Signal)
+  await source?.close()
   await life.close(() => proxy.close(config.timeouts.shutdownMs))
   await closeReloadPool()
   await flushLogger(logger)

@@ -154,9 +154,33 @@ function parseJson (text: string, file: string): { value: unknown, locate: Locat
  * detectFormat(file, text).
  */
 export function parseConfigText (text: string, file: string, format: ConfigFormat = detectFormat(file, text)): ProxyConfig {
+  const { value, locate } = parseConfigValue(text, file, format)
+  return parseConfig(value, file, locate)
+}
+
+/** Parse config text into its value with the environment substituted, not yet validated. */
+function parseConfigValue (text: string, file: string, format: ConfigFormat = detectFormat(file, text)): { value: unknown, locate: Locator } {
   const clean = text.charCodeAt(0) === 0xFEFF ? text.slice(1) : text
   const { value, locate } = format === 'json' ? parseJson(clean, file) : parseYaml(clean, file)
-  return parseConfig(substituteEnv(value, failIn(file, locate)), file, locate)
+  return { value: substituteEnv(value, failIn(file, locate)), locate }
+}
+
+/**
+ * Read and parse a config file into its value (environment substituted), not validated: what a source
+ * of further routes (source/, etcd) merges its entries into before the whole is validated.
+ */
+export async function loadConfigValue (file: string): Promise<unknown> {
+  return parseConfigValue(await readConfigText(file), file).value
+}
+
+async function readConfigText (file: string): Promise<string> {
+  try {
+    const st = await stat(file)
+    if (st.isFile() && st.size > LIMITS.configFileMaxBytes) throw tooLarge(file, st.size)
+    return await readFile(file, 'utf8')
+  } catch (err) {
+    throw err instanceof ProxyError ? err : readError(file, err)
+  }
 }
 
 function readError (file: string, err: unknown): ProxyError {
@@ -172,15 +196,7 @@ function tooLarge (file: string, size: number): ProxyError {
 
 /** Read, parse and validate a config file. Rejects with ProxyError (HG_ERR_CONFIG_*). */
 export async function loadConfigFile (file: string): Promise<ProxyConfig> {
-  let text: string
-  try {
-    const st = await stat(file)
-    if (st.isFile() && st.size > LIMITS.configFileMaxBytes) throw tooLarge(file, st.size)
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    throw err instanceof ProxyError ? err : readError(file, err)
-  }
-  return parseConfigText(text, file)
+  return parseConfigText(await readConfigText(file), file)
 }
 
 /** Synchronous loadConfigFile, for tools that cannot await. */
