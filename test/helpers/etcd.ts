@@ -66,7 +66,8 @@ export interface EtcdServer {
 export async function startEtcd (): Promise<EtcdServer> {
   const bin = etcdBinary()
   if (bin === null) throw new Error('no etcd binary')
-  const dir = mkdtempSync(join(tmpdir(), 'hellogate-etcd-'))
+  // tmpfs where there is one: etcd fsyncs every commit, and the tests are about hellogate, not the disk
+  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'hellogate-etcd-'))
   const [clientPort, peerPort] = [await freePort(), await freePort()]
   const endpoint = `http://127.0.0.1:${clientPort}`
   const peer = `http://127.0.0.1:${peerPort}`
