@@ -53,9 +53,9 @@ function probe (port: number, sni: string): Promise<Seen> {
 /** Connect to `sni` again and again (one at a time) until stopped; every answer recorded in order. */
 function clientLoop (port: number, sni: string): { seen: Seen[], last: () => Seen | undefined, stop: () => Promise<void> } {
   const seen: Seen[] = []
-  let running = true
-  const done = (async () => { while (running) seen.push(await probe(port, sni)) })()
-  return { seen, last: () => seen[seen.length - 1], stop: async () => { running = false; await done } }
+  const state = { running: true }
+  const done = (async () => { while (state.running) seen.push(await probe(port, sni)) })()
+  return { seen, last: () => seen[seen.length - 1], stop: async () => { state.running = false; await done } }
 }
 
 /** consecutive repeats folded: [a, a, b, a] → [a, b, a] */
