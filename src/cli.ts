@@ -6,6 +6,7 @@
  *   hellogate check --config FILE   validate the config and print a summary of the compiled route table
  *   hellogate demo [--port N]       two local TLS origins + the proxy in front, with commands to try
  *   hellogate status|reload|top --admin ADDR [--token T]   ask a running proxy's admin endpoint
+ *   hellogate routes get|put|rm|list --config FILE     edit the routes in source.etcd (source/cli.ts)
  *   hellogate --help | --version
  *
  * Exit status: 0 ok; 1 invalid config or startup failure (message on stderr; a runtime that lacks
@@ -21,6 +22,7 @@ import type { Logger } from 'pino'
 
 import type { ProxyConfig } from './config/index.ts'
 import { ErrorCode, ErrorSource, isProxyError, ProxyError } from './errors.ts'
+import { ROUTES_ARGS, ROUTES_OPS, type RoutesOp } from './source/ops.ts'
 
 // Everything else is imported lazily by the command that needs it: `--help`, `--version` and usage
 // errors then start in node's bare startup time (~2x faster than loading pino, yaml and the pool).
@@ -50,6 +52,8 @@ Commands:
                         print a running proxy's status (workers, table, reloads, counters)
   reload --admin ADDR [--token T]
                         reload the proxy's config (POST /reload) and print the result
+  routes list|get PATTERN|put PATTERN VALUE|rm PATTERN --config FILE
+                        the routes under FILE's source.etcd.prefix, validated as in the file
   top --admin ADDR [--token T] [--iterations N]
                         live view, refreshed every second, until Ctrl-C (or N frames)
 
@@ -84,7 +88,7 @@ function isAdminCommand (c: string): c is AdminCommand {
 }
 
 interface Invocation {
-  command: 'serve' | 'check' | 'demo' | 'help' | 'version' | AdminCommand
+  command: 'serve' | 'check' | 'demo' | 'help' | 'version' | 'routes' | AdminCommand
   config?: string
   port?: number
   /** check only: probe the pools' certificates for the coalescing warning */
@@ -93,6 +97,8 @@ interface Invocation {
   token?: string
   json?: boolean
   iterations?: number
+  /** routes only: the op and its positional arguments */
+  routes?: { op: RoutesOp, args: string[] }
 }
 
 /** argv (without node and script) → what to do; throws a ProxyError HG_ERR_CLI_USAGE. */
@@ -128,8 +134,9 @@ function parseCommandLine (argv: readonly string[]): Invocation {
     if (extra.length > 0) throw usageError(`unexpected argument '${extra[0] ?? ''}'`)
     return adminInvocation(command, values)
   }
+  if (command === 'routes') return routesInvocation(extra, values)
   if (command !== 'serve' && command !== 'check' && command !== 'demo') {
-    throw usageError(`unknown command '${command}' (expected serve, check, demo, status, reload or top)`)
+    throw usageError(`unknown command '${command}' (expected serve, check, demo, routes, status, reload or top)`)
   }
   if (extra.length > 0) throw usageError(`unexpected argument '${extra[0] ?? ''}'`)
   for (const k of ['admin', 'token', 'json', 'iterations'] as const) {
@@ -151,6 +158,21 @@ function parseCommandLine (argv: readonly string[]): Invocation {
     return { command, config: values.config, probe: true }
   }
   return { command, config: values.config }
+}
+
+/** routes OP ARGS --config FILE: the op's own arguments, and --config only. */
+function routesInvocation (extra: readonly string[], values: { config?: string, port?: string, admin?: string, token?: string, json?: boolean, iterations?: string, probe?: boolean }): Invocation {
+  const [op, ...args] = extra
+  if (op === undefined || !(ROUTES_OPS as readonly string[]).includes(op)) {
+    throw usageError(`routes needs one of ${ROUTES_OPS.join(', ')}${op === undefined ? '' : `, got '${op}'`}`)
+  }
+  const want = ROUTES_ARGS[op as RoutesOp]
+  if (args.length !== want.length) throw usageError(`routes ${op} takes ${want.length === 0 ? 'no argument' : want.join(' ')}`)
+  for (const k of ['port', 'admin', 'token', 'json', 'iterations', 'probe'] as const) {
+    if (values[k] !== undefined) throw usageError(`--${k} does not apply to routes`)
+  }
+  if (values.config === undefined || values.config === '') throw usageError('routes needs --config FILE (its source.etcd)')
+  return { command: 'routes', config: values.config, routes: { op: op as RoutesOp, args } }
 }
 
 /** status / reload / top: --admin required; --json for status, --iterations for top only. */
@@ -447,6 +469,10 @@ async function main (argv: readonly string[]): Promise<number> {
     case 'serve': return await runServe(inv.config ?? '', version)
     case 'check': return await runCheck(inv.config ?? '', inv.probe === true)
     case 'demo': return await runDemo(inv.port, version)
+    case 'routes': {
+      const { runRoutesCommand } = await import('./source/cli.ts')
+      return await runRoutesCommand({ op: inv.routes!.op, args: inv.routes!.args, config: inv.config ?? '', out: process.stdout, err: process.stderr })
+    }
     default: return await runAdminCommand(inv)
   }
 }

@@ -6,7 +6,7 @@
  *  - fleet.ts     key layout and the merge + validation of etcd's entries (no I/O; runs in the reload pool)
  *  - etcd.ts      EtcdSource: the client, the first read, the watch, coalescing, reconnects
  *  - snapshot.ts  the `cache` file, written atomically after each applied revision
- *  - cli.ts       `hellogate routes get|put|rm|list`
+ *  - cli.ts       `hellogate routes get|put|rm|list` (ops.ts: its argument table, for the CLI's parser)
  */
 export { COALESCE_MS, EtcdSource, readPrefix, type EtcdSourceStatus } from './etcd.ts'
 export { compileFleet, MAX_COMPILE_PASSES, ROUTES_DIR, splitKey, UPSTREAMS_DIR, type FleetInput, type FleetResult, type SkippedKey } from './fleet.ts'

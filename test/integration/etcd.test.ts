@@ -12,13 +12,14 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import tls from 'node:tls'
+import { execFile } from 'node:child_process'
 
 import type { Etcd3 } from 'etcd3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { COALESCE_MS } from '../../src/source/etcd.ts'
 import { haveEtcd, startEtcd, type EtcdServer } from '../helpers/etcd.ts'
-import { rawConfig, startCliProxy, startTlsOrigin, waitFor, type CliProxy, type TlsOrigin } from '../helpers/servers.ts'
+import { NODE, ROOT, rawConfig, startCliProxy, startTlsOrigin, waitFor, type CliProxy, type TlsOrigin } from '../helpers/servers.ts'
 
 const HAVE_ETCD = haveEtcd()
 const FILE_ROUTE = 'file.fleet.example'
@@ -245,6 +246,32 @@ describe.skipIf(!HAVE_ETCD)('source.etcd with a real etcd', () => {
     }
   }, TEST_MS)
   // last: etcd restarts replay its log, which this one makes long
+  it('hellogate routes put|get|list|rm edits the keys serve reads, refusing what the file would refuse', async () => {
+    const prefix = '/t7/'
+    const file = join(dir, 't7.json')
+    writeFileSync(file, JSON.stringify({ routes: { [FILE_ROUTE]: at(alpha) }, source: { etcd: { endpoints: [etcd.endpoint], prefix } } }))
+    await etcd.client.put(prefix + 'upstreams/web').value(JSON.stringify({ servers: [at(beta)] }))
+    const routes = async (...args: string[]): Promise<{ code: number, out: string, err: string }> =>
+      await new Promise((resolve) => {
+        execFile(NODE, [join(ROOT, 'dist/cli.js'), 'routes', ...args, '--config', file], (error, out, err) => {
+          resolve({ code: error === null ? 0 : Number(error.code), out, err })
+        })
+      })
+    expect(await routes('put', 'p.fleet.example', 'web')).toMatchObject({ code: 0, out: `put ${prefix}routes/p.fleet.example\n` })
+    expect(await routes('put', 'q.fleet.example', '{"upstream": "web", "alpn": {"h2": "' + at(alpha) + '"}}')).toMatchObject({ code: 0 })
+    const refused = await routes('put', 'r.fleet.example', 'nopool')
+    expect(refused.code).toBe(1)
+    expect(refused.err).toContain("no pool named 'nopool'")
+    expect((await routes('put', 'bad pattern', at(alpha))).code).toBe(1)
+    expect((await routes('put', 'x.fleet.example', '10.0.0.1')).err).toContain("no pool named '10.0.0.1'")
+    expect(await routes('get', 'p.fleet.example')).toMatchObject({ code: 0, out: 'web\n' })
+    expect((await routes('list')).out).toBe('p.fleet.example web\nq.fleet.example {"upstream": "web", "alpn": {"h2": "' + at(alpha) + '"}}\n')
+    expect(await routes('rm', 'p.fleet.example')).toMatchObject({ code: 0 })
+    expect((await routes('rm', 'p.fleet.example')).code).toBe(1)
+    expect((await routes('get', 'p.fleet.example')).code).toBe(1)
+    expect((await etcd.client.getAll().prefix(prefix + 'routes/').keys())).toEqual([prefix + 'routes/q.fleet.example'])
+  }, TEST_MS)
+
   // last: an etcd restart replays its log, which this test makes long
   it('loads 100 000 routes at start, and coalesces a burst of 10 000 puts into a few compiles', async () => {
     const prefix = '/t2/'
