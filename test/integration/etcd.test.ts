@@ -272,11 +272,30 @@ describe.skipIf(!HAVE_ETCD)('source.etcd with a real etcd', () => {
     expect((await etcd.client.getAll().prefix(prefix + 'routes/').keys())).toEqual([prefix + 'routes/q.fleet.example'])
   }, TEST_MS)
 
+  it('coalesces a burst of 10 000 puts into at most one compile per COALESCE_MS', async () => {
+    const prefix = '/t8/'
+    const BURST = 10_000
+    const proxy = await serve(prefix, null, 1)
+    const before = proxy.logs.filter((l) => l.evt === 'source.applied').length
+    const b0 = Date.now()
+    const keys = Array.from({ length: BURST }, (_, i) => `${prefix}routes/b${i}.fleet.example`)
+    for (let i = 0; i < keys.length; i += BURST_PARALLEL) await Promise.all(keys.slice(i, i + BURST_PARALLEL).map((k) => etcd.client.put(k).value(at(beta))))
+    const burstMs = Date.now() - b0
+    await proxy.waitForLog((l) => l.evt === 'source.applied' && l.routes === BURST + 1, 60_000)
+    const tookMs = Date.now() - b0
+    const compiles = proxy.logs.filter((l) => l.evt === 'source.applied').length - before
+    console.log(`burst of ${BURST} puts in ${burstMs} ms: ${compiles} compiles, all in force after ${tookMs} ms`)
+    // one compile per COALESCE_MS at most (plus the one already waiting when the burst began)
+    expect(compiles).toBeLessThanOrEqual(Math.ceil(tookMs / COALESCE_MS) + 1)
+    expect(compiles).toBeLessThan(BURST / 20)
+    expect(await probe(proxy.port, `b${BURST - 1}.fleet.example`)).toBe('beta')
+    await stop(proxy)
+  }, HEAVY_TEST_MS)
+
   // last: an etcd restart replays its log, which this test makes long
-  it('loads 100 000 routes at start, and coalesces a burst of 10 000 puts into a few compiles', async () => {
+  it('loads 100 000 routes at start', async () => {
     const prefix = '/t2/'
     const N = 100_000
-    const BURST = 10_000
     const t0 = performance.now()
     await putMany(etcd.client, Array.from({ length: N }, (_, i) => [`${prefix}routes/r${i}.fleet.example`, at(alpha)] as const))
     const putMs = performance.now() - t0
@@ -289,19 +308,6 @@ describe.skipIf(!HAVE_ETCD)('source.etcd with a real etcd', () => {
     expect(proxy.logs.find((l) => l.evt === 'source.applied')).toMatchObject({ routes: N + 1, from: 'etcd' })
     expect(await probe(proxy.port, `r${N - 1}.fleet.example`)).toBe('alpha')
 
-    const before = proxy.logs.filter((l) => l.evt === 'source.applied').length
-    const b0 = Date.now()
-    const keys = Array.from({ length: BURST }, (_, i) => `${prefix}routes/b${i}.fleet.example`)
-    for (let i = 0; i < keys.length; i += BURST_PARALLEL) await Promise.all(keys.slice(i, i + BURST_PARALLEL).map((k) => etcd.client.put(k).value(at(beta))))
-    const burstMs = Date.now() - b0
-    await proxy.waitForLog((l) => l.evt === 'source.applied' && l.routes === N + BURST + 1, 60_000)
-    const tookMs = Date.now() - b0
-    const compiles = proxy.logs.filter((l) => l.evt === 'source.applied').length - before
-    console.log(`burst of ${BURST} puts in ${burstMs} ms: ${compiles} compiles, all in force after ${tookMs} ms`)
-    // one compile per COALESCE_MS at most (plus the one already waiting when the burst began)
-    expect(compiles).toBeLessThanOrEqual(Math.ceil(tookMs / COALESCE_MS) + 1)
-    expect(compiles).toBeLessThan(BURST / 100)
-    expect(await probe(proxy.port, `b${BURST - 1}.fleet.example`)).toBe('beta')
     await stop(proxy)
   }, HEAVY_TEST_MS)
 })
