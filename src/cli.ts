@@ -288,7 +288,7 @@ async function runServe (file: string, version: string): Promise<number> {
   const proxy = handle
   const life = createLifecycle(proxy, logger, version, source === null
     ? undefined
-    : { reload: () => source.reloadFile(), readiness: () => source.readiness() })
+    : { reload: () => source.reloadFile(), readiness: () => source.readiness(), metrics: () => source.status })
   try {
     await life.start(config.admin)
   } catch (err) {

@@ -17,6 +17,7 @@ import type { AdminConfig } from './config/types.ts'
 import { startAdminServer, type AdminServer } from './admin/server.ts'
 import { createAdminTarget, Phase, trackReloads, type ReloadOutcome, type SourceReadiness } from './admin/target.ts'
 import { ReloadLedger } from './metrics/reloads.ts'
+import type { EtcdSourceMetrics } from './metrics/prometheus.ts'
 import { ErrorCode } from './errors.ts'
 import type { ProxyHandle, ReloadResult } from './pool/index.ts'
 
@@ -50,6 +51,8 @@ export interface LifecycleSource {
   /** the reload SIGHUP and POST /reload run instead of the proxy's file reload */
   readonly reload: () => Promise<ReloadResult>
   readonly readiness: () => SourceReadiness
+  /** its figures for /metrics */
+  readonly metrics?: () => EtcdSourceMetrics
 }
 
 export function createLifecycle (proxy: OperatedProxy, logger: Logger, version: string, source?: LifecycleSource): Lifecycle {
@@ -83,6 +86,7 @@ export function createLifecycle (proxy: OperatedProxy, logger: Logger, version: 
         reloads: () => ledger.snapshot(),
         reload: () => reload(),
         ...(source === undefined ? {} : { source: source.readiness }),
+        ...(source?.metrics === undefined ? {} : { etcd: source.metrics }),
       })
       admin = await startAdminServer(options, target, logger)
     }
