@@ -109,14 +109,33 @@ function targetFault (text: unknown, pools: ReadonlySet<string>): string | null 
   return pools.has(v) ? null : `${TARGET_EXPECTED}: no pool named '${v}'`
 }
 
+/**
+ * targetFault, remembered per target text: a large table names few distinct targets (a handful of pools
+ * and origins), so each is checked once instead of once per route.
+ */
+class TargetChecks {
+  readonly #pools: ReadonlySet<string>
+  readonly #seen = new Map<string, string | null>()
+  constructor (pools: ReadonlySet<string>) { this.#pools = pools }
+  fault (text: unknown): string | null {
+    if (typeof text !== 'string') return targetFault(text, this.#pools)
+    let f = this.#seen.get(text)
+    if (f === undefined) {
+      f = targetFault(text, this.#pools)
+      this.#seen.set(text, f)
+    }
+    return f
+  }
+}
+
 /** The cheap checks of one route value: its targets (the long form's shape is parseConfig's). */
-function routeFault (value: unknown, pools: ReadonlySet<string>): string | null {
-  if (!isObject(value)) return targetFault(value, pools)
-  const own = targetFault(value.upstream, pools)
+function routeFault (value: unknown, pools: TargetChecks): string | null {
+  if (!isObject(value)) return pools.fault(value)
+  const own = pools.fault(value.upstream)
   if (own !== null) return own
   if (isObject(value.alpn)) {
     for (const t of Object.values(value.alpn)) {
-      const f = targetFault(t, pools)
+      const f = pools.fault(t)
       if (f !== null) return f
     }
   }
@@ -165,7 +184,7 @@ export function compileFleet (input: FleetInput): FleetResult {
     pools[name] = value
     etcdPools.add(name)
   }
-  const poolNames = new Set(Object.keys(pools))
+  const targets = new TargetChecks(new Set(Object.keys(pools)))
 
   // routes: pattern, clash with the file or another key, targets
   const filePatterns = new Set<string>()
@@ -181,7 +200,7 @@ export function compileFleet (input: FleetInput): FleetResult {
     if (first !== undefined) { skip(key, ErrorCode.ROUTE_DUPLICATE, `same pattern as ${routeKey(first)} (both are '${canonical}')`); continue }
     const value = parseRouteValue(text)
     if (value instanceof ProxyError) { skip(key, value.code, value.message); continue }
-    const fault = routeFault(value, poolNames)
+    const fault = routeFault(value, targets)
     if (fault !== null) { skip(key, ErrorCode.CONFIG_INVALID, fault); continue }
     seen.set(canonical, name)
     etcdRoutes.set(name, value)
@@ -210,7 +229,7 @@ export function compileFleet (input: FleetInput): FleetResult {
         delete pools[culprit.name]
         etcdPools.delete(culprit.name)
         skip(poolKey(culprit.name), err.code, err.message)
-        const left = new Set(Object.keys(pools))
+        const left = new TargetChecks(new Set(Object.keys(pools)))
         for (const [name, value] of etcdRoutes) {
           if (routeFault(value, left) !== null) {
             etcdRoutes.delete(name)
