@@ -384,6 +384,9 @@ async function runCheck (file: string, probe: boolean): Promise<number> {
     `  log       level ${config.log.level}, access ${config.log.access ? 'on' : 'off'}, to ${config.log.file ?? 'stdout'}`,
     `  admin     ${config.admin === null ? 'off' : `${formatHostPort(config.admin.listen)}, ${config.admin.token === null ? 'no token' : 'bearer token'}`}`,
   ]
+  // the file's part only: etcd's routes join it when serve starts (check does not dial etcd)
+  const etcd = config.source.etcd
+  if (etcd !== null) lines.push(`  source    etcd ${etcd.endpoints.join(', ')} prefix ${etcd.prefix}, cache ${etcd.cache ?? 'none'} (routes above: the file's; serve adds etcd's)`)
   if (probe) lines.push(...await coalescingReport(config))
   process.stdout.write(lines.join('\n') + '\n')
   return EXIT_OK
