@@ -306,6 +306,7 @@ export class EtcdSource {
       this.connected = true
     })
     w.on('disconnected', (err: Error) => {
+      resumeAfter(w, this.state.revision)
       if (this.connected) this.logger.warn({ evt: LogEvent.SourceDisconnected, code: ErrorCode.SOURCE_ETCD, reason: err.message, kept: 'table in force' }, LogEvent.SourceDisconnected)
       this.connected = false
       this.reason = err.message
@@ -315,8 +316,9 @@ export class EtcdSource {
       for (const ev of res.events) {
         const key = ev.kv.key.toString()
         changed = (ev.type === 'Put' ? applyPut(this.state, this.config.prefix, key, ev.kv.value.toString()) : applyDelete(this.state, this.config.prefix, key)) || changed
+        // the revision of the last event applied, not the header's (module header: resumeAfter)
+        this.state.revision = Math.max(this.state.revision, Number(ev.kv.mod_revision))
       }
-      this.state.revision = Math.max(this.state.revision, Number(res.header.revision))
       if (changed) this.changed()
     })
     w.on('error', (err: Error) => {
@@ -408,6 +410,18 @@ export class EtcdSource {
 }
 
 function ignore (): void {}
+
+/**
+ * Make the etcd3 watcher resume after `revision` when it reconnects. The library resumes from the
+ * response header's revision + 1, which is the store's revision when etcd sent the response, not that of
+ * its last event: while a watch catches up after a reconnect, etcd sends old events under a newer header,
+ * and a second disconnect then would resume past events never received (a route change lost for good).
+ * Its request is not public API; the field is etcd's WatchCreateRequest.start_revision.
+ */
+function resumeAfter (w: Watcher, revision: number): void {
+  const req = (w as unknown as { request?: { start_revision?: string | number } }).request
+  if (req !== undefined) req.start_revision = String(revision + 1)
+}
 
 /** `p`, or a rejection after `ms` (p keeps running; its result is dropped). */
 async function withTimeout<T> (p: Promise<T>, ms: number): Promise<T> {
