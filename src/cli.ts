@@ -7,6 +7,7 @@
  *   hellogate demo [--port N]       two local TLS origins + the proxy in front, with commands to try
  *   hellogate status|reload|top --admin ADDR [--token T]   ask a running proxy's admin endpoint
  *   hellogate bench --target HOST:PORT --sni NAMES [...]  TLS load generator (bench/, own options)
+ *   hellogate routes get|put|rm|list --config FILE     edit the routes in source.etcd (source/cli.ts)
  *   hellogate --help | --version
  *
  * Exit status: 0 ok; 1 invalid config or startup failure (message on stderr; a runtime that lacks
@@ -22,6 +23,7 @@ import type { Logger } from 'pino'
 
 import type { ProxyConfig } from './config/index.ts'
 import { ErrorCode, ErrorSource, isProxyError, ProxyError } from './errors.ts'
+import { ROUTES_ARGS, ROUTES_OPS, type RoutesOp } from './source/ops.ts'
 
 // Everything else is imported lazily by the command that needs it: `--help`, `--version` and usage
 // errors then start in node's bare startup time (~2x faster than loading pino, yaml and the pool).
@@ -51,6 +53,8 @@ Commands:
                         print a running proxy's status (workers, table, reloads, counters)
   reload --admin ADDR [--token T]
                         reload the proxy's config (POST /reload) and print the result
+  routes list|get PATTERN|put PATTERN VALUE|rm PATTERN --config FILE
+                        the routes under FILE's source.etcd.prefix, validated as in the file
   top --admin ADDR [--token T] [--iterations N]
                         live view, refreshed every second, until Ctrl-C (or N frames)
   bench --target HOST:PORT --sni NAME[,NAME...] [--duration 30s] [--mode newconn|keepalive|bulk]
@@ -89,7 +93,7 @@ function isAdminCommand (c: string): c is AdminCommand {
 }
 
 interface Invocation {
-  command: 'serve' | 'check' | 'demo' | 'help' | 'version' | 'bench' | AdminCommand
+  command: 'serve' | 'check' | 'demo' | 'help' | 'version' | 'bench' | 'routes' | AdminCommand
   /** bench only: its arguments, parsed by bench/options.ts (it has options of its own) */
   benchArgs?: readonly string[]
   config?: string
@@ -100,6 +104,8 @@ interface Invocation {
   token?: string
   json?: boolean
   iterations?: number
+  /** routes only: the op and its positional arguments */
+  routes?: { op: RoutesOp, args: string[] }
 }
 
 /** argv (without node and script) → what to do; throws a ProxyError HG_ERR_CLI_USAGE. */
@@ -136,9 +142,10 @@ function parseCommandLine (argv: readonly string[]): Invocation {
     if (extra.length > 0) throw usageError(`unexpected argument '${extra[0] ?? ''}'`)
     return adminInvocation(command, values)
   }
+  if (command === 'routes') return routesInvocation(extra, values)
   if (command !== 'serve' && command !== 'check' && command !== 'demo') {
     if (command === 'bench') throw usageError('bench comes first: hellogate bench --target HOST:PORT --sni NAMES')
-    throw usageError(`unknown command '${command}' (expected serve, check, demo, status, reload, top or bench)`)
+    throw usageError(`unknown command '${command}' (expected serve, check, demo, routes, status, reload, top or bench)`)
   }
   if (extra.length > 0) throw usageError(`unexpected argument '${extra[0] ?? ''}'`)
   for (const k of ['admin', 'token', 'json', 'iterations'] as const) {
@@ -160,6 +167,21 @@ function parseCommandLine (argv: readonly string[]): Invocation {
     return { command, config: values.config, probe: true }
   }
   return { command, config: values.config }
+}
+
+/** routes OP ARGS --config FILE: the op's own arguments, and --config only. */
+function routesInvocation (extra: readonly string[], values: { config?: string, port?: string, admin?: string, token?: string, json?: boolean, iterations?: string, probe?: boolean }): Invocation {
+  const [op, ...args] = extra
+  if (op === undefined || !(ROUTES_OPS as readonly string[]).includes(op)) {
+    throw usageError(`routes needs one of ${ROUTES_OPS.join(', ')}${op === undefined ? '' : `, got '${op}'`}`)
+  }
+  const want = ROUTES_ARGS[op as RoutesOp]
+  if (args.length !== want.length) throw usageError(`routes ${op} takes ${want.length === 0 ? 'no argument' : want.join(' ')}`)
+  for (const k of ['port', 'admin', 'token', 'json', 'iterations', 'probe'] as const) {
+    if (values[k] !== undefined) throw usageError(`--${k} does not apply to routes`)
+  }
+  if (values.config === undefined || values.config === '') throw usageError('routes needs --config FILE (its source.etcd)')
+  return { command: 'routes', config: values.config, routes: { op: op as RoutesOp, args } }
 }
 
 /** status / reload / top: --admin required; --json for status, --iterations for top only. */
@@ -277,29 +299,38 @@ async function runServe (file: string, version: string): Promise<number> {
   }
   const logger = createLogger({ level: config.log.level, file: config.log.file })
   logger.info({ evt: LogEvent.Startup, version, node: process.version, config: config.file }, LogEvent.Startup)
+  // source.etcd: etcd's routes (or the snapshot) merged with the file's, before anything listens
+  const source = config.source.etcd === null ? null : new (await import('./source/index.ts')).EtcdSource(config.source.etcd, file, logger)
   let handle
   try {
+    if (source !== null) config = (await source.load()).config
     handle = await startProxy(config, logger)
   } catch (err) {
     logger.fatal({ evt: LogEvent.Fatal, err }, LogEvent.Fatal)
+    await source?.close()
     await flushLogger(logger)
     printError(isProxyError(err) ? `${err.code}: ${err.message}` : `cannot start: ${String((err as Error).stack ?? err)}`)
     return EXIT_FAILURE
   }
   const proxy = handle
-  const life = createLifecycle(proxy, logger, version)
+  const life = createLifecycle(proxy, logger, version, source === null
+    ? undefined
+    : { reload: () => source.reloadFile(), readiness: () => source.readiness(), metrics: () => source.status })
   try {
     await life.start(config.admin)
   } catch (err) {
     logger.fatal({ evt: LogEvent.Fatal, err }, LogEvent.Fatal)
+    await source?.close()
     await proxy.close(0)
     await flushLogger(logger)
     printError(isProxyError(err) ? `${err.code}: ${err.message}` : `cannot start: ${String((err as Error).stack ?? err)}`)
     return EXIT_FAILURE
   }
+  // etcd's changes go through the lifecycle's reload too: one swap at a time, each in the ledger
+  source?.run(proxy, (run) => life.reload(run))
   // SIGHUP and POST /reload run the same reload; its result (new routes, or the config error with the
   // running table kept) is logged by handle.reload itself
-  const reload = (): void => { life.reload(() => proxy.reload(file)).catch(ignoreError) }
+  const reload = (): void => { life.reload().catch(ignoreError) }
   const reopen = (): void => { proxy.reopenLogs() }
   process.on('SIGHUP', reload)
   process.on('SIGUSR2', reopen)
@@ -307,6 +338,7 @@ async function runServe (file: string, version: string): Promise<number> {
   process.off('SIGHUP', reload)
   process.off('SIGUSR2', reopen)
   logger.info({ evt: LogEvent.Signal, signal, graceMs: config.timeouts.shutdownMs }, LogEvent.Signal)
+  await source?.close()
   await life.close(() => proxy.close(config.timeouts.shutdownMs))
   await closeReloadPool()
   await flushLogger(logger)
@@ -385,6 +417,9 @@ async function runCheck (file: string, probe: boolean): Promise<number> {
     const g = config.access
     lines.push(`  access    ${g === null ? 'no global lists' : `allow ${g.allow.length}, deny ${g.deny.length} entries`}; ${routeLists} routes with their own lists`)
   }
+  // the file's part only: etcd's routes join it when serve starts (check does not dial etcd)
+  const etcd = config.source.etcd
+  if (etcd !== null) lines.push(`  source    etcd ${etcd.endpoints.join(', ')} prefix ${etcd.prefix}, cache ${etcd.cache ?? 'none'} (routes above: the file's; serve adds etcd's)`)
   if (probe) lines.push(...await coalescingReport(config))
   process.stdout.write(lines.join('\n') + '\n')
   return EXIT_OK
@@ -472,6 +507,10 @@ async function main (argv: readonly string[]): Promise<number> {
     case 'serve': return await runServe(inv.config ?? '', version)
     case 'check': return await runCheck(inv.config ?? '', inv.probe === true)
     case 'demo': return await runDemo(inv.port, version)
+    case 'routes': {
+      const { runRoutesCommand } = await import('./source/cli.ts')
+      return await runRoutesCommand({ op: inv.routes!.op, args: inv.routes!.args, config: inv.config ?? '', out: process.stdout, err: process.stderr })
+    }
     default: return await runAdminCommand(inv)
   }
 }

@@ -56,6 +56,10 @@ export const ErrorCode = {
   ADMIN_REQUEST: 'HG_ERR_ADMIN_REQUEST',
   /** a reload was asked for while another one was still compiling */
   RELOAD_BUSY: 'HG_ERR_RELOAD_BUSY',
+  /** etcd (source.etcd) could not be reached or refused a request; hellogate keeps the table in force */
+  SOURCE_ETCD: 'HG_ERR_SOURCE_ETCD',
+  /** the source.etcd.cache snapshot cannot be read or is not a snapshot (hellogate starts without it) */
+  SOURCE_SNAPSHOT: 'HG_ERR_SOURCE_SNAPSHOT',
 } as const
 export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]
 

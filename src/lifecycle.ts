@@ -15,8 +15,9 @@
 import type { Logger } from 'pino'
 import type { AdminConfig } from './config/types.ts'
 import { startAdminServer, type AdminServer } from './admin/server.ts'
-import { createAdminTarget, Phase, trackReloads, type ReloadOutcome } from './admin/target.ts'
+import { createAdminTarget, Phase, trackReloads, type ReloadOutcome, type SourceReadiness } from './admin/target.ts'
 import { ReloadLedger } from './metrics/reloads.ts'
+import type { EtcdSourceMetrics } from './metrics/prometheus.ts'
 import { ErrorCode } from './errors.ts'
 import type { ProxyHandle, ReloadResult } from './pool/index.ts'
 
@@ -45,16 +46,26 @@ export function toOutcome (r: ReloadResult): ReloadOutcome {
   return { ok: false, error: { code: r.error.code, message: r.error.message, key: r.error.key, file: r.error.file } }
 }
 
-export function createLifecycle (proxy: OperatedProxy, logger: Logger, version: string): Lifecycle {
+/** What a route source other than the file adds (source/etcd.ts): its reload and its readiness. */
+export interface LifecycleSource {
+  /** the reload SIGHUP and POST /reload run instead of the proxy's file reload */
+  readonly reload: () => Promise<ReloadResult>
+  readonly readiness: () => SourceReadiness
+  /** its figures for /metrics */
+  readonly metrics?: () => EtcdSourceMetrics
+}
+
+export function createLifecycle (proxy: OperatedProxy, logger: Logger, version: string, source?: LifecycleSource): Lifecycle {
   let phase: Phase = Phase.Starting
   let admin: AdminServer | null = null
   let inFlight: Promise<ReloadOutcome> | null = null
   let closed: Promise<void> | null = null
   const ledger = new ReloadLedger(proxy.config.routes.length)
-  let next: () => Promise<ReloadResult> = () => proxy.reload()
+  const fullReload = source?.reload ?? (() => proxy.reload())
+  let next: () => Promise<ReloadResult> = fullReload
   const tracked = trackReloads(ledger, async () => toOutcome(await next()))
 
-  function reload (run: () => Promise<ReloadResult> = () => proxy.reload()): Promise<ReloadOutcome> {
+  function reload (run: () => Promise<ReloadResult> = fullReload): Promise<ReloadOutcome> {
     if (inFlight !== null) {
       return Promise.resolve({ ok: false, error: { code: ErrorCode.RELOAD_BUSY, message: 'a reload is already in progress; try again when it has finished' } })
     }
@@ -74,6 +85,8 @@ export function createLifecycle (proxy: OperatedProxy, logger: Logger, version: 
         ...proxy.metricSources(),
         reloads: () => ledger.snapshot(),
         reload: () => reload(),
+        ...(source === undefined ? {} : { source: source.readiness }),
+        ...(source?.metrics === undefined ? {} : { etcd: source.metrics }),
       })
       admin = await startAdminServer(options, target, logger)
     }

@@ -33,16 +33,30 @@ export interface Readiness {
   readonly ready: boolean
   /** why not ready; empty when ready */
   readonly reasons: readonly string[]
+  /** where the routes come from, when not only the file (source.etcd: revision, keys, connection) */
+  readonly details?: readonly string[]
 }
 
-/** Ready only while running, with every worker listening and a route table loaded (generation ≥ 1). */
-export function readiness (phase: Phase, workersUp: readonly boolean[], generation: number): Readiness {
+/** A route source's part of readiness (source/etcd.ts): not ready until its table is in force. */
+export interface SourceReadiness {
+  readonly ready: boolean
+  /** the first is the reason when not ready */
+  readonly details: readonly string[]
+}
+
+/**
+ * Ready only while running, with every worker listening and a route table loaded (generation ≥ 1), and
+ * the route source (when there is one) ready.
+ */
+export function readiness (phase: Phase, workersUp: readonly boolean[], generation: number, source?: SourceReadiness): Readiness {
   const reasons: string[] = []
   if (phase !== Phase.Running) reasons.push(phase)
   if (workersUp.length === 0) reasons.push('no workers')
   workersUp.forEach((up, i) => { if (!up) reasons.push('worker ' + String(i + 1) + ' not listening') })
   if (generation < 1) reasons.push('no route table loaded')
-  return { ready: reasons.length === 0, reasons }
+  if (source === undefined) return { ready: reasons.length === 0, reasons }
+  if (!source.ready) reasons.push(source.details[0] ?? 'route source not ready')
+  return { ready: reasons.length === 0, reasons, details: source.details }
 }
 
 export interface ReloadError {
@@ -117,6 +131,8 @@ export interface AdminTargetSources extends MetricsSources {
   /** runs one reload; record it in the ledger (trackReloads) so /metrics and /status see it */
   readonly reload: () => Promise<ReloadOutcome>
   readonly reloads: () => ReloadSnapshot
+  /** the route source's readiness (source.etcd); absent: the file only */
+  readonly source?: () => SourceReadiness
 }
 
 export function createAdminTarget (src: AdminTargetSources): AdminTarget {
@@ -124,7 +140,7 @@ export function createAdminTarget (src: AdminTargetSources): AdminTarget {
   const workersUp = (): readonly boolean[] => src.workersUp?.() ?? src.stats().active.map(() => true)
 
   function ready (): Readiness {
-    return readiness(src.phase(), workersUp(), src.reloads().generation)
+    return readiness(src.phase(), workersUp(), src.reloads().generation, src.source?.())
   }
 
   function status (): StatusJson {
@@ -144,7 +160,7 @@ export function createAdminTarget (src: AdminTargetSources): AdminTarget {
       time: now,
       uptimeSeconds: Math.round(process.uptime() * 1000) / 1000,
       phase: src.phase(),
-      ready: readiness(src.phase(), up, reloads.generation),
+      ready: readiness(src.phase(), up, reloads.generation, src.source?.()),
       workers: stats.active.map((active, i) => {
         const view = loops[i] ?? null
         const loop = view === null ? null : readLoopStats(view, now)

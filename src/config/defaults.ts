@@ -275,4 +275,6 @@ export const LIMITS = {
    * is the wrong file (and YAML parsing it would take seconds and gigabytes).
    */
   configFileMaxBytes: 128 * 1024 * 1024,
+  /** etcd endpoints. A cluster has 3, 5 or 7 members; more than 16 listed is a list of something else. */
+  etcdEndpointsMax: 16,
 } as const

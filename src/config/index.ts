@@ -9,7 +9,7 @@
 /** Defaults for every optional key and the hard limits, each with unit and reason. */
 export { DEFAULTS, LIMITS } from './defaults.ts'
 /** Read + parse + validate a YAML/JSON config file (async or sync). */
-export { detectFormat, loadConfigFile, loadConfigFileSync, parseConfigText } from './load.ts'
+export { detectFormat, loadConfigFile, loadConfigFileSync, loadConfigValue, parseConfigText } from './load.ts'
 export type { ConfigFormat } from './load.ts'
 /**
  * The config's compiled route table (the one parseConfig built, handed over once; else compiled now), and
@@ -30,5 +30,5 @@ export { formatDuration, formatHostPort, parseDuration, parseHostPort } from './
 export { formatKeyPath, type KeyPath, type Locator } from './fault.ts'
 export type {
   AcceptModel, AdminConfig, AlpnRoute, Balance, ConnectConfig, HealthCheck, HealthConfig, HostPort, LogLevel, PassiveConfig, PoolBalance,
-  ProxyConfig, ProxyProtocol, RouteEntry, ServerConfig, UpstreamConfig, HttpConfig, ForwardConfig,
+  EtcdSourceConfig, ProxyConfig, ProxyProtocol, RouteEntry, ServerConfig, SourceConfig, UpstreamConfig, HttpConfig, ForwardConfig,
 } from './types.ts'

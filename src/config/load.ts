@@ -200,10 +200,37 @@ export function parseConfigText (text: string, file: string, format: ConfigForma
   return parseTextSlow(clean, file, format)
 }
 
+/** Parse config text (byte order mark removed) into its value with the environment substituted, not yet validated. */
+function parseConfigValue (clean: string, file: string, format: ConfigFormat): { value: unknown, locate: Locator } {
+  const { value, locate } = format === 'json' ? parseJson(clean, file) : parseYaml(clean, file)
+  return { value: substituteEnv(value, failIn(file, locate)), locate }
+}
+
 /** the whole text parsed (JSON.parse or yaml), then validated: every error with its position */
 function parseTextSlow (clean: string, file: string, format: ConfigFormat): ProxyConfig {
-  const { value, locate } = format === 'json' ? parseJson(clean, file) : parseYaml(clean, file)
-  return parseConfig(substituteEnv(value, failIn(file, locate)), file, locate)
+  const { value, locate } = parseConfigValue(clean, file, format)
+  return parseConfig(value, file, locate)
+}
+
+/**
+ * Read and parse a config file into its value (environment substituted), not validated: what a source
+ * of further routes (source/, etcd) merges its entries into before the whole is validated.
+ */
+export async function loadConfigValue (file: string): Promise<unknown> {
+  const text = (await readConfigBytes(file)).toString('utf8')
+  const clean = text.charCodeAt(0) === 0xFEFF ? text.slice(1) : text
+  return parseConfigValue(clean, file, detectFormat(file, clean)).value
+}
+
+/** The file's bytes, size-capped; read errors as HG_ERR_CONFIG_READ. */
+async function readConfigBytes (file: string): Promise<Buffer> {
+  try {
+    const st = await stat(file)
+    if (st.isFile() && st.size > LIMITS.configFileMaxBytes) throw tooLarge(file, st.size)
+    return await readFile(file)
+  } catch (err) {
+    throw err instanceof ProxyError ? err : readError(file, err)
+  }
 }
 
 /**
@@ -263,15 +290,7 @@ function tooLarge (file: string, size: number): ProxyError {
 
 /** Read, parse and validate a config file. Rejects with ProxyError (HG_ERR_CONFIG_*). */
 export async function loadConfigFile (file: string): Promise<ProxyConfig> {
-  let bytes: Buffer
-  try {
-    const st = await stat(file)
-    if (st.isFile() && st.size > LIMITS.configFileMaxBytes) throw tooLarge(file, st.size)
-    bytes = await readFile(file)
-  } catch (err) {
-    throw err instanceof ProxyError ? err : readError(file, err)
-  }
-  return parseConfigBytes(bytes, file)
+  return parseConfigBytes(await readConfigBytes(file), file)
 }
 
 /** Synchronous loadConfigFile, for tools that cannot await. */

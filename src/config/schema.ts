@@ -21,7 +21,7 @@ import Type, { type Static } from 'typebox'
 import { DEFAULTS, LIMITS } from './defaults.ts'
 import {
   ALPN_ID_EXPECTED, ALPN_ID_PATTERN, DEFAULT_EXPECTED, DURATION_EXPECTED, DURATION_PATTERN, formatDuration, LISTEN_EXPECTED,
-  POOL_NAME_EXPECTED, POOL_NAME_PATTERN, ROUTES_EXPECTED, SERVER_EXPECTED, TARGET_EXPECTED,
+  ETCD_ENDPOINT_EXPECTED, ETCD_ENDPOINT_PATTERN, ETCD_PREFIX_EXPECTED, ETCD_PREFIX_PATTERN, POOL_NAME_EXPECTED, POOL_NAME_PATTERN, ROUTES_EXPECTED, SERVER_EXPECTED, TARGET_EXPECTED,
 } from './values.ts'
 
 export const ACCEPT_MODELS = ['reuseport', 'handoff'] as const
@@ -280,6 +280,40 @@ const Routes = Type.Unsafe<Record<string, Static<typeof RouteTarget>>>({
     '(quote patterns starting with * in YAML). Unicode names are converted to A-labels (IDNA).',
 })
 
+// ---- source ----------------------------------------------------------------------------------------
+
+/** `source.etcd:` — routes (and pools) read from etcd v3 and watched (src/source/). */
+const EtcdSource = Type.Object({
+  endpoints: Type.Array(Type.String({ pattern: ETCD_ENDPOINT_PATTERN, errorMessage: ETCD_ENDPOINT_EXPECTED }), {
+    minItems: 1,
+    maxItems: LIMITS.etcdEndpointsMax,
+    description: 'etcd v3 client URLs: http://host:port or https://host:port (all of one scheme).',
+    errorMessage: `expected a list of 1 to ${LIMITS.etcdEndpointsMax} etcd URLs, e.g. [https://10.0.0.5:2379]`,
+  }),
+  prefix: Type.String({
+    pattern: ETCD_PREFIX_PATTERN,
+    description: 'Key prefix, ending in /: routes under PREFIX/routes/<pattern>, pools under PREFIX/upstreams/<name>.',
+    errorMessage: ETCD_PREFIX_EXPECTED,
+  }),
+  tls: Type.Optional(Type.Object({
+    ca: Type.String({ minLength: 1, description: 'PEM file of the CA that signed the etcd servers\' certificates.', errorMessage: 'expected a file path (as a string)' }),
+    cert: Type.Optional(Type.String({ minLength: 1, description: 'PEM client certificate (with key) for etcd\'s client-cert auth.', errorMessage: 'expected a file path (as a string)' })),
+    key: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key of cert.', errorMessage: 'expected a file path (as a string)' })),
+  }, { additionalProperties: false, description: 'TLS to etcd (https endpoints only); cert and key together or neither.' })),
+  username: Type.Optional(Type.String({ minLength: 1, description: 'etcd user (with password).', errorMessage: 'expected a user name (as a string)' })),
+  password: Type.Optional(Type.String({
+    // eslint-disable-next-line no-template-curly-in-string -- the config file's env substitution syntax, literally
+    description: 'Password of username; write ${ETCD_PASSWORD} to read it from the environment.',
+    errorMessage: 'expected a password (as a string)',
+  })),
+  cache: Type.Optional(Type.String({
+    minLength: 1,
+    description: 'Snapshot file of the last table applied from etcd (written atomically after each applied revision); ' +
+      'served at start while etcd is unreachable. Default: none.',
+    errorMessage: 'expected a file path (as a string)',
+  })),
+}, { additionalProperties: false, required: ['endpoints', 'prefix'] })
+
 export const ConfigSchema = Type.Object({
   listen: Type.Optional(Type.Union([
     listenAddress,
@@ -492,6 +526,12 @@ export const ConfigSchema = Type.Object({
     description: 'QUIC (HTTP/3) passthrough routed by SNI; off unless set. Uses routes, default, timeouts.hello and limits.maxHelloBytes as TCP does.',
   })),
   access: Type.Optional(Access),
+  source: Type.Optional(Type.Object({
+    etcd: Type.Optional(EtcdSource),
+  }, {
+    additionalProperties: false,
+    description: 'Where routes come from besides this file: etcd (watched live; file routes win on a clash).',
+  })),
 }, {
   additionalProperties: false,
   title: 'hellogate config',

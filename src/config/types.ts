@@ -216,6 +216,8 @@ export interface ProxyConfig {
   }
   /** the admin endpoint; null = off */
   readonly admin: AdminConfig | null
+  /** where routes come from besides the file (src/source/) */
+  readonly source: SourceConfig
   /** plain-HTTP listeners; null or absent = off */
   readonly http?: HttpConfig | null
   /** forward mode's fence; null or absent = off (then no route may be a forward route) */
@@ -236,6 +238,26 @@ export interface QuicConfig {
   readonly maxPendingFlows: number
   /** per flow */
   readonly maxPendingBytes: number
+}
+
+/** `source:` — route sources besides the file. */
+export interface SourceConfig {
+  /** routes and pools read from etcd and watched; null = the file only */
+  readonly etcd: EtcdSourceConfig | null
+}
+
+/** `source.etcd:`, validated (paths as written, relative to the working directory like log.file). */
+export interface EtcdSourceConfig {
+  /** client URLs, all http:// or all https:// */
+  readonly endpoints: readonly string[]
+  /** starts and ends with `/`; routes under PREFIX + 'routes/', pools under PREFIX + 'upstreams/' */
+  readonly prefix: string
+  /** TLS files (https endpoints only); null = plain, or https with the system's CAs */
+  readonly tls: { readonly ca: string, readonly cert: string | null, readonly key: string | null } | null
+  /** etcd user and password, both or neither */
+  readonly auth: { readonly username: string, readonly password: string } | null
+  /** snapshot file of the last applied table; null = none */
+  readonly cache: string | null
 }
 
 /** `admin:` — where the admin endpoint listens and its bearer token (environment already substituted). */

@@ -35,7 +35,7 @@ import { rememberTable, reportCompileFault } from './routes.ts'
 import { RouteCompiler, type CompiledRoutes, type CompileFault } from '../routes/index.ts'
 import { buildForward, buildHttp, checkForwardRoutes } from './edge.ts'
 import type { RawConfig } from './schema.ts'
-import type { AccessConfig, AlpnRoute, HostPort, ListenConfig, PerClientLimits, ProxyConfig, ProxyInConfig, QuicConfig, RouteAccessConfig, RouteEntry } from './types.ts'
+import type { AccessConfig, AlpnRoute, EtcdSourceConfig, HostPort, ListenConfig, PerClientLimits, ProxyConfig, ProxyInConfig, QuicConfig, RouteAccessConfig, RouteEntry } from './types.ts'
 import { checkConfigAccess } from './access.ts'
 import { formatHostPort, REJECT, TARGET_EXPECTED } from './values.ts'
 
@@ -356,7 +356,9 @@ function buildConfig (c: RawConfig, file: string, r: Report, routes: RouteSource
 
   const defRaw = c.default ?? DEFAULTS.default
   const def = defRaw === REJECT ? null : pools.resolve(['default'], defRaw)
-  if (routeList.length === 0 && def === null) {
+  const source = Object.freeze({ etcd: resolveEtcd(r, c.source?.etcd) })
+  // with etcd the file may hold no route: the table comes from etcd (readiness says when it has not yet)
+  if (routeList.length === 0 && def === null && source.etcd === null) {
     r.fail(ErrorCode.CONFIG_INVALID, ['routes'],
       'no routes and default: reject would refuse every connection; add routes or set default to a pool or host:port')
   }
@@ -401,6 +403,7 @@ function buildConfig (c: RawConfig, file: string, r: Report, routes: RouteSource
     http: buildHttp(r, c.http, listen),
     forward,
     quic: buildQuic(r, c.quic, def !== null),
+    source,
   })
   rememberTable(config, table)
   // every CIDR list compiled now, so a bad entry is an error at its line (config/access.ts)
@@ -422,6 +425,31 @@ function buildQuic (r: Report, raw: RawConfig['quic'], hasDefault: boolean): Qui
     maxFlows: raw.maxFlows ?? d.maxFlows,
     maxPendingFlows: raw.maxPendingFlows ?? d.maxPendingFlows,
     maxPendingBytes: raw.maxPendingBytes ?? d.maxPendingBytes,
+  })
+}
+
+type RawEtcd = NonNullable<NonNullable<RawConfig['source']>['etcd']>
+
+/** `source.etcd`: one scheme for all endpoints, TLS only over https, cert with key, user with password. */
+function resolveEtcd (r: Report, raw: RawEtcd | undefined): EtcdSourceConfig | null {
+  if (raw === undefined) return null
+  const at = ['source', 'etcd']
+  const https = raw.endpoints.map((e) => e.startsWith('https:'))
+  const mixed = https.findIndex((h) => h !== https[0])
+  if (mixed >= 0) r.invalid([...at, 'endpoints', mixed], 'expected the same scheme as endpoints[0] (etcd3 dials all endpoints one way)', raw.endpoints[mixed])
+  if (raw.tls !== undefined && https[0] !== true) r.invalid([...at, 'tls'], 'tls applies to https:// endpoints only', raw.tls)
+  if (raw.tls !== undefined && (raw.tls.cert === undefined) !== (raw.tls.key === undefined)) {
+    r.invalid([...at, 'tls'], 'expected cert and key together (a client certificate needs its key), or neither', raw.tls)
+  }
+  if ((raw.username === undefined) !== (raw.password === undefined)) {
+    r.invalid([...at, raw.username === undefined ? 'password' : 'username'], 'expected username and password together', raw.username ?? '<password>')
+  }
+  return Object.freeze({
+    endpoints: Object.freeze([...raw.endpoints]),
+    prefix: raw.prefix,
+    tls: raw.tls === undefined ? null : Object.freeze({ ca: raw.tls.ca, cert: raw.tls.cert ?? null, key: raw.tls.key ?? null }),
+    auth: raw.username === undefined || raw.password === undefined ? null : Object.freeze({ username: raw.username, password: raw.password }),
+    cache: raw.cache ?? null,
   })
 }
 

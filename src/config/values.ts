@@ -34,6 +34,15 @@ export const POOL_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'
 export const POOL_NAME_EXPECTED = 'expected a pool name: letters, digits, ., -, _, starting with a letter or digit, ' +
   'at most 64 characters (no ":", which would read as host:port)'
 /** the value `default:` uses for "no pool": a pool may not take this name */
+/** an etcd client URL: scheme, host or [v6], port; no path (etcd3 dials host:port) */
+export const ETCD_ENDPOINT_PATTERN = '^https?://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+):[0-9]{1,5}$'
+export const ETCD_ENDPOINT_EXPECTED = 'expected an etcd URL http://host:port or https://host:port, e.g. https://10.0.0.5:2379'
+/**
+ * An etcd key prefix: starts and ends with `/`, so that `/hellogate/prod/` never also matches the keys of
+ * `/hellogate/production/` (etcd prefixes are byte prefixes).
+ */
+export const ETCD_PREFIX_PATTERN = '^/([^\\s]*/)?$'
+export const ETCD_PREFIX_EXPECTED = 'expected a key prefix that starts and ends with /, e.g. /hellogate/prod/'
 export const REJECT = 'reject'
 
 /**

@@ -73,6 +73,20 @@ export const LogEvent = {
   UpstreamCallbackError: 'upstream.callback_error',
   /** main thread, SIGUSR2: log.file reopened by name in every thread (after logrotate renamed it) */
   LogReopen: 'log.reopen',
+  /** main thread: a table from etcd is in force: revision, routes, skipped, shadowed, from (etcd or snapshot) */
+  SourceApplied: 'source.applied',
+  /** main thread: an etcd key was left out of the table: key, code, reason */
+  SourceSkip: 'source.skip',
+  /** main thread: an etcd key lost to the file's route or pool of the same name: key */
+  SourceShadowed: 'source.shadowed',
+  /** main thread: etcd unreachable or the watch broken: reason, retryInMs; the table in force stays */
+  SourceDisconnected: 'source.disconnected',
+  /** main thread: etcd reached again: revision, how (watch resumed, or full re-read after compaction) */
+  SourceConnected: 'source.connected',
+  /** main thread: serving without etcd at start: reason, from (snapshot or file), snapshot revision */
+  SourceNotReady: 'source.not_ready',
+  /** main thread: the snapshot file could not be written or read: code, file, message */
+  SourceSnapshotError: 'source.snapshot_error',
   /** `hellogate demo`: origins and proxy are up */
   DemoReady: 'demo.ready',
 } as const

@@ -107,6 +107,18 @@ export interface MetricsSources {
   readonly processStats?: () => Promise<ProcessStats>
   /** export process_open_fds / process_max_fds; default: where /proc/self/fd exists */
   readonly fdGauges?: boolean
+  /** the etcd route source (source.etcd); absent: its metrics read 0 */
+  readonly etcd?: () => EtcdSourceMetrics
+}
+
+/** What the etcd route source reports (source/etcd.ts EtcdSourceStatus has these fields). */
+export interface EtcdSourceMetrics {
+  readonly fromEtcd: boolean
+  readonly connected: boolean
+  readonly revision: number
+  readonly skipped: number
+  readonly skippedTotal: number
+  readonly compiles: number
 }
 
 export interface MetricsExporter {
@@ -270,6 +282,24 @@ export function createMetricsExporter (src: MetricsSources): MetricsExporter {
       for (const [route, v] of totals) this.inc({ route }, v)
     },
   }))
+
+  // ---- the etcd route source (0 without source.etcd) ------------------------------------------
+  const etcdGauges: Array<[string, string, (m: EtcdSourceMetrics) => number]> = [
+    ['hellogate_source_etcd_from_etcd', '1 when the table in force was read from etcd; 0 while serving the snapshot or the file alone.', (m) => Number(m.fromEtcd)],
+    ['hellogate_source_etcd_connected', '1 while the etcd watch is connected.', (m) => Number(m.connected)],
+    ['hellogate_source_etcd_revision', 'etcd revision of the table in force.', (m) => m.revision],
+    ['hellogate_source_etcd_skipped_keys', 'etcd keys left out of the table in force (invalid; logged as source.skip).', (m) => m.skipped],
+  ]
+  for (const [name, help, pick] of etcdGauges) {
+    registry.registerMetric(new Gauge({ name, help, registers, collect () { const m = src.etcd?.(); this.set(m === undefined ? 0 : pick(m)) } }))
+  }
+  const etcdCounters: Array<[string, string, (m: EtcdSourceMetrics) => number]> = [
+    ['hellogate_source_etcd_compiles_total', 'Tables compiled from etcd changes and applied (the start included).', (m) => m.compiles],
+    ['hellogate_source_etcd_skipped_keys_total', 'etcd keys left out, summed over every applied compile.', (m) => m.skippedTotal],
+  ]
+  for (const [name, help, pick] of etcdCounters) {
+    registry.registerMetric(new Counter({ name, help, registers, collect () { this.reset(); const m = src.etcd?.(); this.inc(m === undefined ? 0 : pick(m)) } }))
+  }
 
   // ---- upstream pools (labels bounded by the config: pool names and server addresses) ----------
   const UP_LABELS = ['pool', 'server']

@@ -14,18 +14,26 @@ import type { ProxyConfig } from '../config/types.ts'
 import type { RouteTables } from '../relay/context.ts'
 import { buildRouteState } from './route-state.ts'
 import { isProxyError, type ProxyErrorJSON } from '../errors.ts'
+import { compileFleet, type FleetInput, type SkippedKey } from '../source/fleet.ts'
 
 /**
  * A config error comes back as data (ProxyError.toJSON), not as a rejection: an Error thrown in a pool
  * thread reaches this side as a plain Error, without its code, source or key.
  */
 export type CompiledConfig =
-  | { readonly ok: true, readonly config: ProxyConfig, readonly state: RouteTables }
+  | { readonly ok: true, readonly config: ProxyConfig, readonly state: RouteTables, readonly skipped?: readonly SkippedKey[], readonly shadowed?: readonly string[] }
   | { readonly ok: false, readonly error: ProxyErrorJSON }
 
-export default async function reloadTask (file: string): Promise<CompiledConfig> {
+/** A config file by name, or a file's value merged with etcd's entries (source/fleet.ts). */
+export type CompileInput = string | FleetInput
+
+export default async function reloadTask (input: CompileInput): Promise<CompiledConfig> {
   try {
-    const config = await loadConfigFile(file)
+    if (typeof input !== 'string') {
+      const { config, skipped, shadowed } = compileFleet(input)
+      return { ok: true, config, state: buildRouteState(config), skipped, shadowed }
+    }
+    const config = await loadConfigFile(input)
     return { ok: true, config, state: buildRouteState(config) }
   } catch (err) {
     if (isProxyError(err)) return { ok: false, error: err.toJSON() }

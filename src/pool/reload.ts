@@ -21,7 +21,7 @@ import type { ProxyConfig } from '../config/types.ts'
 import type { RouteTables } from '../relay/context.ts'
 import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
 import { LogEvent } from '../log/index.ts'
-import type { CompiledConfig } from './reload-task.ts'
+import type { CompiledConfig, CompileInput } from './reload-task.ts'
 import { parseConfig } from '../config/index.ts'
 import { buildRouteState } from './route-state.ts'
 import { liveSettings } from './supervisor.ts'
@@ -55,8 +55,11 @@ export interface Reloadable {
   updateRoutes: (tables: RouteTables, live?: LiveSettings, config?: ProxyConfig) => void
 }
 
-/** Load, validate and compile `file` off the main thread. Rejects with the config error (a ProxyError). */
-export async function loadRoutesOffThread (file: string): Promise<{ config: ProxyConfig, state: RouteTables }> {
+/**
+ * Load, validate and compile `file` (or a file's value merged with etcd's entries) off the main thread.
+ * Rejects with the config error (a ProxyError).
+ */
+export async function loadRoutesOffThread (file: CompileInput): Promise<CompiledConfig & { ok: true }> {
   pool ??= new Piscina({
     filename: TASK_URL.href,
     minThreads: 0,
@@ -96,8 +99,11 @@ const lastApplied = new WeakMap<Reloadable, ProxyConfig>()
 /** the pseudo-file name of a config given as a value */
 const INLINE = '<inline>'
 
-/** Load (a file off-thread, or a value), swap, report, log; never rejects (module header). `file` names the source. */
-async function reloadWith (proxy: Reloadable, file: string, load: () => Promise<{ config: ProxyConfig, state: RouteTables }>, logger: Logger): Promise<ReloadResult> {
+/**
+ * Load (a file off-thread, or a value, or etcd's entries: source/etcd.ts), swap, report, log; never
+ * rejects (module header). `file` names the source.
+ */
+export async function reloadWith (proxy: Reloadable, file: string, load: () => Promise<{ config: ProxyConfig, state: RouteTables }>, logger: Logger): Promise<ReloadResult> {
   const t0 = performance.now()
   try {
     const { config, state } = await load()
@@ -154,6 +160,8 @@ export function restartOnlyChanges (running: ProxyConfig, next: ProxyConfig): st
   if (JSON.stringify(running.admin) !== JSON.stringify(next.admin)) changed.push('admin')
   // the workers bind the plain-HTTP listeners at start; originPort, httpPort and forward: travel with the table
   if (JSON.stringify(running.http?.listen ?? null) !== JSON.stringify(next.http?.listen ?? null)) changed.push('http.listen')
+  // the etcd client and its watch are made once, at start
+  if (JSON.stringify(running.source) !== JSON.stringify(next.source)) changed.push('source')
   // each worker's admission state (client-limits.ts) is sized and configured for these at start
   if (running.limits.maxPendingHellos !== next.limits.maxPendingHellos) changed.push('limits.maxPendingHellos')
   if (JSON.stringify(running.limits.perClient) !== JSON.stringify(next.limits.perClient)) changed.push('limits.perClient')

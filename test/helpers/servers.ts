@@ -202,7 +202,7 @@ export interface CliProxy {
 }
 
 /** The real CLI (`hellogate serve --config FILE`) as a child process; its stdout NDJSON is parsed. */
-export async function startCliProxy (o: ProxyOptions, cli = join(ROOT, 'dist/cli.js'), rawOverride?: Record<string, unknown>): Promise<CliProxy> {
+export async function startCliProxy (o: ProxyOptions, cli = join(ROOT, 'dist/cli.js'), rawOverride?: Record<string, unknown>, startTimeoutMs = 15_000): Promise<CliProxy> {
   const dir = mkdtempSync(join(tmpdir(), 'hellogate-test-'))
   const file = join(dir, 'config.json')
   const raw = { ...(rawOverride ?? rawConfig(o)) }
@@ -236,7 +236,7 @@ export async function startCliProxy (o: ProxyOptions, cli = join(ROOT, 'dist/cli
       waiters.push({ pred, resolve: (l) => { clearTimeout(t); resolve(l) } })
     })
   }
-  const listening = await waitForLog((l) => l.evt === 'listening', 15_000)
+  const listening = await waitForLog((l) => l.evt === 'listening', startTimeoutMs)
   const addr = (listening.addresses as string[])[0]!
   return {
     port: Number(addr.slice(addr.lastIndexOf(':') + 1)),

@@ -18,6 +18,12 @@ describe('readiness', () => {
     expect(readiness(Phase.Running, [], 1).ready).toBe(false)
     expect(readiness(Phase.Running, [true], 0)).toEqual({ ready: false, reasons: ['no route table loaded'] })
   })
+
+  it('adds a route source: its first detail is the reason while it is not ready, its details always', () => {
+    const down = { ready: false, details: ['not ready from etcd: connection refused', 'etcd revision 7'] }
+    expect(readiness(Phase.Running, [true], 1, down)).toEqual({ ready: false, reasons: ['not ready from etcd: connection refused'], details: down.details })
+    expect(readiness(Phase.Running, [true], 1, { ready: true, details: ['etcd revision 8'] })).toEqual({ ready: true, reasons: [], details: ['etcd revision 8'] })
+  })
 })
 
 describe('trackReloads', () => {

@@ -124,6 +124,11 @@ describe.concurrent('help, version, usage', () => {
     [['reload', '--config', 'a.yaml', '--admin', ':9901'], 'give --admin ADDR, not --config'],
     [['serve', '--config', 'a.yaml', '--admin', ':9901'], '--admin applies to status, reload and top only'],
     [['status', '--admin', 'nowhere'], '--admin expects host:port'],
+    [['routes', '--config', 'a.yaml'], 'routes needs one of get, put, rm, list'],
+    [['routes', 'add', 'a.com', '--config', 'a.yaml'], "routes needs one of get, put, rm, list, got 'add'"],
+    [['routes', 'put', 'a.com', '--config', 'a.yaml'], 'routes put takes PATTERN VALUE'],
+    [['routes', 'list'], 'routes needs --config FILE'],
+    [['routes', 'list', '--config', 'a.yaml', '--admin', ':9901'], '--admin does not apply to routes'],
   ])('%j is a usage error (exit 2)', async (args, fragment) => {
     const r = await run(args)
     expect(r.code).toBe(2)

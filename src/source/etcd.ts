@@ -1,0 +1,435 @@
+/**
+ * source/etcd — routes and pools from etcd v3 (`source.etcd`), read at one revision, then watched; main
+ * thread only: workers never talk to etcd, they only receive tables (the SIGHUP path's swap).
+ *
+ * Contract:
+ *  - `load()` (before the proxy starts): reads the config file's value and the whole prefix at one
+ *    revision (a single range request) and compiles the merge (fleet.ts) on this thread — nothing is
+ *    listening yet. When etcd does not answer within START_TIMEOUT_MS it compiles the `cache` snapshot
+ *    instead (or the file alone when there is none or it is unusable: a coded log line, never a crash)
+ *    and the source is not ready-from-etcd (log `source.not_ready`, /readyz details) until etcd answers.
+ *  - `run(proxy, runReload)` (once the proxy serves): watches the prefix from the read revision + 1.
+ *    Changes are applied to an in-memory copy of the prefix and compiled off the main thread (the reload
+ *    pool, pool/reload.ts), at most one compile per COALESCE_MS, so a burst of 10 000 puts costs a few
+ *    compiles; each compile is swapped into every worker by the same reload as SIGHUP's (and counted by
+ *    the lifecycle's ledger). After each applied compile the snapshot is written (snapshot.ts).
+ *  - etcd unreachable later: the table in force stays; the etcd3 client re-opens the watch with backoff
+ *    (RECONNECT_MIN_MS..RECONNECT_MAX_MS) from the last revision seen. When that revision was compacted
+ *    the watch is cancelled by etcd: the whole prefix is read again (same backoff until it answers) and
+ *    the watch restarts after it.
+ *  - Only the key layout of fleet.ts is read; other keys under the prefix are ignored.
+ *
+ * Limits: the prefix is held in memory as text (two Maps); one range answer may be up to
+ * MAX_RESPONSE_BYTES (a million routes is ~50 MB of protobuf).
+ */
+import { readFile } from 'node:fs/promises'
+
+import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleAll } from 'cockatiel'
+import { Etcd3, type IOptions, type Watcher } from 'etcd3'
+import type { Logger } from 'pino'
+
+import { loadConfigValue } from '../config/load.ts'
+import type { EtcdSourceConfig } from '../config/types.ts'
+import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
+import { LogEvent } from '../log/index.ts'
+import { loadRoutesOffThread, reloadWith, type Reloadable, type ReloadResult } from '../pool/reload.ts'
+import { compileFleet, splitKey, type FleetEntry, type FleetInput, type FleetResult, type SkippedKey } from './fleet.ts'
+import { readSnapshot, writeSnapshot } from './snapshot.ts'
+
+/**
+ * ms. At most one compile per this interval: a compile of a large table takes hundreds of ms, so
+ * compiling per put would queue seconds of work behind a burst; 100 ms adds at most that much to a
+ * single put's delay, which is below what a human operator or a deploy script notices.
+ */
+export const COALESCE_MS = 100
+/**
+ * ms. How long start waits for etcd before serving the snapshot: long enough for a reachable cluster
+ * under load (a leader election takes ~1 s), short enough that a host restarting during an etcd
+ * outage serves its last table within seconds rather than not at all.
+ */
+export const START_TIMEOUT_MS = 5_000
+/** ms. First reconnect delay after etcd went away: a restarting etcd answers within a second. */
+export const RECONNECT_MIN_MS = 100
+/** ms. Longest reconnect delay: an edge host should notice a recovered etcd within seconds. */
+export const RECONNECT_MAX_MS = 5_000
+/**
+ * ms. Deadline of one unary request (range, put, delete); the watch stream has none. Reading a million
+ * routes takes a few seconds on a loaded host; past 30 s the member is as good as down.
+ */
+export const CALL_TIMEOUT_MS = 30_000
+/** bytes. Largest gRPC answer accepted (grpc-js' default is 4 MiB, ~80 000 routes). */
+export const MAX_RESPONSE_BYTES = 512 * 1024 * 1024
+
+/** What /readyz and /status say about the source (admin/target.ts SourceReadiness). */
+export interface EtcdSourceStatus {
+  /** the table in force came from etcd (not from the snapshot or the file alone) */
+  readonly fromEtcd: boolean
+  /** the watch is connected now */
+  readonly connected: boolean
+  /** etcd revision of the table in force (0: none) */
+  readonly revision: number
+  readonly routes: number
+  readonly upstreams: number
+  /** etcd keys left out of the table in force */
+  readonly skipped: number
+  /** keys left out, summed over every compile (a counter) */
+  readonly skippedTotal: number
+  /** compiles applied since start (the initial one included) */
+  readonly compiles: number
+  /** why the source is not ready-from-etcd, or the last etcd error; null when none */
+  readonly reason: string | null
+}
+
+/** etcd3 client options for `cfg`: TLS files read, deadlines, backoff, answer size (module header). */
+export async function etcdClientOptions (cfg: EtcdSourceConfig): Promise<IOptions> {
+  const options: IOptions = {
+    hosts: [...cfg.endpoints],
+    dialTimeout: START_TIMEOUT_MS,
+    grpcOptions: { 'grpc.max_receive_message_length': MAX_RESPONSE_BYTES },
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + CALL_TIMEOUT_MS }),
+    faultHandling: {
+      // a member that failed 3 calls in a row is skipped for a second, not the library's 5 s
+      host: () => circuitBreaker(handleAll, { halfOpenAfter: RECONNECT_MAX_MS / 5, breaker: new ConsecutiveBreaker(3) }),
+      // the library takes the first delay of a backoff and calls next() on it after each failure
+      watchBackoff: new ExponentialBackoff({ initialDelay: RECONNECT_MIN_MS, maxDelay: RECONNECT_MAX_MS }).next(),
+    },
+  }
+  if (cfg.tls !== null) {
+    const [ca, cert, key] = await Promise.all([readFile(cfg.tls.ca), cfg.tls.cert === null ? null : readFile(cfg.tls.cert), cfg.tls.key === null ? null : readFile(cfg.tls.key)])
+    options.credentials = { rootCertificate: ca, ...(key === null ? {} : { privateKey: key }), ...(cert === null ? {} : { certChain: cert }) }
+  }
+  if (cfg.auth !== null) options.auth = { username: cfg.auth.username, password: cfg.auth.password }
+  return options
+}
+
+/** An etcd3 failure as HG_ERR_SOURCE_ETCD naming the endpoints. */
+export function etcdError (cfg: EtcdSourceConfig, what: string, err: unknown): ProxyError {
+  return new ProxyError(ErrorCode.SOURCE_ETCD, `etcd ${cfg.endpoints.join(',')}: ${what}: ${(err as Error).message}`, { source: ErrorSource.Config, cause: err })
+}
+
+/** The prefix's entries at one revision. */
+export interface PrefixState {
+  revision: number
+  readonly routes: Map<string, string>
+  readonly upstreams: Map<string, string>
+}
+
+/** Read every key under `prefix` at one revision (one range request). */
+export async function readPrefix (client: Etcd3, prefix: string): Promise<PrefixState> {
+  const res = await client.getAll().prefix(prefix).exec()
+  const state: PrefixState = { revision: Number(res.header.revision), routes: new Map(), upstreams: new Map() }
+  for (const kv of res.kvs) applyPut(state, prefix, kv.key.toString(), kv.value.toString())
+  return state
+}
+
+function applyPut (state: PrefixState, prefix: string, key: string, value: string): boolean {
+  const at = splitKey(prefix, key)
+  if (at === null) return false
+  ;(at.kind === 'route' ? state.routes : state.upstreams).set(at.name, value)
+  return true
+}
+
+function applyDelete (state: PrefixState, prefix: string, key: string): boolean {
+  const at = splitKey(prefix, key)
+  if (at === null) return false
+  return (at.kind === 'route' ? state.routes : state.upstreams).delete(at.name)
+}
+
+function sleep (ms: number): Promise<void> {
+  return new Promise((resolve) => { setTimeout(resolve, ms).unref() })
+}
+
+/** What `run` swaps through: the lifecycle's one-at-a-time reload (it records each in the ledger). */
+export type RunReload = (run: () => Promise<ReloadResult>) => Promise<{ ok: boolean, error?: { code?: string | undefined } }>
+
+export class EtcdSource {
+  readonly config: EtcdSourceConfig
+  /** the config file: its value is merged under etcd's entries */
+  readonly file: string
+  private readonly logger: Logger
+  private client: Etcd3 | null = null
+  private watcher: Watcher | null = null
+  /** the prefix as last seen (watch applied), revision included */
+  private state: PrefixState = { revision: 0, routes: new Map(), upstreams: new Map() }
+  /** the file's value the table in force was merged into */
+  private fileValue: unknown = null
+  private fromEtcd = false
+  private connected = false
+  private reason: string | null = null
+  private appliedRevision = 0
+  private appliedSkipped = 0
+  private skippedTotal = 0
+  private compiles = 0
+  /** the prefix changed since the last compile started */
+  private dirty = false
+  private compiling = false
+  private timer: NodeJS.Timeout | null = null
+  private lastCompileAt = 0
+  private closed = false
+  private proxy: Reloadable | null = null
+  private runReload: RunReload | null = null
+  /** snapshot writes, one after the other */
+  private writing: Promise<void> = Promise.resolve()
+  /** a full re-read is in progress (compaction, or etcd unreachable at start) */
+  private rereading: Promise<void> | null = null
+
+  constructor (config: EtcdSourceConfig, file: string, logger: Logger) {
+    this.config = config
+    this.file = file
+    this.logger = logger
+  }
+
+  get status (): EtcdSourceStatus {
+    return {
+      fromEtcd: this.fromEtcd,
+      connected: this.connected,
+      revision: this.appliedRevision,
+      routes: this.state.routes.size,
+      upstreams: this.state.upstreams.size,
+      skipped: this.appliedSkipped,
+      skippedTotal: this.skippedTotal,
+      compiles: this.compiles,
+      reason: this.reason,
+    }
+  }
+
+  /** Start: the file's value and etcd's prefix (or the snapshot) compiled into the first config (module header). */
+  async load (): Promise<FleetResult> {
+    this.fileValue = await loadConfigValue(this.file)
+    this.client = new Etcd3(await etcdClientOptions(this.config))
+    let from: 'etcd' | 'snapshot' | 'file' = 'etcd'
+    try {
+      this.state = await withTimeout(readPrefix(this.client, this.config.prefix), START_TIMEOUT_MS)
+      this.fromEtcd = true
+      this.connected = true
+    } catch (err) {
+      this.reason = etcdError(this.config, 'not ready from etcd', err).message
+      from = await this.loadSnapshot() ? 'snapshot' : 'file'
+      this.logger.warn({ evt: LogEvent.SourceNotReady, code: ErrorCode.SOURCE_ETCD, reason: this.reason, from, revision: this.state.revision }, LogEvent.SourceNotReady)
+    }
+    const input = this.input()
+    const result = compileFleet(input)
+    this.applied(result.skipped, result.shadowed, result.config.routes.length, from, input, this.state.revision)
+    return result
+  }
+
+  /** the snapshot into `state`; false (logged) when there is none or it is unusable */
+  private async loadSnapshot (): Promise<boolean> {
+    const file = this.config.cache
+    if (file === null) return false
+    try {
+      const snap = await readSnapshot(file, this.config.prefix)
+      if (snap === null) return false
+      this.state = { revision: snap.revision, routes: new Map(snap.routes), upstreams: new Map(snap.upstreams) }
+      return true
+    } catch (err) {
+      const e = isProxyError(err) ? err : new ProxyError(ErrorCode.SOURCE_SNAPSHOT, String(err), { source: ErrorSource.Config, file })
+      this.logger.error({ evt: LogEvent.SourceSnapshotError, code: e.code, file, message: e.message, kept: 'file routes only' }, LogEvent.SourceSnapshotError)
+      return false
+    }
+  }
+
+  private input (): FleetInput {
+    return {
+      file: this.file,
+      raw: this.fileValue,
+      prefix: this.config.prefix,
+      routes: [...this.state.routes] as FleetEntry[],
+      upstreams: [...this.state.upstreams] as FleetEntry[],
+    }
+  }
+
+  /** bookkeeping and log lines once a compile of `input` (read at `revision`) is going into force */
+  private applied (skipped: readonly SkippedKey[], shadowed: readonly string[], routes: number, from: string, input: FleetInput, revision: number): void {
+    this.compiles++
+    this.appliedSkipped = skipped.length
+    this.skippedTotal += skipped.length
+    this.appliedRevision = revision
+    for (const s of skipped) this.logger.warn({ evt: LogEvent.SourceSkip, key: s.key, code: s.code, reason: s.reason }, LogEvent.SourceSkip)
+    for (const key of shadowed) this.logger.info({ evt: LogEvent.SourceShadowed, key, kept: 'the file\'s' }, LogEvent.SourceShadowed)
+    this.logger.info({ evt: LogEvent.SourceApplied, revision, routes, skipped: skipped.length, shadowed: shadowed.length, from }, LogEvent.SourceApplied)
+    if (from === 'etcd') this.saveSnapshot(input, revision)
+  }
+
+  private saveSnapshot (input: FleetInput, revision: number): void {
+    const file = this.config.cache
+    if (file === null) return
+    const snap = { prefix: this.config.prefix, revision, routes: input.routes, upstreams: input.upstreams }
+    this.writing = this.writing.then(() => writeSnapshot(file, snap)).catch((err: unknown) => {
+      this.logger.error({ evt: LogEvent.SourceSnapshotError, code: ErrorCode.SOURCE_SNAPSHOT, file, message: (err as Error).message }, LogEvent.SourceSnapshotError)
+    })
+  }
+
+  /** Once the proxy serves: watch (or first reach etcd, when load() could not) and apply changes. */
+  run (proxy: Reloadable, runReload: RunReload): void {
+    this.proxy = proxy
+    this.runReload = runReload
+    if (this.fromEtcd) this.watch()
+    else this.reread('start')
+  }
+
+  /** SIGHUP / POST /reload: the file's value read again, merged with etcd's entries as they are now. */
+  async reloadFile (): Promise<ReloadResult> {
+    try {
+      this.fileValue = await loadConfigValue(this.file)
+    } catch (err) {
+      return await reloadWith(this.requireProxy(), this.file, () => Promise.reject(err), this.logger)
+    }
+    return await this.compileNow()
+  }
+
+  private requireProxy (): Reloadable {
+    if (this.proxy === null) throw new TypeError('EtcdSource: run() was not called')
+    return this.proxy
+  }
+
+  /** one compile of the prefix as it is now, off the main thread, swapped in by reloadWith */
+  private async compileNow (): Promise<ReloadResult> {
+    const input = this.input()
+    const revision = this.state.revision
+    const from = this.fromEtcd ? 'etcd' : 'snapshot'
+    return await reloadWith(this.requireProxy(), this.file, async () => {
+      const r = await loadRoutesOffThread(input)
+      // reloadWith swaps it in next, synchronously: this revision is the one in force from now on
+      this.applied(r.skipped ?? [], r.shadowed ?? [], r.config.routes.length, from, input, revision)
+      return r
+    }, this.logger)
+  }
+
+  private watch (): void {
+    const client = this.client
+    if (client === null || this.closed) return
+    const w = client.watch().prefix(this.config.prefix).startRevision(String(this.state.revision + 1)).watcher()
+    this.watcher = w
+    w.on('connected', () => {
+      if (!this.connected) this.logger.info({ evt: LogEvent.SourceConnected, revision: this.state.revision, how: 'watch resumed' }, LogEvent.SourceConnected)
+      this.connected = true
+    })
+    w.on('disconnected', (err: Error) => {
+      resumeAfter(w, this.state.revision)
+      if (this.connected) this.logger.warn({ evt: LogEvent.SourceDisconnected, code: ErrorCode.SOURCE_ETCD, reason: err.message, kept: 'table in force' }, LogEvent.SourceDisconnected)
+      this.connected = false
+      this.reason = err.message
+    })
+    w.on('data', (res) => {
+      let changed = false
+      for (const ev of res.events) {
+        const key = ev.kv.key.toString()
+        changed = (ev.type === 'Put' ? applyPut(this.state, this.config.prefix, key, ev.kv.value.toString()) : applyDelete(this.state, this.config.prefix, key)) || changed
+        // the revision of the last event applied, not the header's (module header: resumeAfter)
+        this.state.revision = Math.max(this.state.revision, Number(ev.kv.mod_revision))
+      }
+      if (changed) this.changed()
+    })
+    w.on('error', (err: Error) => {
+      // etcd cancelled the watch: its start revision was compacted (or the prefix is not ours to read)
+      if (this.watcher !== w) return
+      this.watcher = null
+      this.connected = false
+      this.reason = err.message
+      w.cancel().catch(ignore)
+      this.logger.warn({ evt: LogEvent.SourceDisconnected, code: ErrorCode.SOURCE_ETCD, reason: err.message, kept: 'table in force', next: 'full re-read' }, LogEvent.SourceDisconnected)
+      this.reread('compacted')
+    })
+  }
+
+  /** Read the whole prefix again (backoff until etcd answers), replace the copy, compile, watch again. */
+  private reread (why: string): void {
+    if (this.rereading !== null || this.closed) return
+    this.rereading = (async () => {
+      let delay = RECONNECT_MIN_MS
+      while (!this.closed) {
+        try {
+          const fresh = await readPrefix(this.client!, this.config.prefix)
+          this.state = fresh
+          this.fromEtcd = true
+          this.connected = true
+          this.reason = null
+          this.logger.info({ evt: LogEvent.SourceConnected, revision: fresh.revision, how: 'full re-read', why }, LogEvent.SourceConnected)
+          break
+        } catch (err) {
+          this.reason = etcdError(this.config, 'not ready from etcd', err).message
+          await sleep(delay)
+          delay = Math.min(delay * 2, RECONNECT_MAX_MS)
+        }
+      }
+      this.rereading = null
+      if (this.closed) return
+      this.changed()
+      this.watch()
+    })()
+  }
+
+  /** the copy changed: compile now, or after the coalescing interval (module header) */
+  private changed (): void {
+    this.dirty = true
+    this.schedule()
+  }
+
+  private schedule (): void {
+    if (this.compiling || this.timer !== null || this.closed || !this.dirty) return
+    const wait = Math.max(0, this.lastCompileAt + COALESCE_MS - Date.now())
+    this.timer = setTimeout(() => { this.timer = null; this.flush().catch(ignore) }, wait)
+  }
+
+  private async flush (): Promise<void> {
+    if (!this.dirty || this.closed || this.runReload === null) return
+    this.dirty = false
+    this.compiling = true
+    this.lastCompileAt = Date.now()
+    try {
+      const outcome = await this.runReload(() => this.compileNow())
+      // a SIGHUP's reload held the slot: this change is still to apply
+      if (!outcome.ok && outcome.error?.code === ErrorCode.RELOAD_BUSY) this.dirty = true
+    } finally {
+      this.compiling = false
+      this.schedule()
+    }
+  }
+
+  /** what /readyz adds: not ready until a table read from etcd is in force */
+  readiness (): { ready: boolean, details: string[] } {
+    const s = this.status
+    const details = [`etcd revision ${s.revision}, ${s.routes} route keys, ${s.skipped} skipped, ${s.connected ? 'watching' : 'not connected'}`]
+    if (!s.fromEtcd) return { ready: false, details: [`not ready from etcd: ${s.reason ?? 'not read yet'}`, ...details] }
+    if (!s.connected && s.reason !== null) details.push(`etcd: ${s.reason} (serving the table in force)`)
+    return { ready: true, details }
+  }
+
+  async close (): Promise<void> {
+    this.closed = true
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+    const w = this.watcher
+    this.watcher = null
+    await w?.cancel().catch(ignore)
+    this.client?.close()
+    this.client = null
+    await this.writing
+  }
+}
+
+function ignore (): void {}
+
+/**
+ * Make the etcd3 watcher resume after `revision` when it reconnects. The library resumes from the
+ * response header's revision + 1, which is the store's revision when etcd sent the response, not that of
+ * its last event: while a watch catches up after a reconnect, etcd sends old events under a newer header,
+ * and a second disconnect then would resume past events never received (a route change lost for good).
+ * Its request is not public API; the field is etcd's WatchCreateRequest.start_revision.
+ */
+function resumeAfter (w: Watcher, revision: number): void {
+  const req = (w as unknown as { request?: { start_revision?: string | number } }).request
+  if (req !== undefined) req.start_revision = String(revision + 1)
+}
+
+/** `p`, or a rejection after `ms` (p keeps running; its result is dropped). */
+async function withTimeout<T> (p: Promise<T>, ms: number): Promise<T> {
+  let t: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_resolve, reject) => { t = setTimeout(() => { reject(new Error(`no answer within ${ms} ms`)) }, ms) })
+  try {
+    return await Promise.race([p, late])
+  } finally {
+    clearTimeout(t)
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * source/fleet — the etcd key layout, and the merge of etcd's routes and pools into the file's config.
+ * No I/O: text in, a validated ProxyConfig (or the keys it had to leave out) out. It runs where a
+ * table is compiled: at start on the main thread (nothing listens yet), on a change in the reload pool
+ * thread (pool/reload-task.ts), so that compiling 100 000 routes never stalls the connection path.
+ *
+ * Contract:
+ *  - Key layout: `PREFIX + 'routes/' + pattern` holds one route, `PREFIX + 'upstreams/' + name` one pool.
+ *    A route's value has the file's syntax: `host:port`, a pool name, or the long form as JSON
+ *    (`{"upstream": "web", "alpn": {"h2": "h2pool"}}`); a pool's value is the JSON of a file pool.
+ *  - `compileFleet(input)` validates the merged config with parseConfig, the file's own validator, so a
+ *    key is accepted exactly when the same route or pool written in the file would be. The file wins a
+ *    clash (same canonical pattern, same pool name): the etcd key is `shadowed`, not an error.
+ *  - One bad key never takes the table down: it is left out and reported in `skipped` (its etcd key, the
+ *    error code and the reason); the rest compiles. A fault in the file itself still throws, as a reload
+ *    of that file would (the running table stays).
+ *  - Cheap checks first (pattern, value syntax, pool names; each pool once through parseConfig), then
+ *    one parseConfig of the whole; whatever that still refuses in an etcd key is left out and the whole
+ *    is parsed again, at most MAX_COMPILE_PASSES times.
+ *
+ * Limits: the entries are arrays of [name, text] (cheap to structured-clone into the pool thread).
+ */
+import { ErrorCode, isProxyError, ProxyError, ErrorSource } from '../errors.ts'
+import { formatKeyPath } from '../config/fault.ts'
+import { parseConfig } from '../config/validate.ts'
+import type { ProxyConfig } from '../config/types.ts'
+import { parseHostPort, TARGET_EXPECTED } from '../config/values.ts'
+import { normalizePattern } from '../routes/index.ts'
+
+/** key segment of routes under the prefix */
+export const ROUTES_DIR = 'routes/'
+/** key segment of pools under the prefix */
+export const UPSTREAMS_DIR = 'upstreams/'
+
+/**
+ * Whole-config parses per compile. The cheap checks catch every fault seen so far; a fault only the
+ * full parse sees costs one more parse of the whole table (~1 s at 100 000 routes), so past 8 the
+ * revision is refused (the running table stays) rather than spending minutes on a table full of them.
+ */
+export const MAX_COMPILE_PASSES = 8
+
+/** A host name no real route uses: gives a pool checked alone the route a tls health check needs. */
+const POOL_CHECK_ROUTE = 'pool-check.hellogate.invalid'
+
+export type FleetEntry = readonly [name: string, text: string]
+
+/** What one compile reads: the file's value and etcd's entries at one revision. */
+export interface FleetInput {
+  /** the config file (names it in messages) */
+  readonly file: string
+  /** the file's parsed value, environment substituted (loadConfigValue) */
+  readonly raw: unknown
+  /** the etcd prefix, to name keys in `skipped` */
+  readonly prefix: string
+  /** pattern (key below PREFIX/routes/) → value text, in key order */
+  readonly routes: readonly FleetEntry[]
+  /** pool name (key below PREFIX/upstreams/) → JSON text */
+  readonly upstreams: readonly FleetEntry[]
+}
+
+/** An etcd key left out of the table, and why. */
+export interface SkippedKey {
+  readonly key: string
+  readonly code: ErrorCode
+  readonly reason: string
+}
+
+export interface FleetResult {
+  readonly config: ProxyConfig
+  readonly skipped: readonly SkippedKey[]
+  /** etcd keys whose route or pool the file also defines (the file's is used) */
+  readonly shadowed: readonly string[]
+}
+
+/** An etcd key below `prefix` → which map it belongs to and its name; null for any other key. */
+export function splitKey (prefix: string, key: string): { kind: 'route' | 'upstream', name: string } | null {
+  if (!key.startsWith(prefix)) return null
+  const rest = key.slice(prefix.length)
+  if (rest.startsWith(ROUTES_DIR) && rest.length > ROUTES_DIR.length) return { kind: 'route', name: rest.slice(ROUTES_DIR.length) }
+  if (rest.startsWith(UPSTREAMS_DIR) && rest.length > UPSTREAMS_DIR.length) return { kind: 'upstream', name: rest.slice(UPSTREAMS_DIR.length) }
+  return null
+}
+
+/** A route's value text → the value the file would hold: the long form when it is a JSON object, else the text. */
+export function parseRouteValue (text: string): unknown {
+  const t = text.trim()
+  if (!t.startsWith('{')) return t
+  try {
+    return JSON.parse(t) as unknown
+  } catch (err) {
+    return new ProxyError(ErrorCode.CONFIG_SYNTAX, `invalid JSON in the long form: ${(err as Error).message}`, { source: ErrorSource.Config })
+  }
+}
+
+type JsonObject = Record<string, unknown>
+
+function isObject (v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** A target string that cannot resolve: not host:port, and not a pool in `pools`; null when it may. */
+function targetFault (text: unknown, pools: ReadonlySet<string>): string | null {
+  if (typeof text !== 'string') return `${TARGET_EXPECTED} (as a string)`
+  const v = text.trim()
+  if (v.includes(':') || v.startsWith('[')) {
+    const hp = parseHostPort(v, { minPort: 1, allowAnyHost: false })
+    return typeof hp === 'string' ? `${TARGET_EXPECTED} (${hp}), got '${v}'` : null
+  }
+  return pools.has(v) ? null : `${TARGET_EXPECTED}: no pool named '${v}'`
+}
+
+/**
+ * targetFault, remembered per target text: a large table names few distinct targets (a handful of pools
+ * and origins), so each is checked once instead of once per route.
+ */
+class TargetChecks {
+  readonly #pools: ReadonlySet<string>
+  readonly #seen = new Map<string, string | null>()
+  constructor (pools: ReadonlySet<string>) { this.#pools = pools }
+  fault (text: unknown): string | null {
+    if (typeof text !== 'string') return targetFault(text, this.#pools)
+    let f = this.#seen.get(text)
+    if (f === undefined) {
+      f = targetFault(text, this.#pools)
+      this.#seen.set(text, f)
+    }
+    return f
+  }
+}
+
+/** The cheap checks of one route value: its targets (the long form's shape is parseConfig's). */
+function routeFault (value: unknown, pools: TargetChecks): string | null {
+  if (!isObject(value)) return pools.fault(value)
+  const own = pools.fault(value.upstream)
+  if (own !== null) return own
+  if (isObject(value.alpn)) {
+    for (const t of Object.values(value.alpn)) {
+      const f = pools.fault(t)
+      if (f !== null) return f
+    }
+  }
+  return null
+}
+
+/** The file's value as a mapping (parseConfig reports anything else when the merge is parsed). */
+function fileMap (raw: unknown, key: string): JsonObject {
+  if (!isObject(raw)) return {}
+  const v = raw[key]
+  return isObject(v) ? v : {}
+}
+
+/** Does an error's key path lie at or below `path` (`routes."a.com"` covers `routes."a.com".alpn.h2`)? */
+function under (errorKey: string | undefined, path: string): boolean {
+  return errorKey !== undefined && (errorKey === path || errorKey.startsWith(path + '.') || errorKey.startsWith(path + '['))
+}
+
+/**
+ * Merge etcd's entries into the file's value and validate the whole (module header). Throws the
+ * ProxyError of a fault in the file itself, or HG_ERR_CONFIG_INVALID when MAX_COMPILE_PASSES is spent.
+ */
+export function compileFleet (input: FleetInput): FleetResult {
+  const skipped: SkippedKey[] = []
+  const shadowed: string[] = []
+  const skip = (key: string, code: ErrorCode, reason: string): void => { skipped.push({ key, code, reason }) }
+  const routeKey = (name: string): string => input.prefix + ROUTES_DIR + name
+  const poolKey = (name: string): string => input.prefix + UPSTREAMS_DIR + name
+
+  const fileRoutes = fileMap(input.raw, 'routes')
+  const filePools = fileMap(input.raw, 'upstreams')
+
+  // pools: each one checked alone, by the file's validator (a handful, however many routes use them)
+  const pools: JsonObject = { ...filePools }
+  const etcdPools = new Set<string>()
+  for (const [name, text] of input.upstreams) {
+    if (Object.hasOwn(filePools, name)) { shadowed.push(poolKey(name)); continue }
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+      parseConfig({ upstreams: { [name]: value }, routes: { [POOL_CHECK_ROUTE]: name } }, poolKey(name))
+    } catch (err) {
+      skip(poolKey(name), isProxyError(err) ? err.code : ErrorCode.CONFIG_SYNTAX, (err as Error).message)
+      continue
+    }
+    pools[name] = value
+    etcdPools.add(name)
+  }
+  const targets = new TargetChecks(new Set(Object.keys(pools)))
+
+  // routes: pattern, clash with the file or another key, targets
+  const filePatterns = new Set<string>()
+  for (const source of Object.keys(fileRoutes)) filePatterns.add(normalizePattern(source) ?? source)
+  const seen = new Map<string, string>()
+  const etcdRoutes = new Map<string, unknown>()
+  for (const [name, text] of input.routes) {
+    const key = routeKey(name)
+    const canonical = normalizePattern(name)
+    if (canonical === null) { skip(key, ErrorCode.ROUTE_INVALID, `'${name}' is not a host name or *.wildcard route pattern`); continue }
+    if (filePatterns.has(canonical)) { shadowed.push(key); continue }
+    const first = seen.get(canonical)
+    if (first !== undefined) { skip(key, ErrorCode.ROUTE_DUPLICATE, `same pattern as ${routeKey(first)} (both are '${canonical}')`); continue }
+    const value = parseRouteValue(text)
+    if (value instanceof ProxyError) { skip(key, value.code, value.message); continue }
+    const fault = routeFault(value, targets)
+    if (fault !== null) { skip(key, ErrorCode.CONFIG_INVALID, fault); continue }
+    seen.set(canonical, name)
+    etcdRoutes.set(name, value)
+  }
+
+  // the whole, once; what it still refuses in an etcd key is left out and the whole parsed again
+  for (let pass = 1; ; pass++) {
+    const routes: JsonObject = { ...fileRoutes }
+    for (const [name, value] of etcdRoutes) routes[name] = value
+    const raw = { ...(isObject(input.raw) ? input.raw : {}), upstreams: pools, routes }
+    try {
+      return { config: parseConfig(raw, input.file), skipped, shadowed }
+    } catch (err) {
+      if (!isProxyError(err)) throw err
+      const culprit = blame(err, etcdRoutes, etcdPools)
+      if (culprit === null) throw err
+      if (pass >= MAX_COMPILE_PASSES) {
+        throw new ProxyError(ErrorCode.CONFIG_INVALID, `etcd ${input.prefix}: more than ${MAX_COMPILE_PASSES - 1} keys only the full ` +
+          `validation refuses; the last: ${err.message}`, { source: ErrorSource.Config, file: input.file })
+      }
+      if (culprit.kind === 'route') {
+        etcdRoutes.delete(culprit.name)
+        skip(routeKey(culprit.name), err.code, err.message)
+      } else {
+        // a pool the full parse refuses takes the routes that name it along (each would fail next)
+        delete pools[culprit.name]
+        etcdPools.delete(culprit.name)
+        skip(poolKey(culprit.name), err.code, err.message)
+        const left = new TargetChecks(new Set(Object.keys(pools)))
+        for (const [name, value] of etcdRoutes) {
+          if (routeFault(value, left) !== null) {
+            etcdRoutes.delete(name)
+            skip(routeKey(name), ErrorCode.CONFIG_INVALID, `names pool '${culprit.name}', which was left out`)
+          }
+        }
+      }
+    }
+  }
+}
+
+/** The etcd entry an error's key path points at, or null when the fault is the file's. */
+function blame (err: ProxyError, routes: ReadonlyMap<string, unknown>, pools: ReadonlySet<string>): { kind: 'route' | 'upstream', name: string } | null {
+  for (const name of pools) if (under(err.key, formatKeyPath(['upstreams', name]))) return { kind: 'upstream', name }
+  // the duplicate and invalid-pattern faults are keyed at the pattern too
+  const m = err.key === undefined ? null : /^routes\.(".*?"|[A-Za-z_][A-Za-z0-9_]*)/.exec(err.key)
+  if (m === null) return null
+  const name = m[1]!.startsWith('"') ? JSON.parse(m[1]!) as string : m[1]!
+  return routes.has(name) ? { kind: 'route', name } : null
+}
