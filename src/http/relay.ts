@@ -23,6 +23,7 @@ import { Outcome } from '../metrics/outcomes.ts'
 import type { RelayContext } from '../relay/context.ts'
 import { admitConnection, clearHelloTimer, rejectClient } from '../relay/accept.ts'
 import { connectOrigin } from '../relay/connect.ts'
+import { admitRouted } from '../relay/policy.ts'
 import { kSession, ROUTE_DEFAULT, SessionState, type Session, type SessionSocket } from '../relay/session.ts'
 import { ForwardPort, forwardSession } from '../forward/dial.ts'
 import { HeadStatus, headErrorName, HostKind, HttpHeadReader, RESPONSE_400, RESPONSE_421, RESPONSE_431 } from './head.ts'
@@ -92,6 +93,12 @@ function routeHead (s: Session, reader: HttpHeadReader): void {
   }
   s.table = state.servers
   countRoute(ctx.routeCounts, ctx.routeBase, ctx.routeTracked, s.routeIndex)
+  // the access lists apply as on the TLS port (relay/policy.ts), before any origin is contacted; plain
+  // HTTP has no JA4, so a route's allowJa4 refuses it and its denyJa4 never matches
+  if (!admitRouted(s)) {
+    rejectClient(s, Outcome.Denied, RESPONSE_403)
+    return
+  }
   s.head = reader.received()
   s.http = null
   s.client.pause()

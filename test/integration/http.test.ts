@@ -70,6 +70,8 @@ describe.each(['reuseport', 'handoff'] as const)('http: listener routed by Host,
           'a.http.example': { upstream: '127.0.0.1:9', httpPort: a.port },
           '*.b.http.example': { upstream: 'bpool' },
           'raw.http.example': { upstream: '127.0.0.1:9', httpPort: raw.port },
+          // the client of these tests is 127.0.0.1: refused on this route only
+          'denied.http.example': { upstream: '127.0.0.1:9', httpPort: raw.port, deny: ['127.0.0.0/8'] },
         },
         upstreams: { bpool: { servers: ['127.0.0.1:9'], httpPort: b.port, health: { check: 'off' } } },
         timeouts: { hello: '400ms' },
@@ -120,6 +122,15 @@ describe.each(['reuseport', 'handoff'] as const)('http: listener routed by Host,
       const res = await rawExchange(port, [Buffer.from('GET / HTTP/1.1\r\nHost: ' + host + '\r\n\r\n')])
       expect(res.data.toString('latin1')).toMatch(/^HTTP\/1\.1 421 /)
     }
+  })
+
+  it('applies a route\'s access lists as the TLS port does: 403, outcome denied, nothing forwarded', async () => {
+    const before = outcomes().denied ?? 0
+    const conns = raw.connections
+    const res = await rawExchange(port, [Buffer.from('GET / HTTP/1.1\r\nHost: denied.http.example\r\n\r\n')])
+    expect(res.data.toString('latin1').split('\r\n')[0]).toBe('HTTP/1.1 403 Forbidden')
+    await waitFor(() => (outcomes().denied ?? 0) === before + 1)
+    expect(raw.connections).toBe(conns)
   })
 
   const BAD: Array<[string, string, string]> = [
