@@ -36,7 +36,7 @@ import type { HostPort, QuicConfig } from '../config/types.ts'
 import { alpnToStrings, sniToString } from '../hello/index.ts'
 import { QuicInitialDecoder, QuicStatus } from '../quic/index.ts'
 import { MIN_INITIAL_DATAGRAM_BYTES } from '../quic/constants.ts'
-import { matchAlpn, matchServerName } from '../routes/index.ts'
+import { matchServerName, routePool } from '../routes/index.ts'
 import { Counter, outcomeSlot } from '../metrics/counters.ts'
 import { countRoute, TARGET_DEFAULT } from '../metrics/route-counters.ts'
 import { Outcome } from '../metrics/outcomes.ts'
@@ -328,12 +328,7 @@ function routeFlow (flow: Flow, st: QuicStatus | null): void {
       counters[Counter.RouteHit]!++
       flow.routeIndex = target
       flow.route = state.pattern[target] ?? null
-      flow.pool = state.routeUpstream[target]!
-      const count = state.alpnCount[target]!
-      if (count > 0) {
-        const e = matchAlpn(state, state.alpnFirst[target]!, count, dec.hello, info.alpnStart, info.alpnEnd)
-        if (e >= 0) flow.pool = state.alpnUpstream[e]!
-      }
+      flow.pool = routePool(state, target, dec.hello, info.alpnStart, info.alpnEnd)
     }
   }
   if (target < 0) {

@@ -13,7 +13,7 @@
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { HelloStatus, sniToString, alpnToStrings } from '../hello/index.ts'
-import { matchAlpn, matchServerName } from '../routes/index.ts'
+import { matchServerName, routePool } from '../routes/index.ts'
 import { Counter, outcomeSlot } from '../metrics/counters.ts'
 import { HistogramId, observe } from '../metrics/histograms.ts'
 import { countRoute } from '../metrics/route-counters.ts'
@@ -213,13 +213,8 @@ function routeHello (s: Session, status: HelloStatus): void {
     counters[Counter.RouteHit]!++
     s.routeIndex = target
     s.route = state.pattern[target] ?? null
-    s.pool = state.routeUpstream[target]!
-    const count = state.alpnCount[target]!
-    if (count > 0) {
-      // ALPN routing: the route's first alpn entry (config order) that the client offers
-      const e = matchAlpn(state, state.alpnFirst[target]!, count, asm.hs, info.alpnStart, info.alpnEnd)
-      if (e >= 0) s.pool = state.alpnUpstream[e]!
-    }
+    // ALPN routing: the route's first alpn entry (config order) that the client offers, else its upstream
+    s.pool = routePool(state, target, asm.hs, info.alpnStart, info.alpnEnd)
   } else if (state.defaultUpstream >= 0) {
     counters[Counter.RouteDefault]!++
     s.routeIndex = ROUTE_DEFAULT

@@ -16,6 +16,27 @@ export interface AlpnEntries {
   readonly alpnProto: Uint8Array
 }
 
+/** Per route: its upstream, and where its ALPN entries are (route r's are alpnFirst[r] .. + alpnCount[r] - 1). */
+export interface RoutePools extends AlpnEntries {
+  readonly routeUpstream: Int32Array
+  readonly alpnFirst: Int32Array
+  readonly alpnCount: Int32Array
+  readonly alpnUpstream: Int32Array
+}
+
+/**
+ * The pool a hello routed to `target` goes to: the route's first ALPN entry (config order) that the
+ * client offers, else the route's upstream. One rule for TCP hellos and QUIC Initials.
+ */
+export function routePool (t: RoutePools, target: number, hs: Uint8Array, alpnStart: number, alpnEnd: number): number {
+  const count = t.alpnCount[target]!
+  if (count > 0) {
+    const e = matchAlpn(t, t.alpnFirst[target]!, count, hs, alpnStart, alpnEnd)
+    if (e >= 0) return t.alpnUpstream[e]!
+  }
+  return t.routeUpstream[target]!
+}
+
 /**
  * The first entry in `first .. first + count - 1` whose protocol appears in the client's list
  * `hs[listStart .. listEnd)`, or -1 (no list, or no entry offered).

@@ -38,4 +38,4 @@ export {
   /** Most routes one table holds. */
   MAX_ROUTES,
 } from './constants.ts'
-export { matchAlpn, type AlpnEntries } from './alpn.ts'
+export { matchAlpn, routePool, type AlpnEntries, type RoutePools } from './alpn.ts'
