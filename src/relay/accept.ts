@@ -22,7 +22,7 @@ import { alertFor } from './reject.ts'
 import type { RelayContext } from './context.ts'
 import { kSession, ROUTE_DEFAULT, Session, SessionState, setOutcome, socketClosed, type SessionSocket } from './session.ts'
 import { connectOrigin } from './connect.ts'
-import { watchOriginIdle } from './pipe.ts'
+import { forwardFin, watchOriginIdle } from './pipe.ts'
 import { LIMITED } from './client-limits.ts'
 
 /**
@@ -226,7 +226,7 @@ function onClientEnd (this: SessionSocket): void {
     return
   }
   if (s.state === SessionState.Relaying) {
-    s.origin!.end()
+    forwardFin(s.origin!)
   } else if (s.state === SessionState.Connecting) {
     // FIN right behind the hello: forwarded once the origin is up and has the hello (pipe.ts)
     s.clientEnded = true
