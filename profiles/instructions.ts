@@ -61,7 +61,7 @@ async function load (port: number, n: number): Promise<{ completed: number, erro
 }
 
 function totalIr (file: string): number {
-  const m = /^(?:summary|totals):\s+(\d+)/m.exec(readFileSync(file, 'utf8'))
+  const m = /^totals:\s+(\d+)/m.exec(readFileSync(file, 'utf8'))
   return m === null ? NaN : Number(m[1])
 }
 
@@ -72,7 +72,7 @@ async function measure (t: Target, originPort: number, dir: string): Promise<Rec
   let child: Child
   if (t.kind === 'hellogate') {
     const cfg = path.join(dir, `${path.basename(outFile)}.yaml`)
-    writeFileSync(cfg, proxyConfigYaml(port, originPort, { accessLog: values['access-log'] }))
+    writeFileSync(cfg, proxyConfigYaml(port, originPort, values['access-log'] ? { level: 'info', accessLog: true } : {}))
     child = spawnChild(t.label, 'valgrind', [...vg, NODE, ...t.nodeArgs, t.cli, 'serve', '--config', cfg], { cpu: undefined, log: `${outFile}.log`, cwd: REPO_ROOT })
   } else {
     const cfg = path.join(dir, 'haproxy.cfg')
