@@ -11,7 +11,7 @@
  * `nbthread 1`); `--warm` connections to get the JIT and caches into their steady state, then
  * instrumentation on (`callgrind_control -i on`) for exactly `--conns` new TLS connections (handshake +
  * `GET /` + close, 8 in flight), off, and the proxy is stopped (SIGTERM) so callgrind writes its totals.
- * The figure is instructions (Ir) of every thread of the proxy ÷ connections.
+ * The figure is instructions (Ir) of every thread of the proxy ÷ connections, and per thread (largest first).
  *
  * Limits: user space only (the kernel's share is in profiles/syscalls.ts); under valgrind the threads
  * run one at a time and ~50× slower, so more connections arrive per event-loop wakeup than in a normal
@@ -68,7 +68,7 @@ function totalIr (file: string): number {
 async function measure (t: Target, originPort: number, dir: string): Promise<Record<string, unknown>> {
   const port = await freePort()
   const outFile = path.join(dir, `${t.label.replace(/[^a-z0-9]+/gi, '_')}.callgrind`)
-  const vg = ['--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${outFile}`]
+  const vg = ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', '--smc-check=all-non-file', `--callgrind-out-file=${outFile}`]
   let child: Child
   if (t.kind === 'hellogate') {
     const cfg = path.join(dir, `${path.basename(outFile)}.yaml`)
@@ -89,9 +89,11 @@ async function measure (t: Target, originPort: number, dir: string): Promise<Rec
   process.kill(child.pid, 'SIGTERM')
   await Promise.race([child.exited, new Promise((resolve) => setTimeout(resolve, EXIT_TIMEOUT_MS))])
   const files = readdirSync(dir).filter((f) => f.startsWith(path.basename(outFile)) && !f.endsWith('.log') && !f.endsWith('.yaml'))
-  const ir = files.reduce((s, f) => s + totalIr(path.join(dir, f)), 0)
-  const out = { target: t.label, warm: warm.completed, connections: r.completed, errors: r.errors + warm.errors, ir, irPerConnection: Math.round(ir / r.completed) }
-  console.log(`${t.label}: ${r.completed} connections (${out.errors} errors): ${(out.irPerConnection / 1000).toFixed(1)} k instructions per connection (${files.length} file(s))`)
+  const byThread = files.map((f) => totalIr(path.join(dir, f))).filter((x) => x > 0).sort((a, b) => b - a)
+  const ir = byThread.reduce((s, x) => s + x, 0)
+  const k = (x: number): number => Math.round(x / r.completed / 100) / 10
+  const out = { target: t.label, warm: warm.completed, connections: r.completed, errors: r.errors + warm.errors, ir, irPerConnection: Math.round(ir / r.completed), kIrPerConnectionByThread: byThread.map(k) }
+  console.log(`${t.label}: ${r.completed} connections (${out.errors} errors): ${k(ir)} k instructions per connection; by thread (k): ${out.kIrPerConnectionByThread.join(', ')}`)
   return out
 }
 

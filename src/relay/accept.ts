@@ -22,7 +22,7 @@ import { alertFor } from './reject.ts'
 import type { RelayContext } from './context.ts'
 import { kSession, ROUTE_DEFAULT, Session, SessionState, setOutcome, socketClosed, type SessionSocket } from './session.ts'
 import { connectOrigin } from './connect.ts'
-import { forwardFin, watchOriginIdle } from './pipe.ts'
+import { forwardFin, holdEarly, relayUp, watchOriginIdle } from './pipe.ts'
 import { LIMITED } from './client-limits.ts'
 
 /**
@@ -71,7 +71,7 @@ export function handleConnection (ctx: RelayContext, socket: Socket): void {
   // the peer address is gone once the socket closes: read it now, and only when it will be logged
   if (ctx.options.accessLog) session.clientAddr = formatPeer(client)
   client.setNoDelay(true)
-  client.on('data', onClientHelloData)
+  client.on('data', onClientData)
   client.on('end', onClientEnd)
   client.on('error', onClientError)
   client.on('close', onClientClose)
@@ -90,15 +90,25 @@ function refuseAtAccept (ctx: RelayContext, client: SessionSocket, outcome: Outc
 
 function onIgnoredError (): void {}
 
-function onClientHelloData (this: SessionSocket, chunk: Buffer): void {
+/**
+ * The client's one 'data' listener, for the whole connection: the hello while it is assembled, then the
+ * bytes that arrive during the origin connect (held, pipe.ts `holdEarly`), then the relay (`relayUp`),
+ * or nothing after a refusal. One listener and a branch on the state instead of a listener swap and a
+ * pause()/resume() round trip per connection (profiles/20261204-ab-one-listener).
+ */
+function onClientData (this: SessionSocket, chunk: Buffer): void {
   const s = this[kSession]
+  switch (s.state) {
+    case SessionState.Relaying: relayUp(s, this, chunk); return
+    case SessionState.Connecting: holdEarly(s, this, chunk); return
+    case SessionState.Rejecting: return
+  }
   const asm = s.assembler
   if (asm === null) return
   s.helloChunks++
   const status = asm.push(chunk)
   if (status === HelloStatus.NeedMore) return
   clearHelloTimer(s)
-  this.removeListener('data', onClientHelloData)
   switch (status) {
     case HelloStatus.Ok:
     case HelloStatus.NoSni:
@@ -159,8 +169,7 @@ function routeHello (s: Session, status: HelloStatus): void {
   // every attempt of this connection uses the server table of the state it was routed in
   s.table = state.servers
   countRoute(ctx.routeCounts, ctx.routeBase, ctx.routeTracked, s.routeIndex)
-  // hold further client bytes (early data, a pipelined retry) in the kernel until the origin is up
-  s.client.pause()
+  // further client bytes (early data) are held until the origin is up (onClientData)
   s.state = SessionState.Connecting
   connectOrigin(s)
 }
@@ -174,17 +183,13 @@ export function rejectClient (s: Session, outcome: Outcome): void {
   s.state = SessionState.Rejecting
   s.assembler = null
   const client = s.client
-  client.removeListener('data', onClientHelloData)
-  // keep reading and discarding, so that unread bytes do not turn our FIN into an RST that could
-  // destroy the alert before the client reads it
-  client.on('data', onDiscardData)
+  // the data listener keeps reading and discarding (Rejecting), so that unread bytes do not turn our
+  // FIN into an RST that could destroy the alert before the client reads it
   const alert = alertFor(outcome)
   if (alert !== null) client.end(alert)
   else client.end()
   s.lingerTimer = setTimeout(onRejectLinger, REJECT_LINGER_MS, s)
 }
-
-function onDiscardData (): void {}
 
 function onRejectLinger (s: Session): void {
   s.lingerTimer = null

@@ -32,13 +32,20 @@ export function startRelay (s: Session, origin: SessionSocket): void {
   s.ctx.counters[Counter.BytesUp]! += hello.length
   let helloFlushed: boolean
   const prefix = s.originPrefix
-  if (prefix === null) {
+  const early = s.early
+  if (prefix === null && early === null) {
     helloFlushed = origin.write(hello)
   } else {
-    // one segment for prefix + hello where the kernel allows (cork: one writev)
+    // one segment for prefix + hello (+ early bytes) where the kernel allows (cork: one writev)
     origin.cork()
-    origin.write(prefix)
+    if (prefix !== null) origin.write(prefix)
     helloFlushed = origin.write(hello)
+    if (early !== null) {
+      s.early = null
+      s.bytesUp += early.length
+      s.ctx.counters[Counter.BytesUp]! += early.length
+      helloFlushed = origin.write(early)
+    }
     origin.uncork()
   }
   client.setTimeout(s.ctx.options.idleMs, onIdleTimeout)
@@ -46,20 +53,36 @@ export function startRelay (s: Session, origin: SessionSocket): void {
   origin.on('data', onOriginData)
   origin.on('end', onOriginEnd)
   origin.on('drain', onOriginDrain)
-  client.on('data', onClientData)
+  // the client's data listener (accept.ts) relays from now on, as the state says
   client.on('drain', onClientDrain)
   // a client FIN that came with the hello follows it; otherwise read on, unless the replay already
-  // filled the origin socket's buffer ('drain' resumes the client then)
+  // filled the origin socket's buffer ('drain' resumes the client then), or the client is still
+  // paused by holdEarly
   if (s.clientEnded) origin.end()
-  else if (helloFlushed) client.resume()
+  else if (!helloFlushed) client.pause()
+  else if (client.isPaused()) client.resume()
 }
 
-function onClientData (this: SessionSocket, chunk: Buffer): void {
-  const s = this[kSession]
+/**
+ * Most bytes a client may send during the origin connect before it is paused (the rest waits in
+ * the kernel): a TLS 1.3 0-RTT flight is bounded by the origin's max_early_data, and browsers send
+ * nothing before the ServerHello; one maxHelloBytes-sized allowance (16 KiB) covers real clients.
+ */
+export const EARLY_HOLD_BYTES = 16 * 1024
+
+/** Client bytes while the origin connect is in progress: kept for startRelay, pausing past the bound. */
+export function holdEarly (s: Session, client: SessionSocket, chunk: Buffer): void {
+  const held = s.early === null ? chunk : Buffer.concat([s.early, chunk])
+  s.early = held
+  if (held.length >= EARLY_HOLD_BYTES) client.pause()
+}
+
+/** One client chunk while relaying: count it and write it to the origin, pausing on backpressure. */
+export function relayUp (s: Session, client: SessionSocket, chunk: Buffer): void {
   const n = chunk.length
   s.bytesUp += n
   s.ctx.counters[Counter.BytesUp]! += n
-  if (!s.origin!.write(chunk)) this.pause()
+  if (!s.origin!.write(chunk)) client.pause()
 }
 
 function onOriginDrain (this: SessionSocket): void {

@@ -32,7 +32,7 @@ export interface SessionSocket extends Socket {
 export const SessionState = {
   /** reading the ClientHello */
   Hello: 0,
-  /** hello complete, origin TCP connect in progress (possibly a later attempt); client paused */
+  /** hello complete, origin TCP connect in progress (possibly a later attempt); client bytes held */
   Connecting: 1,
   /** bytes flow both ways */
   Relaying: 2,
@@ -94,6 +94,8 @@ export class Session {
   id = 0
   /** why the current connect attempt failed (set by its error or deadline, read when its socket closes) */
   connectError: ProxyError | null = null
+  /** client bytes received during the origin connect, written after the hello (pipe.ts holdEarly) */
+  early: Buffer | null = null
   /** bytes written to the origin before the hello (e.g. a PROXY protocol header); null: none */
   originPrefix: Buffer | null = null
   /** strings for the access log, filled only when access logging is on */
