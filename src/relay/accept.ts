@@ -22,7 +22,7 @@ import { alertFor } from './reject.ts'
 import type { RelayContext } from './context.ts'
 import { kSession, ROUTE_DEFAULT, Session, SessionState, setOutcome, socketClosed, type SessionSocket } from './session.ts'
 import { connectOrigin } from './connect.ts'
-import { forwardFin, holdEarly, relayUp, watchOriginIdle } from './pipe.ts'
+import { forwardFin, holdEarly, relayUp } from './pipe.ts'
 import { LIMITED } from './client-limits.ts'
 
 /**
@@ -260,10 +260,9 @@ function onClientClose (this: SessionSocket, hadError: boolean): void {
     if (hadError || s.state !== SessionState.Relaying) {
       origin.destroy()
     } else {
-      // client gone without FIN reaching us first (e.g. destroyed locally): nothing more will arrive
+      // client gone without FIN reaching us first (e.g. destroyed locally): nothing more will arrive;
+      // the idle sweep (pipe.ts) keeps watching the origin leg
       if (!origin.writableEnded) origin.end()
-      // the client's idle timer watched both legs until now (pipe.ts)
-      watchOriginIdle(s)
     }
   }
   socketClosed(s)

@@ -94,6 +94,8 @@ export class Session {
   id = 0
   /** why the current connect attempt failed (set by its error or deadline, read when its socket closes) */
   connectError: ProxyError | null = null
+  /** the worker's idle clock (ctx.idleNow) at the last relayed chunk; the idle sweep reads it (pipe.ts) */
+  lastActive = 0
   /** client bytes received during the origin connect, written after the hello (pipe.ts holdEarly) */
   early: Buffer | null = null
   /** bytes written to the origin before the hello (e.g. a PROXY protocol header); null: none */
