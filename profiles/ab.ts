@@ -11,6 +11,9 @@
  * generator's share of a busy machine, and the proxy's CPU per connection follows the rate
  * (more connections per event-loop wakeup at higher rates).
  *
+ * `--a-node-args` / `--b-node-args` (space-separated Node/V8 flags, e.g. `--single-threaded-gc`) start
+ * that side as `node FLAGS cli.js serve`: the same build twice with and without a runtime flag.
+ *
  * `--a-access-log` / `--b-access-log` turn that side's access log on (the shipped default,
  * `log: { level: info, access: true }`; lines go to the side's log file). Both sides may be the same
  * build: `--a dist/cli.js --b dist/cli.js --b-access-log` is the cost of the access log.
@@ -57,6 +60,8 @@ const { values } = parseArgs({
     rate: { type: 'string' },
     'a-access-log': { type: 'boolean', default: false },
     'b-access-log': { type: 'boolean', default: false },
+    'a-node-args': { type: 'string', default: '' },
+    'b-node-args': { type: 'string', default: '' },
     json: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
   },
@@ -102,7 +107,8 @@ async function main (): Promise<void> {
   const env = envHeader(pin ? `taskset: A and B on CPU ${String(proxyCpu)} (one loaded at a time); origin + load generator on CPU ${String(loadCpu)}` : 'not pinned')
   console.log(formatEnvHeader(env))
   const accessLog: Record<Side, boolean> = { A: values['a-access-log'] === true, B: values['b-access-log'] === true }
-  const logNote = (s: Side): string => accessLog[s] ? ' (access log on)' : ''
+  const nodeArgs: Record<Side, string[]> = { A: splitArgs(values['a-node-args']), B: splitArgs(values['b-node-args']) }
+  const logNote = (s: Side): string => (accessLog[s] ? ' (access log on)' : '') + (nodeArgs[s].length > 0 ? ` (node ${nodeArgs[s].join(' ')})` : '')
   console.log(`# A = ${cliA}${logNote('A')}\n# B = ${cliB}${logNote('B')}\n# ${scenario}${rate === undefined ? '' : ` open loop at ${String(rate)} connections/s`}: ${String(rounds)} rounds × (A, B alternating), ${String(warmupSec)} s warmup + ${String(durationSec)} s measured each`)
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hellogate-ab-'))
@@ -112,7 +118,7 @@ async function main (): Promise<void> {
     const config = path.join(dir, `${side}.yaml`)
     writeFileSync(config, proxyConfig(port, origin.port, accessLog[side]))
     const log = path.join(dir, `${side}.log`)
-    const child = spawnChild(`hellogate ${side}`, NODE, [cli, 'serve', '--config', config], { cpu: proxyCpu, log })
+    const child = spawnChild(`hellogate ${side}`, NODE, [...nodeArgs[side], cli, 'serve', '--config', config], { cpu: proxyCpu, log })
     await waitReady(port, child, log)
     return { pid: child.pid, port }
   }
@@ -137,7 +143,7 @@ async function main (): Promise<void> {
       const units = scenario === 'relay' ? r.bytes / MIB : r.requests
       const cost = (ms: number): number => scenario === 'relay' ? ms / units : (ms * 1000) / units
       phases.push({ side, round, units, errors: r.errors, perSec: r.requestsPerSec, processMs: c.processMs, workerMs: c.workerMs, processCost: cost(c.processMs), workerCost: cost(c.workerMs) })
-      console.log(`r${String(round)} ${side}: ${units.toFixed(0)} ${scenario === 'relay' ? 'MiB' : 'conns'} (${r.requestsPerSec.toFixed(0)}/s, ${String(r.errors)} err), process ${cost(c.processMs).toFixed(costDigits)} ${unit}, worker thread ${cost(c.workerMs).toFixed(costDigits)} ${unit}`)
+      console.log(`r${String(round)} ${side} (load ${os.loadavg()[0]!.toFixed(1)}): ${units.toFixed(0)} ${scenario === 'relay' ? 'MiB' : 'conns'} (${r.requestsPerSec.toFixed(0)}/s, ${String(r.errors)} err), process ${cost(c.processMs).toFixed(costDigits)} ${unit}, worker thread ${cost(c.workerMs).toFixed(costDigits)} ${unit}`)
     }
   }
   await stopAll()
@@ -176,6 +182,10 @@ async function main (): Promise<void> {
     writeFileSync(values.json, JSON.stringify({ env, a: cliA, b: cliB, accessLog, scenario, rate, rounds, durationSec, warmupSec, shape, unit, summary, phases }, null, 2) + '\n')
     console.log(`wrote ${values.json}`)
   }
+}
+
+function splitArgs (s: string | undefined): string[] {
+  return (s ?? '').split(' ').filter((x) => x !== '')
 }
 
 main().catch(async (err: unknown) => {

@@ -65,14 +65,32 @@ export interface ProxyLogOptions {
   accessLog?: boolean
 }
 
+/**
+ * How the one route reaches the origin: `single` is the short form (`name: host:port`); `pool` an explicit
+ * one-server upstream (leastconn, TCP health check), the A/B for "a one-server pool costs what a single
+ * origin costs"; `pp2` an upstream that writes a PROXY v2 header, for an origin that expects one.
+ */
+export type RouteShape = 'single' | 'pool' | 'pp2'
+
 /** The YAML config both Node proxies read (hellogate's public config shape). */
-export function proxyConfigYaml (listenPort: number, originPort: number, log: ProxyLogOptions = {}): string {
+export function proxyConfigYaml (listenPort: number, originPort: number, log: ProxyLogOptions = {}, shape: RouteShape = 'single'): string {
+  const route = shape === 'single'
+    ? ['routes:', `  ${BENCH_SNI}: 127.0.0.1:${originPort}`]
+    : [
+        'upstreams:',
+        '  bench:',
+        `    servers: [127.0.0.1:${originPort}]`,
+        '    balance: leastconn',
+        '    health: { check: tcp }',
+        ...(shape === 'pp2' ? ['    proxyProtocol: v2'] : []),
+        'routes:',
+        `  ${BENCH_SNI}: bench`,
+      ]
   return [
     `listen: 127.0.0.1:${listenPort}`,
     'workers: 1',
     'accept: reuseport',
-    'routes:',
-    `  ${BENCH_SNI}: 127.0.0.1:${originPort}`,
+    ...route,
     'default: reject',
     'timeouts: { hello: 5s, connect: 5s, idle: 5m }',
     'limits: { maxHelloBytes: 16384, maxConnections: 100000 }',
@@ -88,15 +106,21 @@ export async function startNodeProxy (kind: NodeProxyKind, opts: {
   dir: string
   /** the access log on, as shipped (hellogate only; the stand-in logs nothing per connection) */
   accessLog?: boolean
+  /** how the route reaches the origin (hellogate only; default `single`) */
+  shape?: RouteShape
+  /** file names in `dir` (default: `kind`) */
+  label?: string
 }): Promise<Running> {
   const port = await freePort()
-  const config = path.join(opts.dir, `${kind}.yaml`)
-  writeFileSync(config, proxyConfigYaml(port, opts.originPort, { accessLog: opts.accessLog }))
+  const label = opts.label ?? kind
+  const config = path.join(opts.dir, `${label}.yaml`)
+  // access lines are `info`: the access log needs the shipped level, not bench's quieter `warn`
+  writeFileSync(config, proxyConfigYaml(port, opts.originPort, opts.accessLog === true ? { level: 'info', accessLog: true } : {}, opts.shape))
   const entry = kind === 'hellogate' ? HELLOGATE_CLI : STANDIN
-  const child = spawnChild(kind, NODE, [entry, 'serve', '--config', config], {
+  const child = spawnChild(label, NODE, [entry, 'serve', '--config', config], {
     cpu: opts.cpu,
     nofile: opts.nofile,
-    log: path.join(opts.dir, `${kind}.log`),
+    log: path.join(opts.dir, `${label}.log`),
     cwd: REPO_ROOT,
   })
   await waitForPort(port, child)

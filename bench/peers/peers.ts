@@ -60,6 +60,23 @@ function firstLine (cmd: string, args: string[]): string {
   }
 }
 
+/** HAProxy's `global` and `defaults` sections for one thread in TCP mode (the peer and the PROXY front). */
+function haproxyHead (maxConn: number): string[] {
+  return [
+    'global',
+    '  nbthread 1',
+    `  maxconn ${maxConn}`,
+    '',
+    'defaults',
+    '  mode tcp',
+    '  timeout connect 5s',
+    '  timeout client 5m',
+    '  timeout server 5m',
+    `  maxconn ${maxConn}`,
+    '',
+  ]
+}
+
 const haproxy: PeerDef = {
   name: 'haproxy',
   binary: '/usr/sbin/haproxy',
@@ -70,17 +87,7 @@ const haproxy: PeerDef = {
     const port = await freePort()
     const cfg = path.join(ctx.dir, 'haproxy.cfg')
     writeFileSync(cfg, [
-      'global',
-      '  nbthread 1',
-      `  maxconn ${ctx.maxConn}`,
-      '',
-      'defaults',
-      '  mode tcp',
-      '  timeout connect 5s',
-      '  timeout client 5m',
-      '  timeout server 5m',
-      `  maxconn ${ctx.maxConn}`,
-      '',
+      ...haproxyHead(ctx.maxConn),
       'frontend fe_tls',
       `  bind 127.0.0.1:${port}`,
       '  tcp-request inspect-delay 5s',
@@ -177,6 +184,31 @@ const sniproxy: PeerDef = {
 }
 
 export const PEERS: Record<PeerName, PeerDef> = { haproxy, nginx, sniproxy }
+
+/**
+ * HAProxy as a PROXY-protocol consumer: `bind … accept-proxy` (it refuses any connection that does not
+ * start with a valid v1/v2 header) in front of the TLS origin, plain `mode tcp`. hellogate's `pp2`
+ * target routes to it with `proxyProtocol: v2`, so every connection of that row proves that an
+ * independent implementation reads hellogate's header, and the row's CPU is hellogate's cost of writing
+ * it. Pinned with the load side: it is the origin's front, not a proxy under test.
+ */
+export async function startProxyProtocolFront (ctx: PeerContext): Promise<Running> {
+  const port = await freePort()
+  const cfg = path.join(ctx.dir, 'haproxy-accept-proxy.cfg')
+  writeFileSync(cfg, [
+    ...haproxyHead(ctx.maxConn),
+    'frontend fe_pp',
+    `  bind 127.0.0.1:${port} accept-proxy`,
+    '  default_backend be_origin',
+    '',
+    'backend be_origin',
+    `  server origin 127.0.0.1:${ctx.originPort}`,
+    '',
+  ].join('\n'))
+  const child = spawnChild('haproxy-accept-proxy', 'haproxy', ['-db', '-f', cfg], { cpu: ctx.cpu, nofile: ctx.nofile, log: path.join(ctx.dir, 'haproxy-accept-proxy.log') })
+  await waitForPort(port, child)
+  return { child, port }
+}
 
 /** Pids whose /proc/PID/exe is `binary`. */
 function pidsRunning (binary: string): number[] {

@@ -3,11 +3,20 @@
  * same route, same origin, same load, same CPU.
  *
  * Usage: `node bench/peers/run.ts [--peers haproxy,nginx,sniproxy] [--proxies hellogate,standin]
- *         [--idle 10000] [--duration 5] [--warmup 1] [--big-connections 4]
+ *         [--rounds 5] [--idle 10000] [--duration 5] [--warmup 1] [--big-connections 4]
  *         [--churn-concurrency 8] [--idle-concurrency 64] [--no-install] [--no-pin] [--keep-tmp]`
  *
- * Per target (each started fresh, pinned with taskset to the same CPU, one worker/thread/process,
- * stopped by pid before the next one starts):
+ * `--proxies` also takes hellogate variants, each its own row: `hellogate-log` (the access log on, the
+ * shipped default), `hellogate-pool` (the route names an explicit one-server upstream: the A/B against
+ * the short form's single origin), `hellogate-pp2` (the upstream writes a PROXY v2 header to an HAProxy
+ * `accept-proxy` front of the origin, which refuses the connection without a valid header).
+ *
+ * Every target is started once, pinned with taskset to the same CPU (one worker/thread/process). The
+ * two CPU phases run in `--rounds` interleaved rounds (round r visits the targets in order, the next
+ * round in reverse), one target loaded at a time, so drift on a shared machine falls on all of them;
+ * each metric is the median over rounds, and `× HAProxy` is the median of the per-round ratios to
+ * HAProxy's figure in the same round. The latency probes and the idle phase then run once per target,
+ * which is stopped by pid afterwards. Per target:
  * - CPU-µs per new TLS connection: `new-conn` churn load; proxy utime+stime (process tree, all
  *   threads, /proc) ÷ completed connections. The handshake itself is client+origin work; this is
  *   the proxy's accept → hello → route → connect → relay-the-handshake → close cost.
@@ -34,12 +43,12 @@ import { parseArgs } from 'node:util'
 import { envHeader, formatEnvHeader } from '../lib/env.ts'
 import { isAlive, treeCpuTimeMs, treeRssKiB, processTree } from '../lib/proc.ts'
 import { achievableNofile, hasTaskset, installCleanup, logTail, pinPid, planCpus, raiseNofile, sleep, stopAll, stopChild } from '../lib/children.ts'
-import { BENCH_SNI, resolveProxy, startNodeProxy, startOrigin, type Running } from '../lib/targets.ts'
+import { BENCH_SNI, resolveProxy, startNodeProxy, startOrigin, type RouteShape, type Running } from '../lib/targets.ts'
 import { runScenario, smoke, type LoadShape, type PhaseResult, type Scenario } from '../lib/phases.ts'
 import type { LatencySummary } from '../lib/stats.ts'
 import { closeIdle, openIdle } from '../lib/tls-churn.ts'
 import { writeResultFile, writeResults } from '../lib/results.ts'
-import { ensureInstalled, PEER_NAMES, PEERS, type PeerName } from './peers.ts'
+import { ensureInstalled, PEER_NAMES, PEERS, startProxyProtocolFront, type PeerName } from './peers.ts'
 import { renderChart } from './chart.ts'
 
 /** fds we want for every process; capped by what the container allows (see achievableNofile). */
@@ -52,6 +61,16 @@ const IDLE_SETTLE_MS = 1_500
 const DRAIN_MS = 500
 const KIB = 1024
 const REFERENCE = 'haproxy'
+/** the Node rows `--proxies` takes: hellogate, its variants, and the stand-in */
+const NODE_TARGETS = ['hellogate', 'hellogate-log', 'hellogate-pool', 'hellogate-pp2', 'standin'] as const
+type NodeTarget = typeof NODE_TARGETS[number]
+const NODE_VARIANTS: Record<NodeTarget, { accessLog: boolean, shape: RouteShape, note: string }> = {
+  hellogate: { accessLog: false, shape: 'single', note: '' },
+  'hellogate-log': { accessLog: true, shape: 'single', note: '; access log on as shipped (log: { level: info, access: true }), lines to a file' },
+  'hellogate-pool': { accessLog: false, shape: 'pool', note: '; route → explicit one-server upstream (leastconn, tcp health check)' },
+  'hellogate-pp2': { accessLog: false, shape: 'pp2', note: '; upstream proxyProtocol: v2 → HAProxy accept-proxy → origin' },
+  standin: { accessLog: false, shape: 'single', note: '' },
+}
 /** Latency probes run unsaturated (one request in flight) so p99 shows the hop, not queueing on the load CPU. */
 const LATENCY_SHAPE: LoadShape = { connections: 1, bigConnections: 1, churnConcurrency: 1 }
 const LATENCY_PROBES = { keepAlive: 'small', newConnection: 'new-conn' } as const
@@ -61,6 +80,7 @@ const { values } = parseArgs({
   options: {
     peers: { type: 'string', default: PEER_NAMES.join(',') },
     proxies: { type: 'string', default: 'hellogate,standin' },
+    rounds: { type: 'string', default: '5' },
     idle: { type: 'string', default: '10000' },
     duration: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
@@ -79,12 +99,19 @@ interface Row {
   version: string
   status: 'ok' | 'skipped' | 'failed'
   note?: string
+  /** the median round of each CPU phase (by CPU per unit) */
   phases: Partial<Record<Scenario, PhaseResult & { proxyCpuMs: number }>>
+  /** every round of each CPU phase */
+  rounds: Partial<Record<Scenario, Array<PhaseResult & { proxyCpuMs: number, round: number, loadAvg: number }>>>
   /** Paired latency probes: one request in flight, direct run immediately before the via run. */
   latency?: Record<LatencyProbe, { direct: LatencySummary, via: LatencySummary }>
   idle?: { requested: number, opened: number, errors: number, rssBeforeKiB: number, rssAfterKiB: number, stillOpen: number, handshakeSec: number }
   metrics: {
+    /** median over rounds */
     cpuUsPerConnection: number | null
+    /** median of the per-round ratios to HAProxy's figure in the same round */
+    cpuPerConnectionVsRef: number | null
+    cpuPerKiBVsRef: number | null
     cpuNsPerKiB: number | null
     rssKiBPerIdleConnection: number | null
     p99AddedMsKeepAlive: number | null
@@ -95,7 +122,7 @@ interface Row {
 }
 
 const emptyMetrics = (): Row['metrics'] => ({
-  cpuUsPerConnection: null, cpuNsPerKiB: null, rssKiBPerIdleConnection: null, p99AddedMsKeepAlive: null, p99AddedMsNewConnection: null, p99MsKeepAlive: null, p99MsNewConnection: null,
+  cpuUsPerConnection: null, cpuPerConnectionVsRef: null, cpuPerKiBVsRef: null, cpuNsPerKiB: null, rssKiBPerIdleConnection: null, p99AddedMsKeepAlive: null, p99AddedMsNewConnection: null, p99MsKeepAlive: null, p99MsNewConnection: null,
 })
 
 async function main (): Promise<void> {
@@ -116,13 +143,14 @@ async function main (): Promise<void> {
 
   const wantedPeers = values.peers.split(',').map((s) => s.trim()).filter((s): s is PeerName => (PEER_NAMES as readonly string[]).includes(s))
   const installNotes = ensureInstalled(wantedPeers.map((n) => PEERS[n]), !values['no-install'])
-  const wantedNode = values.proxies.split(',').map((s) => s.trim()).filter((s) => s === 'hellogate' || s === 'standin')
+  const wantedNode = values.proxies.split(',').map((s) => s.trim()).filter((s): s is NodeTarget => (NODE_TARGETS as readonly string[]).includes(s))
+  const rounds = Math.max(1, Number(values.rounds))
 
   const env = envHeader(pinning)
   console.log(formatEnvHeader(env))
   for (const n of installNotes) console.log(`# ${n}`)
   if (idleNote !== undefined) console.log(`# NOTE: ${idleNote}`)
-  console.log(`# load: ${values.duration} s per phase after ${values.warmup} s warmup; idle connections: ${idleN}; RLIMIT_NOFILE for children: ${nofile}`)
+  console.log(`# load: ${rounds} interleaved rounds of ${values.duration} s per CPU phase after ${values.warmup} s warmup; idle connections: ${idleN}; RLIMIT_NOFILE for children: ${nofile}`)
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hellogate-bench-peers-'))
   const origin = await startOrigin({ cpu: loadCpu, nofile, dir })
@@ -134,7 +162,7 @@ async function main (): Promise<void> {
   const warmupSec = Number(values.warmup)
   const rows: Row[] = []
 
-  const direct: Row = { name: 'direct', kind: 'direct', version: `node ${process.version} https origin`, status: 'ok', phases: {}, metrics: emptyMetrics() }
+  const direct: Row = { name: 'direct', kind: 'direct', version: `node ${process.version} https origin`, status: 'ok', phases: {}, rounds: {}, metrics: emptyMetrics() }
   rows.push(direct)
 
   const targets: Array<{ name: string, kind: Row['kind'], version: () => string, start: () => Promise<Running>, skip?: string }> = []
@@ -149,19 +177,33 @@ async function main (): Promise<void> {
       ...(missing.length > 0 ? { skip: `not installed (missing: ${missing.join(', ')}; run as root without --no-install, or apt-get install -y ${p.packages.join(' ')})` } : {}),
     })
   }
+  let ppFront: Running | undefined
   for (const name of wantedNode) {
-    const r = resolveProxy(name as 'hellogate' | 'standin')
+    const base = name === 'standin' ? 'standin' : 'hellogate'
+    const r = resolveProxy(base)
+    const variant = NODE_VARIANTS[name]
+    let skip = base === 'hellogate' && r.kind !== 'hellogate' ? `${r.note.split(' not found')[0] ?? 'dist/cli.js'} not found (npm run build, or HELLOGATE_CLI=src/cli.ts); the stand-in row is the Node baseline meanwhile` : undefined
+    if (skip === undefined && variant.shape === 'pp2' && PEERS.haproxy.missing().length > 0) skip = 'needs haproxy as the PROXY v2 consumer in front of the origin (apt-get install -y haproxy)'
     targets.push({
       name,
       kind: 'node',
-      version: () => r.note,
-      start: () => startNodeProxy(r.kind, { originPort: origin.port, cpu: proxyCpu, nofile, dir }),
-      ...(name === 'hellogate' && r.kind !== 'hellogate' ? { skip: `${r.note.split(' not found')[0] ?? 'dist/cli.js'} not found (npm run build, or HELLOGATE_CLI=src/cli.ts); the stand-in row is the Node baseline meanwhile` } : {}),
+      version: () => r.note + variant.note,
+      start: async () => {
+        let upstreamPort = origin.port
+        if (variant.shape === 'pp2') {
+          ppFront ??= await startProxyProtocolFront({ dir, originPort: origin.port, cpu: loadCpu, nofile, maxConn: idleMax })
+          upstreamPort = ppFront.port
+        }
+        return await startNodeProxy(r.kind, { originPort: upstreamPort, cpu: proxyCpu, nofile, dir, accessLog: variant.accessLog, shape: variant.shape, label: name })
+      },
+      ...(skip !== undefined ? { skip } : {}),
     })
   }
 
+  // start every target once; the CPU phases then run in interleaved rounds
+  const live: Array<{ row: Row, running: Running }> = []
   for (const t of targets) {
-    const row: Row = { name: t.name, kind: t.kind, version: t.skip !== undefined ? 'n/a' : t.version(), status: 'ok', phases: {}, metrics: emptyMetrics() }
+    const row: Row = { name: t.name, kind: t.kind, version: t.skip !== undefined ? 'n/a' : t.version(), status: 'ok', phases: {}, rounds: {}, metrics: emptyMetrics() }
     rows.push(row)
     if (t.skip !== undefined) {
       row.status = 'skipped'
@@ -170,33 +212,51 @@ async function main (): Promise<void> {
       continue
     }
     console.log(`\n## ${t.name}: ${row.version}`)
-    let running: Running | undefined
     try {
-      running = await t.start()
+      const running = await t.start()
+      live.push({ row, running })
       await smoke(running.port, `via ${t.name}`, running.child)
-      const pid = running.child.pid
-      console.log(`   pid ${pid} (tree ${processTree(pid).join(',')}) :${running.port}`)
-      for (const sc of ['new-conn', 'big'] as const) {
-        if (warmupSec > 0) await runScenario(sc, running.port, warmupSec, `${t.name} ${sc} (warmup)`, shape)
-        await sleep(DRAIN_MS)
-        const c0 = treeCpuTimeMs(pid)
-        const r = await runScenario(sc, running.port, durationSec, `${t.name} ${sc}`, shape)
-        const proxyCpuMs = treeCpuTimeMs(pid) - c0
-        row.phases[sc] = { ...r, proxyCpuMs }
-        if (r.errors > 0) console.log(`   ${sc}: ${r.errors} errors (first: ${r.firstError ?? 'n/a'})`)
-        if (!isAlive(pid)) throw new Error(`${t.name} (pid ${pid}) died during ${sc}; log ${running.child.log}:\n${logTail(running.child)}`)
-      }
-      row.latency = await latencyProbes(t.name, origin.port, running.port, durationSec, warmupSec)
-      if (idleN > 0) row.idle = await idlePhase(running, idleN)
-      computeMetrics(row)
+      console.log(`   pid ${running.child.pid} (tree ${processTree(running.child.pid).join(',')}) :${running.port}`)
     } catch (err) {
-      row.status = 'failed'
-      row.note = err instanceof Error ? err.message : String(err)
-      console.log(`   FAILED: ${row.note}`)
-    } finally {
-      if (running !== undefined) await stopChild(running.child)
+      failRow(row, err)
     }
   }
+  for (let round = 1; round <= rounds; round++) {
+    const order = round % 2 === 1 ? live : [...live].reverse()
+    console.log(`\n## round ${round}/${rounds} (load average ${os.loadavg()[0]!.toFixed(2)})`)
+    for (const { row, running } of order) {
+      if (row.status !== 'ok') continue
+      const pid = running.child.pid
+      try {
+        for (const sc of ['new-conn', 'big'] as const) {
+          if (warmupSec > 0) await runScenario(sc, running.port, warmupSec, `r${round} ${row.name} ${sc} (warmup)`, shape)
+          await sleep(DRAIN_MS)
+          const c0 = treeCpuTimeMs(pid)
+          const r = await runScenario(sc, running.port, durationSec, `r${round} ${row.name} ${sc}`, shape)
+          const proxyCpuMs = treeCpuTimeMs(pid) - c0
+          ;(row.rounds[sc] ??= []).push({ ...r, proxyCpuMs, round, loadAvg: os.loadavg()[0]! })
+          if (r.errors > 0) console.log(`   ${sc}: ${r.errors} errors (first: ${r.firstError ?? 'n/a'})`)
+          if (!isAlive(pid)) throw new Error(`${row.name} (pid ${pid}) died during ${sc}; log ${running.child.log}:\n${logTail(running.child)}`)
+        }
+      } catch (err) {
+        failRow(row, err)
+      }
+    }
+  }
+  for (const { row, running } of live) {
+    try {
+      if (row.status === 'ok') {
+        console.log(`\n## ${row.name}: latency and idle memory`)
+        row.latency = await latencyProbes(row.name, origin.port, running.port, durationSec, warmupSec)
+        if (idleN > 0) row.idle = await idlePhase(running, idleN)
+      }
+    } catch (err) {
+      failRow(row, err)
+    } finally {
+      await stopChild(running.child)
+    }
+  }
+  for (const row of rows) if (row.status === 'ok' && row.kind !== 'direct') computeMetrics(row, rows.find((r) => r.name === REFERENCE && r.status === 'ok'))
   await stopAll()
   const elapsedSec = (Date.now() - t0) / 1000
   // The direct row shows the median of the paired direct baselines.
@@ -207,7 +267,7 @@ async function main (): Promise<void> {
   printTable(rows)
   const out = writeResults('peers', {
     env,
-    options: { durationSec, warmupSec, idleConnections: idleN, idleRequested: idleWanted, idleNote, ...shape, nofile },
+    options: { rounds, durationSec, warmupSec, idleConnections: idleN, idleRequested: idleWanted, idleNote, ...shape, nofile },
     installNotes,
     elapsedSec,
     reference: REFERENCE,
@@ -269,12 +329,40 @@ function progressIdle (n: number, read: () => number): () => void {
   }
 }
 
-function computeMetrics (row: Row): void {
+function failRow (row: Row, err: unknown): void {
+  row.status = 'failed'
+  row.note = err instanceof Error ? err.message : String(err)
+  console.log(`   ${row.name} FAILED: ${row.note}`)
+}
+
+type RoundResult = NonNullable<Row['rounds']['new-conn']>[number]
+const perConnection = (r: RoundResult): number => r.requests > 0 ? (r.proxyCpuMs * 1000) / r.requests : NaN
+const perKiB = (r: RoundResult): number => r.bytes > 0 ? (r.proxyCpuMs * 1e6) / (r.bytes / KIB) : NaN
+
+/** Median over rounds; the row's `phases` keep the median round; ratios to `ref` per round, then the median. */
+function computeMetrics (row: Row, ref: Row | undefined): void {
   const m = row.metrics
-  const nc = row.phases['new-conn']
-  const big = row.phases.big
-  if (nc !== undefined && nc.requests > 0) m.cpuUsPerConnection = (nc.proxyCpuMs * 1000) / nc.requests
-  if (big !== undefined && big.bytes > 0) m.cpuNsPerKiB = (big.proxyCpuMs * 1e6) / (big.bytes / KIB)
+  const pick = (sc: Scenario, cost: (r: RoundResult) => number): number | null => {
+    const rs = (row.rounds[sc] ?? []).filter((r) => Number.isFinite(cost(r)))
+    if (rs.length === 0) return null
+    const sorted = [...rs].sort((a, b) => cost(a) - cost(b))
+    const mid = sorted[Math.floor((sorted.length - 1) / 2)]!
+    row.phases[sc] = mid
+    return median(rs.map(cost))
+  }
+  const vsRef = (sc: Scenario, cost: (r: RoundResult) => number): number | null => {
+    if (ref === undefined) return null
+    const ratios: number[] = []
+    for (const r of row.rounds[sc] ?? []) {
+      const q = ref.rounds[sc]?.find((x) => x.round === r.round)
+      if (q !== undefined && cost(q) > 0 && Number.isFinite(cost(r))) ratios.push(cost(r) / cost(q))
+    }
+    return ratios.length > 0 ? median(ratios) : null
+  }
+  m.cpuUsPerConnection = pick('new-conn', perConnection)
+  m.cpuNsPerKiB = pick('big', perKiB)
+  m.cpuPerConnectionVsRef = vsRef('new-conn', perConnection)
+  m.cpuPerKiBVsRef = vsRef('big', perKiB)
   if (row.idle !== undefined && row.idle.opened > 0) m.rssKiBPerIdleConnection = (row.idle.rssAfterKiB - row.idle.rssBeforeKiB) / row.idle.opened
   if (row.latency !== undefined) {
     m.p99MsKeepAlive = row.latency.keepAlive.via.p99Ms
@@ -286,12 +374,14 @@ function computeMetrics (row: Row): void {
 
 function printTable (rows: Row[]): void {
   const f = (v: number | null, d: number): string => v === null || !Number.isFinite(v) ? '-' : v.toFixed(d)
-  const header = ['target', 'CPU µs/new conn', 'CPU ns/KiB', 'RSS KiB/idle conn', 'p99 +ms keep-alive', 'p99 +ms new conn', 'new conn/s', '1 MiB req/s', 'status']
+  const header = ['target', 'CPU µs/new conn', '× HAProxy', 'CPU ns/KiB', '× HAProxy', 'RSS KiB/idle conn', 'p99 +ms keep-alive', 'p99 +ms new conn', 'new conn/s', '1 MiB req/s', 'status']
   // p99 +ms columns: paired, unsaturated probes (see latencyProbes); the direct row is their median absolute p99.
   const lines = rows.map((r) => [
     r.name,
     f(r.metrics.cpuUsPerConnection, 1),
+    f(r.metrics.cpuPerConnectionVsRef, 2),
     f(r.metrics.cpuNsPerKiB, 1),
+    f(r.metrics.cpuPerKiBVsRef, 2),
     f(r.metrics.rssKiBPerIdleConnection, 2),
     r.kind === 'direct' ? `(${f(r.metrics.p99MsKeepAlive, 2)} ms)` : f(r.metrics.p99AddedMsKeepAlive, 2),
     r.kind === 'direct' ? `(${f(r.metrics.p99MsNewConnection, 2)} ms)` : f(r.metrics.p99AddedMsNewConnection, 2),
@@ -306,7 +396,7 @@ function printTable (rows: Row[]): void {
     console.log(l.map((c, j) => j === 0 || j === l.length - 1 ? c.padEnd(w[j] ?? 0) : c.padStart(w[j] ?? 0)).join('  '))
     if (i === 0) console.log(w.map((n) => '-'.repeat(n)).join('  '))
   }
-  console.log('CPU = utime+stime of the proxy process tree (/proc, all threads) ÷ completed connections / KiB of responses relayed; RSS = VmRSS delta ÷ idle connections; p99 added = p99(via) − p99(direct) from paired one-in-flight probes; the direct row shows the median absolute direct p99 in parentheses.')
+  console.log('CPU = utime+stime of the proxy process tree (/proc, all threads) ÷ completed connections / KiB of responses relayed, median over rounds; × HAProxy = median of the per-round ratios; RSS = VmRSS delta ÷ idle connections; p99 added = p99(via) − p99(direct) from paired one-in-flight probes; the direct row shows the median absolute direct p99 in parentheses.')
 }
 
 function chart (rows: Row[], cpuModel: string, sha: string, idleN: number): string {

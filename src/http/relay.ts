@@ -11,7 +11,7 @@
  * request is looked at: the connection belongs to that origin afterwards (keep-alive requests follow it,
  * as with any TCP passthrough; sniproxy and HAProxy in tcp mode behave the same).
  *
- * Hot path rules as in relay/: module-level named listeners, state via `this[kSession]`, no copy of the
+ * Hot path rules as in relay/: module-level named functions called by relay/accept.ts's one data listener, no copy of the
  * head (the reader keeps the bytes; a head in one segment is the segment itself).
  */
 import type { Socket } from 'node:net'
@@ -24,7 +24,7 @@ import type { RelayContext } from '../relay/context.ts'
 import { admitConnection, clearHelloTimer, rejectClient } from '../relay/accept.ts'
 import { connectOrigin } from '../relay/connect.ts'
 import { admitRouted } from '../relay/policy.ts'
-import { kSession, ROUTE_DEFAULT, SessionState, type Session, type SessionSocket } from '../relay/session.ts'
+import { ROUTE_DEFAULT, SessionState, type Session } from '../relay/session.ts'
 import { ForwardPort, forwardSession } from '../forward/dial.ts'
 import { HeadStatus, headErrorName, HostKind, HttpHeadReader, RESPONSE_400, RESPONSE_421, RESPONSE_431 } from './head.ts'
 
@@ -36,18 +36,18 @@ export function handleHttpConnection (ctx: RelayContext, socket: Socket): void {
   const s = admitConnection(ctx, socket)
   if (s === null) return
   s.http = new HttpHeadReader()
-  s.client.on('data', onHttpHeadData)
+  s.readHead = readHttpHead
 }
 
-function onHttpHeadData (this: SessionSocket, chunk: Buffer): void {
-  const s = this[kSession]
+/** The client's bytes while its request head is read (accept.ts's data listener calls it in state Hello). */
+function readHttpHead (s: Session, chunk: Buffer): void {
   const reader = s.http
   if (reader === null) return
   s.helloChunks++
   const status = reader.push(chunk)
   if (status === HeadStatus.NeedMore) return
   clearHelloTimer(s)
-  this.removeListener('data', onHttpHeadData)
+  s.readHead = null
   if (status === HeadStatus.Ok) {
     routeHead(s, reader)
   } else if (status === HeadStatus.TooLarge) {
@@ -101,7 +101,7 @@ function routeHead (s: Session, reader: HttpHeadReader): void {
   }
   s.head = reader.received()
   s.http = null
-  s.client.pause()
+  // further client bytes (a request body) are held until the origin is up (relay/accept.ts onClientData)
   s.state = SessionState.Connecting
   if (s.pool < 0) {
     forwardSession(s, hostText(reader), ForwardPort.Http, rejectForward)

@@ -22,7 +22,7 @@ import { alertFor } from './reject.ts'
 import type { RelayContext } from './context.ts'
 import { kSession, ROUTE_DEFAULT, Session, SessionState, setOutcome, socketClosed, type SessionSocket } from './session.ts'
 import { connectOrigin } from './connect.ts'
-import { watchOriginIdle } from './pipe.ts'
+import { forwardFin, holdEarly, relayUp } from './pipe.ts'
 import { LIMITED } from './client-limits.ts'
 import { RESPONSE_400 } from '../http/head.ts'
 import { ForwardPort, forwardSession } from '../forward/dial.ts'
@@ -47,15 +47,13 @@ export const REJECT_LINGER_MS = 2000
  * is read first and the per-client limits apply to the address it carries, once it is in.
  */
 export function handleConnection (ctx: RelayContext, socket: Socket, proxyIn: ProxyInPolicy | null = null): void {
-  const session = admitConnection(ctx, socket, proxyIn)
-  if (session === null) return
-  session.client.on('data', proxyIn === null ? onClientHelloData : onProxyHeaderData)
+  admitConnection(ctx, socket, proxyIn)
 }
 
 /**
- * Admission and the session (handleConnection's contract, minus the hello reader): the Session with its
- * first-bytes deadline and its end/error/close listeners, or null when refused. The caller adds the
- * 'data' listener of its reader (the ClientHello here, an HTTP request head in http/relay.ts).
+ * Admission and the session (handleConnection's contract): the Session with its first-bytes deadline
+ * and its data/end/error/close listeners, or null when refused. The data listener reads a ClientHello
+ * unless the caller sets `readHead` (an HTTP request head, http/relay.ts).
  */
 export function admitConnection (ctx: RelayContext, socket: Socket, proxyIn: ProxyInPolicy | null = null): Session | null {
   const counters = ctx.counters
@@ -91,6 +89,7 @@ export function admitConnection (ctx: RelayContext, socket: Socket, proxyIn: Pro
   // the peer address is gone once the socket closes: read it now, and only when it will be logged
   if (ctx.options.accessLog) session.clientAddr = formatPeer(client)
   client.setNoDelay(true)
+  client.on('data', onClientData)
   client.on('end', onClientEnd)
   client.on('error', onClientError)
   client.on('close', onClientClose)
@@ -121,10 +120,8 @@ function onIgnoredError (): void {}
 /** Bytes before the hello on a proxyProtocol listen address: the PROXY header, then the client's own (proxy-in.ts). */
 function onProxyHeaderData (this: SessionSocket, chunk: Buffer): void {
   const s = this[kSession]
-  if (s.state !== SessionState.Hello) return
   const status = pushProxyHeader(s, chunk)
   if (status === PpStatus.NeedMore) return
-  this.removeListener('data', onProxyHeaderData)
   if (status !== PpStatus.Ok) {
     refuseProxyIn(s, reasonOf(status))
     return
@@ -139,10 +136,9 @@ function onProxyHeaderData (this: SessionSocket, chunk: Buffer): void {
     }
     s.clientSlot = slot
   }
-  this.on('data', onClientHelloData)
   // the client's first bytes may have come in the header's chunk
   const rest = s.proxyIn!.decoder.info.restOffset
-  if (rest < chunk.length) onClientHelloData.call(this, chunk.subarray(rest))
+  if (rest < chunk.length) onClientData.call(this, chunk.subarray(rest))
 }
 
 /**
@@ -158,15 +154,34 @@ function refuseProxyIn (s: Session, reason: string | null, outcome: Outcome = Ou
   s.client.destroy()
 }
 
-function onClientHelloData (this: SessionSocket, chunk: Buffer): void {
+/**
+ * The client's one 'data' listener, for the whole connection: the hello while it is assembled, then the
+ * bytes that arrive during the origin connect (held, pipe.ts `holdEarly`), then the relay (`relayUp`),
+ * or nothing after a refusal. One listener and a branch on the state instead of a listener swap and a
+ * pause()/resume() round trip per connection (profiles/20261204-ab-one-listener).
+ */
+function onClientData (this: SessionSocket, chunk: Buffer): void {
   const s = this[kSession]
+  switch (s.state) {
+    case SessionState.Relaying: relayUp(s, this, chunk); return
+    case SessionState.Connecting: holdEarly(s, this, chunk); return
+    case SessionState.Rejecting: return
+  }
+  // before the hello: a PROXY header from the load balancer (proxy-in.ts), or another reader (an HTTP head)
+  if (s.proxyIn !== null && !s.proxyIn.done) {
+    onProxyHeaderData.call(this, chunk)
+    return
+  }
+  if (s.readHead !== null) {
+    s.readHead(s, chunk)
+    return
+  }
   const asm = s.assembler
   if (asm === null) return
   s.helloChunks++
   const status = asm.push(chunk)
   if (status === HelloStatus.NeedMore) return
   clearHelloTimer(s)
-  this.removeListener('data', onClientHelloData)
   switch (status) {
     case HelloStatus.Ok:
     case HelloStatus.NoSni:
@@ -232,8 +247,7 @@ function routeHello (s: Session, status: HelloStatus): void {
     rejectClient(s, Outcome.Denied)
     return
   }
-  // hold further client bytes (early data, a pipelined retry) in the kernel until the origin is up
-  s.client.pause()
+  // further client bytes (early data) are held until the origin is up (onClientData)
   s.state = SessionState.Connecting
   // a forward route has no pool: it dials the SNI itself, through the fence (forward/)
   if (s.pool < 0) {
@@ -253,17 +267,14 @@ export function rejectClient (s: Session, outcome: Outcome, reply: Uint8Array | 
   s.assembler = null
   s.http = null
   const client = s.client
-  client.removeListener('data', onClientHelloData)
-  // keep reading and discarding, so that unread bytes do not turn our FIN into an RST that could
-  // destroy the alert before the client reads it (a refusal after routing finds the client paused)
-  client.on('data', onDiscardData)
+  // the data listener keeps reading and discarding (Rejecting), so that unread bytes do not turn our
+  // FIN into an RST that could destroy the reply before the client reads it; a refusal after routing
+  // may find the client paused (past the early-data bound, or an HTTP head's connect)
   client.resume()
   if (reply !== null) client.end(reply)
   else client.end()
   s.lingerTimer = setTimeout(onRejectLinger, REJECT_LINGER_MS, s)
 }
-
-function onDiscardData (): void {}
 
 function onRejectLinger (s: Session): void {
   s.lingerTimer = null
@@ -322,7 +333,7 @@ function onClientEnd (this: SessionSocket): void {
     return
   }
   if (s.state === SessionState.Relaying) {
-    s.origin!.end()
+    forwardFin(s.origin!)
   } else if (s.state === SessionState.Connecting) {
     // FIN right behind the hello: forwarded once the origin is up and has the hello (pipe.ts)
     s.clientEnded = true
@@ -351,10 +362,9 @@ function onClientClose (this: SessionSocket, hadError: boolean): void {
     if (hadError || s.state !== SessionState.Relaying) {
       origin.destroy()
     } else {
-      // client gone without FIN reaching us first (e.g. destroyed locally): nothing more will arrive
+      // client gone without FIN reaching us first (e.g. destroyed locally): nothing more will arrive;
+      // the idle sweep (pipe.ts) keeps watching the origin leg
       if (!origin.writableEnded) origin.end()
-      // the client's idle timer watched both legs until now (pipe.ts)
-      watchOriginIdle(s)
     }
   }
   socketClosed(s)

@@ -89,7 +89,7 @@ export class RelayContext {
   readonly logger: Logger
   /** opens every origin connect attempt (connect.ts), with this worker's connect timeout; rebuilt when a reload changes it */
   connect: Connect
-  /** open sessions; used only to drain on shutdown, never iterated per connection */
+  /** open sessions; iterated only on shutdown (drain) and by the idle sweep once per tick, never per connection */
   readonly sessions = new Set<Session>()
   /** connections numbered per worker: with `row`, the connection id in the access log and PROXY v2 */
   nextId = 0
@@ -109,6 +109,10 @@ export class RelayContext {
   routeCounts: Float64Array = NO_ROUTE_COUNTS
   routeBase = 0
   routeTracked = 0
+  /** the idle sweep (pipe.ts): its interval while the worker has sessions, its period, and its coarse clock */
+  idleSweep: NodeJS.Timeout | null = null
+  idleTickMs = 0
+  idleNow = 0
 
   constructor (state: RouteState, options: RelayOptions, counters: Float64Array, logger: Logger) {
     this.state = state

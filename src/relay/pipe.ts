@@ -8,19 +8,27 @@
  * - Half-close: both sockets are `allowHalfOpen`; a FIN from one side becomes `end()` on the other,
  *   and the reverse direction keeps flowing (nginx and sniproxy lose data here by default).
  * - Errors: every socket has an 'error' listener; an error or reset on one side destroys the other.
- * - Idle: one activity timer per session, on the client socket (`setTimeout`). Node refreshes a
- *   socket's timer on each of its reads and writes, and every byte read from the origin is written
- *   to the client, so the client's timer sees the traffic of both legs; a second timer on the origin
- *   socket cost a bound closure, a Timeout and a 'timeout' listener per connection plus a refresh
- *   per chunk, for nothing (profiles/20261126-de9fe5e-cpu-new-conn/NOTES.md). The origin gets its
- *   own timer only when the client closes first and leaves it open (`watchOriginIdle`).
+ * - Idle: no timer per connection. Each relayed chunk stamps the session (`lastActive`, a number
+ *   store) with the worker's coarse clock, and one sweep per worker (`setInterval`, IDLE_TICK_MAX_MS
+ *   or idle/8, whichever is shorter; running only while the worker has sessions) closes sessions whose
+ *   last chunk is older than the idle timeout. A socket timer (`socket.setTimeout`) cost a Timeout per
+ *   connection and a re-insert into the timer list on every read and every write of that socket
+ *   (profiles/20261204-ab-idle-sweep). A session closes after between `idle` and `idle` + 2 ticks of
+ *   silence; it covers the origin leg alone too, once the client has closed first.
  * - Counting: bytes go into the worker's shared counters per chunk as they are written on (a Float64Array
  *   add), so a long transfer shows in the metrics while it runs; the session keeps its own totals for
  *   the access log.
  */
+import { performance } from 'node:perf_hooks'
 import { Counter } from '../metrics/counters.ts'
 import { Outcome } from '../metrics/outcomes.ts'
-import { kSession, setOutcome, type Session, type SessionSocket } from './session.ts'
+import type { RelayContext } from './context.ts'
+import { kSession, SessionState, setOutcome, type Session, type SessionSocket } from './session.ts'
+
+/** Coarsest idle sweep: an idle timeout is minutes in production; a second of slack is invisible there. */
+export const IDLE_TICK_MAX_MS = 1000
+/** Ticks per idle period for short timeouts (tests, 1 s minimum): closes within idle × (1 + 2/8). */
+const IDLE_TICKS_PER_PERIOD = 8
 
 /** The origin is connected and the session is Relaying: replay the hello and start copying. */
 export function startRelay (s: Session, origin: SessionSocket): void {
@@ -33,34 +41,59 @@ export function startRelay (s: Session, origin: SessionSocket): void {
   s.ctx.counters[Counter.BytesUp]! += hello.length
   let helloFlushed: boolean
   const prefix = s.originPrefix
-  if (prefix === null) {
+  const early = s.early
+  if (prefix === null && early === null) {
     helloFlushed = origin.write(hello)
   } else {
-    // one segment for prefix + hello where the kernel allows (cork: one writev)
+    // one segment for prefix + hello (+ early bytes) where the kernel allows (cork: one writev)
     origin.cork()
-    origin.write(prefix)
+    if (prefix !== null) origin.write(prefix)
     helloFlushed = origin.write(hello)
+    if (early !== null) {
+      s.early = null
+      s.bytesUp += early.length
+      s.ctx.counters[Counter.BytesUp]! += early.length
+      helloFlushed = origin.write(early)
+    }
     origin.uncork()
   }
-  client.setTimeout(s.ctx.options.idleMs, onIdleTimeout)
-  // no timer on the origin socket: the client's sees the traffic of both legs (module header)
+  s.lastActive = s.tConnect
+  armIdleSweep(s.ctx)
   origin.on('data', onOriginData)
   origin.on('end', onOriginEnd)
   origin.on('drain', onOriginDrain)
-  client.on('data', onClientData)
+  // the client's data listener (accept.ts) relays from now on, as the state says
   client.on('drain', onClientDrain)
   // a client FIN that came with the hello follows it; otherwise read on, unless the replay already
-  // filled the origin socket's buffer ('drain' resumes the client then)
+  // filled the origin socket's buffer ('drain' resumes the client then), or the client is still
+  // paused by holdEarly
   if (s.clientEnded) origin.end()
-  else if (helloFlushed) client.resume()
+  else if (!helloFlushed) client.pause()
+  else if (client.isPaused()) client.resume()
 }
 
-function onClientData (this: SessionSocket, chunk: Buffer): void {
-  const s = this[kSession]
+/**
+ * Most bytes a client may send during the origin connect before it is paused (the rest waits in
+ * the kernel): a TLS 1.3 0-RTT flight is bounded by the origin's max_early_data, and browsers send
+ * nothing before the ServerHello; one maxHelloBytes-sized allowance (16 KiB) covers real clients.
+ */
+export const EARLY_HOLD_BYTES = 16 * 1024
+
+/** Client bytes while the origin connect is in progress: kept for startRelay, pausing past the bound. */
+export function holdEarly (s: Session, client: SessionSocket, chunk: Buffer): void {
+  const held = s.early === null ? chunk : Buffer.concat([s.early, chunk])
+  s.early = held
+  if (held.length >= EARLY_HOLD_BYTES) client.pause()
+}
+
+/** One client chunk while relaying: count it and write it to the origin, pausing on backpressure. */
+export function relayUp (s: Session, client: SessionSocket, chunk: Buffer): void {
   const n = chunk.length
+  const ctx = s.ctx
   s.bytesUp += n
-  s.ctx.counters[Counter.BytesUp]! += n
-  if (!s.origin!.write(chunk)) this.pause()
+  s.lastActive = ctx.idleNow
+  ctx.counters[Counter.BytesUp]! += n
+  if (!s.origin!.write(chunk)) client.pause()
 }
 
 function onOriginDrain (this: SessionSocket): void {
@@ -70,8 +103,10 @@ function onOriginDrain (this: SessionSocket): void {
 function onOriginData (this: SessionSocket, chunk: Buffer): void {
   const s = this[kSession]
   const n = chunk.length
+  const ctx = s.ctx
   s.bytesDown += n
-  s.ctx.counters[Counter.BytesDown]! += n
+  s.lastActive = ctx.idleNow
+  ctx.counters[Counter.BytesDown]! += n
   if (!s.client.write(chunk)) this.pause()
 }
 
@@ -81,19 +116,58 @@ function onClientDrain (this: SessionSocket): void {
 
 /** Origin FIN: pass it on; the client may still be sending (half-close). */
 function onOriginEnd (this: SessionSocket): void {
-  this[kSession].client.end()
+  forwardFin(this[kSession].client)
 }
 
-/** The client is gone but the origin socket stays open (half-closed): give it its own idle deadline. */
-export function watchOriginIdle (s: Session): void {
-  s.origin?.setTimeout(s.ctx.options.idleMs, onIdleTimeout)
+/**
+ * Send our FIN on `to` because its peer leg ended. When `to`'s own peer already sent its FIN (both
+ * directions are done) and nothing waits in Node's write queue, `close(2)` alone sends the FIN, after
+ * whatever the kernel still holds: no `shutdown(2)` and no write-side `finish` round trip, one syscall
+ * fewer per connection (HAProxy closes the same way; profiles/20261204-syscalls). Nothing is unread on
+ * `to` after its FIN, so the close cannot turn into a reset. Otherwise a half-close: `end()`.
+ */
+export function forwardFin (to: SessionSocket): void {
+  if (to.readableEnded && to.writableLength === 0) to.destroy()
+  else to.end()
 }
 
-function onIdleTimeout (this: SessionSocket): void {
-  const s = this[kSession]
-  setOutcome(s, Outcome.IdleTimeout)
-  s.client.destroy()
-  s.origin?.destroy()
+function idleTick (idleMs: number): number {
+  return Math.max(1, Math.min(IDLE_TICK_MAX_MS, Math.floor(idleMs / IDLE_TICKS_PER_PERIOD)))
+}
+
+/** Start the worker's idle sweep if it is not running (module header); its clock starts now. */
+function armIdleSweep (ctx: RelayContext): void {
+  if (ctx.idleSweep !== null) return
+  ctx.idleNow = performance.now()
+  ctx.idleTickMs = idleTick(ctx.options.idleMs)
+  ctx.idleSweep = setInterval(sweepIdle, ctx.idleTickMs, ctx)
+  ctx.idleSweep.unref()
+}
+
+/**
+ * One tick: advance the coarse clock and close relaying sessions silent for longer than the idle
+ * timeout plus one tick (a stamp may be up to one tick old). Stops when the worker has no sessions,
+ * re-arms when a reload changed the tick. Destroying only schedules the sockets' 'close', so the set
+ * is not changed while it is walked.
+ */
+function sweepIdle (ctx: RelayContext): void {
+  const now = performance.now()
+  ctx.idleNow = now
+  const idleMs = ctx.options.idleMs
+  if (ctx.sessions.size === 0 || idleTick(idleMs) !== ctx.idleTickMs) {
+    clearInterval(ctx.idleSweep!)
+    ctx.idleSweep = null
+    if (ctx.sessions.size > 0) armIdleSweep(ctx)
+    return
+  }
+  const limit = idleMs + ctx.idleTickMs
+  for (const s of ctx.sessions) {
+    if (s.state === SessionState.Relaying && now - s.lastActive >= limit) {
+      setOutcome(s, Outcome.IdleTimeout)
+      s.client.destroy()
+      s.origin?.destroy()
+    }
+  }
 }
 
 /** An origin socket error once relaying (connect errors are connect.ts's). */

@@ -34,7 +34,7 @@ export interface SessionSocket extends Socket {
 export const SessionState = {
   /** reading the ClientHello */
   Hello: 0,
-  /** hello complete, origin TCP connect in progress (possibly a later attempt); client paused */
+  /** hello complete, origin TCP connect in progress (possibly a later attempt); client bytes held */
   Connecting: 1,
   /** bytes flow both ways */
   Relaying: 2,
@@ -96,6 +96,10 @@ export class Session {
   id = 0
   /** why the current connect attempt failed (set by its error or deadline, read when its socket closes) */
   connectError: ProxyError | null = null
+  /** the worker's idle clock (ctx.idleNow) at the last relayed chunk; the idle sweep reads it (pipe.ts) */
+  lastActive = 0
+  /** client bytes received during the origin connect, written after the hello (pipe.ts holdEarly) */
+  early: Buffer | null = null
   /** bytes written to the origin before the hello (e.g. a PROXY protocol header); null: none */
   originPrefix: Buffer | null = null
   /** strings for the access log, filled only when access logging is on */
@@ -118,6 +122,11 @@ export class Session {
   openSockets = 1
   /** plain-HTTP connection: its request-head reader while the head is read (http/relay.ts), else null */
   http: HttpHeadReader | null = null
+  /**
+   * Reads the first bytes instead of the ClientHello (http/relay.ts: an HTTP request head); called by
+   * accept.ts's one data listener while the state is Hello. A module-level function, set once per session.
+   */
+  readHead: ((s: Session, chunk: Buffer) => void) | null = null
   /** bytes to replay to the origin instead of the hello (a plain-HTTP request head as received), else null */
   head: Uint8Array | null = null
   /** port every attempt dials instead of the server's own (a plain-HTTP connection's httpPort), 0: none */
