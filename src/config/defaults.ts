@@ -248,6 +248,12 @@ export const LIMITS = {
   quicPendingBytesMin: 1_200,
   /** bytes per pending flow. 1 MiB is far past any hello plus 0-RTT flight; more is a typo that lets a flood hold gigabytes. */
   quicPendingBytesMax: 1_048_576,
+  /**
+   * pools, counting each distinct host:port target as its own implicit pool. The shared server table
+   * indexes pools up to this (upstreams/state.ts MAX_POOLS, kept equal by a test); more distinct origins
+   * than this belong in pools with several servers each.
+   */
+  poolsMax: 65_536,
   /** servers in one pool. Each has shared per-server gauges, and a consistent-hash table needs ~100 slots per server; a larger pool is generated config gone wrong. */
   serversPerPoolMax: 1024,
   /** server weight. HAProxy's range is 0-256; 0 would take the server out of rotation, which is what removing it (or `backup`) says clearly. */

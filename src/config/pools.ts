@@ -163,6 +163,9 @@ export class Pools {
       let id = this.#byAddress.get(key)
       if (id === undefined) {
         id = this.#declared.length + this.#implicit.length
+        if (id >= LIMITS.poolsMax) {
+          return this.#r.invalid(path, `at most ${LIMITS.poolsMax} distinct origins in all (pools plus host:port targets, each its own one-server pool); put servers behind named upstreams`, text)
+        }
         this.#byAddress.set(key, id)
         this.#implicit.push(Object.freeze({
           name: key,

@@ -281,3 +281,18 @@ describe('describeUpstreams (hellogate check)', () => {
     expect(lines.at(-1)).toBe('    … and 12 more implicit pools')
   })
 })
+
+describe('the number of distinct origins', () => {
+  it('is capped where the shared server table stops (LIMITS.poolsMax = MAX_POOLS): one more is a config error at its route', async () => {
+    const { LIMITS } = await import('../../../src/config/defaults.ts')
+    const { MAX_POOLS } = await import('../../../src/upstreams/state.ts')
+    expect(LIMITS.poolsMax).toBe(MAX_POOLS)
+    const routes: Record<string, string> = {}
+    // 10.a.b.c:443, each its own implicit one-server pool
+    for (let i = 0; i <= LIMITS.poolsMax; i++) routes[`r${i}.example`] = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:443`
+    const last = `r${LIMITS.poolsMax}.example`
+    expectInvalid({ listen: ':443', routes }, `routes."${last}"`, 'distinct origins')
+    delete routes[last]
+    expect(parse({ listen: ':443', routes }).upstreams.length).toBe(LIMITS.poolsMax)
+  })
+})
