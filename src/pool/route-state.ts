@@ -76,10 +76,9 @@ export function routeStateFromTable (config: ProxyConfig, table: CompiledRoutes)
   const alpnProto = new Uint8Array(new SharedArrayBuffer(Math.max(1, protoBytes.length)))
   alpnProto.set(protoBytes)
   return {
+    // typed arrays only: the pattern strings stay with the config on this thread, and a worker rebuilds
+    // the one it logs from the shared trie (routes/ patternOf), so no worker holds a string per route
     routes: shareTable(table),
-    // the table's own array (the same canonical patterns, in route order): one message to a worker
-    // carries an array it references twice once, so the strings cross once, not twice
-    pattern: table.patterns,
     routeUpstream,
     alpnFirst,
     alpnCount,
