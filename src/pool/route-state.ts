@@ -109,6 +109,18 @@ function edgeTables (config: ProxyConfig): Pick<RouteTables, 'http' | 'forward'>
   }
 }
 
+/** workers get this in place of `pools`: they route through the server table, never the specs */
+const NO_POOLS: readonly PoolSpec[] = Object.freeze([])
+
+/**
+ * The state as posted to a worker: everything but `pools`, the PoolSpec objects the main thread builds the
+ * server table and the health checks from. Those are plain objects (a servers array and four sub-objects
+ * per pool), so a structured clone would give every worker its own copy, O(pools), of data it never reads.
+ */
+export function workerState (state: RouteState): RouteState {
+  return { ...state, pools: NO_POOLS }
+}
+
 /**
  * Main thread: give route tables their server table, for `workers` worker threads. With `running`, the
  * health, ejection and counters of every server that is still there (same pool name and address) carry

@@ -21,6 +21,7 @@ import { createHistogramBuffer } from '../metrics/histograms.ts'
 import { createLoopStatsBuffer } from '../metrics/loop-stats.ts'
 import { createRouteSlab, MAX_ROUTE_SERIES, RouteCounterBook } from '../metrics/route-counters.ts'
 import { leadingPatterns } from '../routes/index.ts'
+import { workerState } from './route-state.ts'
 import { ErrorCode, ErrorSource, ProxyError } from '../errors.ts'
 import { LogEvent } from '../log/index.ts'
 import type { LiveSettings, MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
@@ -182,7 +183,7 @@ export class Supervisor {
     const data: WorkerData = {
       id: slot.id,
       config: this.config,
-      state: this.state,
+      state: workerState(this.state),
       counters: slot.counters,
       listen: this.listen,
       quicListen: this.quicListen,
@@ -257,7 +258,8 @@ export class Supervisor {
     // a new table's targets index the new config's routes: count them in a new slab (route-counters.ts)
     const slab = createRouteSlab(leadingPatterns(state.routes, MAX_ROUTE_SERIES), this.slots.length)
     this.routeBook.install(slab)
-    for (const slot of this.slots) slot.worker?.postMessage({ type: 'routes', state, slab, live } satisfies MainToWorker)
+    const posted = workerState(state)
+    for (const slot of this.slots) slot.worker?.postMessage({ type: 'routes', state: posted, slab, live } satisfies MainToWorker)
   }
 
   /** Every running worker reopens log.file (SIGUSR2); a worker started later opens the new file anyway. */

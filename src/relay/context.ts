@@ -33,7 +33,7 @@ export interface RouteTables {
   readonly alpnUpstream: Int32Array
   /** `default:` pool id, or -1 to reject */
   readonly defaultUpstream: number
-  /** the pools, index = pool id: what the main thread builds the server table from */
+  /** the pools, index = pool id: what the main thread builds the server table from (empty in a worker: route-state.ts workerState) */
   readonly pools: readonly PoolSpec[]
   /** access lists, global and per route (policy.ts) */
   readonly access: AccessTables
