@@ -6,7 +6,7 @@
  * to the host:port `10.a.b.c:443` of origin `i % origins` (origins = routes: a distinct address per
  * route, the worst case for implicit pools). The text is produced in chunks and appended, so generating a
  * 1M-route file never holds it whole in this process. `listen` is the proxy's address (a fixed port
- * for `serve` runs, which wait for it to accept); workers 2, shutdown 0 so that a stop is immediate,
+ * for `serve` runs, which wait for it to accept); `workers` worker threads (2 unless told), shutdown 0 so that a stop is immediate,
  * log level info for the `listening` line (written once every worker is up), access log off.
  *
  * Limits: origins up to 2^24 (the 10.0.0.0/8 addresses); names stay far below every names/ limit.
@@ -32,7 +32,7 @@ export function routeTarget (i: number, origins: number): string {
 }
 
 /** Write the config file; returns its size in bytes. */
-export function writeRoutesFile (file: string, format: Format, routes: number, origins: number = routes, listen = '127.0.0.1:0'): number {
+export function writeRoutesFile (file: string, format: Format, routes: number, origins: number = routes, listen = '127.0.0.1:0', workers = 2): number {
   let bytes = 0
   const put = (s: string, first = false): void => {
     if (first) writeFileSync(file, s)
@@ -40,8 +40,8 @@ export function writeRoutesFile (file: string, format: Format, routes: number, o
     bytes += Buffer.byteLength(s)
   }
   put(format === 'json'
-    ? `{\n  "listen": "${listen}",\n  "workers": 2,\n  "timeouts": { "shutdown": 0 },\n  "log": { "level": "info", "access": false },\n  "routes": {\n`
-    : `listen: ${listen}\nworkers: 2\ntimeouts:\n  shutdown: 0\nlog:\n  level: info\n  access: false\nroutes:\n`, true)
+    ? `{\n  "listen": "${listen}",\n  "workers": ${workers},\n  "timeouts": { "shutdown": 0 },\n  "log": { "level": "info", "access": false },\n  "routes": {\n`
+    : `listen: ${listen}\nworkers: ${workers}\ntimeouts:\n  shutdown: 0\nlog:\n  level: info\n  access: false\nroutes:\n`, true)
   for (let start = 0; start < routes; start += CHUNK_ROUTES) {
     const lines: string[] = []
     const end = Math.min(routes, start + CHUNK_ROUTES)

@@ -4,7 +4,7 @@
  * shared tables and the worker threads, until the listener accepts).
  *
  * Usage: `node bench/load-config/run.ts [--cases json:1000000,json:300000,yaml:300000]
- *         [--origins distinct|N] [--modes check,serve] [--rounds 1] [--impl dist|src] [--cli PATH] [--keep]`
+ *         [--origins distinct|N] [--modes check,serve] [--rounds 1] [--workers 2] [--impl dist|src] [--cli PATH] [--keep]`
  *         (`--cli` runs another build's cli.js / cli.ts, e.g. a checkout of the commit before a change)
  *
  * Method: each case's file is generated into a temporary directory (generate.ts: route i →
@@ -50,6 +50,8 @@ const { values } = parseArgs({
     origins: { type: 'string', default: '10000' },
     modes: { type: 'string', default: 'check,serve' },
     rounds: { type: 'string', default: '1' },
+    // worker threads of the served config: each one costs whatever per-worker copy of the table there is
+    workers: { type: 'string', default: '2' },
     impl: { type: 'string', default: 'dist' },
     cli: { type: 'string' },
     keep: { type: 'boolean', default: false },
@@ -145,13 +147,13 @@ async function main (): Promise<void> {
       const origins = values.origins === 'distinct' ? routes : Number(values.origins)
       const port = await freePort()
       const file = path.join(dir, `routes-${routes}.${format}`)
-      const bytes = writeRoutesFile(file, format, routes, origins, `127.0.0.1:${port}`)
+      const bytes = writeRoutesFile(file, format, routes, origins, `127.0.0.1:${port}`, Number(values.workers))
       for (const mode of modes) {
         const samples: Sample[] = []
         for (let r = 0; r < rounds; r++) samples.push(await runOnce(mode, file, dir, port))
         const med = { wallS: median(samples.map((s) => s.wallS)), cpuS: median(samples.map((s) => s.cpuS)), peakMiB: median(samples.map((s) => s.peakMiB)) }
         results.push({ format, routes, origins, fileMiB: bytes / 1048576, mode, samples, median: med })
-        console.log(`${format.padEnd(4)} ${String(routes).padStart(8)} routes, ${String(origins).padStart(8)} origins  ${mode.padEnd(5)}` +
+        console.log(`${format.padEnd(4)} ${String(routes).padStart(8)} routes, ${String(origins).padStart(8)} origins, ${values.workers} workers  ${mode.padEnd(5)}` +
           `  ${med.wallS.toFixed(2).padStart(6)} s wall  ${med.cpuS.toFixed(2).padStart(6)} s cpu  ${med.peakMiB.toFixed(0).padStart(5)} MiB peak RSS`)
       }
       if (!values.keep) rmSync(file, { force: true })
@@ -160,7 +162,7 @@ async function main (): Promise<void> {
     if (!values.keep) rmSync(dir, { recursive: true, force: true })
     else console.log(`files kept in ${dir}`)
   }
-  const { latest } = writeResults('load-config', { env: { ...header, loadAverage1mEnd: os.loadavg()[0] }, cli: CLI, origins: values.origins, results })
+  const { latest } = writeResults('load-config', { env: { ...header, loadAverage1mEnd: os.loadavg()[0] }, cli: CLI, origins: values.origins, workers: Number(values.workers), results })
   console.log(`results: ${latest}`)
 }
 

@@ -16,7 +16,7 @@
  */
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
-import { matchServerName } from '../routes/index.ts'
+import { matchServerName, patternOf } from '../routes/index.ts'
 import { Counter } from '../metrics/counters.ts'
 import { countRoute } from '../metrics/route-counters.ts'
 import { Outcome } from '../metrics/outcomes.ts'
@@ -80,7 +80,7 @@ function routeHead (s: Session, reader: HttpHeadReader): void {
   if (target >= 0) {
     counters[Counter.RouteHit]!++
     s.routeIndex = target
-    s.route = state.pattern[target] ?? null
+    if (ctx.options.accessLog) s.route = patternOf(state.routes, target)
     s.pool = state.routeUpstream[target]!
   } else if (state.defaultUpstream >= 0) {
     counters[Counter.RouteDefault]!++

@@ -76,10 +76,9 @@ export function routeStateFromTable (config: ProxyConfig, table: CompiledRoutes)
   const alpnProto = new Uint8Array(new SharedArrayBuffer(Math.max(1, protoBytes.length)))
   alpnProto.set(protoBytes)
   return {
+    // typed arrays only: the pattern strings stay with the config on this thread, and a worker rebuilds
+    // the one it logs from the shared trie (routes/ patternOf), so no worker holds a string per route
     routes: shareTable(table),
-    // the table's own array (the same canonical patterns, in route order): one message to a worker
-    // carries an array it references twice once, so the strings cross once, not twice
-    pattern: table.patterns,
     routeUpstream,
     alpnFirst,
     alpnCount,
@@ -108,6 +107,18 @@ function edgeTables (config: ProxyConfig): Pick<RouteTables, 'http' | 'forward'>
         },
     forward,
   }
+}
+
+/** workers get this in place of `pools`: they route through the server table, never the specs */
+const NO_POOLS: readonly PoolSpec[] = Object.freeze([])
+
+/**
+ * The state as posted to a worker: everything but `pools`, the PoolSpec objects the main thread builds the
+ * server table and the health checks from. Those are plain objects (a servers array and four sub-objects
+ * per pool), so a structured clone would give every worker its own copy, O(pools), of data it never reads.
+ */
+export function workerState (state: RouteState): RouteState {
+  return { ...state, pools: NO_POOLS }
 }
 
 /**

@@ -19,7 +19,9 @@ import type { RouteState } from '../relay/context.ts'
 import { Counter, createCounterBuffer, sumCounters } from '../metrics/counters.ts'
 import { createHistogramBuffer } from '../metrics/histograms.ts'
 import { createLoopStatsBuffer } from '../metrics/loop-stats.ts'
-import { createRouteSlab, RouteCounterBook } from '../metrics/route-counters.ts'
+import { createRouteSlab, MAX_ROUTE_SERIES, RouteCounterBook } from '../metrics/route-counters.ts'
+import { leadingPatterns } from '../routes/index.ts'
+import { workerState } from './route-state.ts'
 import { ErrorCode, ErrorSource, ProxyError } from '../errors.ts'
 import { LogEvent } from '../log/index.ts'
 import type { LiveSettings, MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
@@ -131,7 +133,7 @@ export class Supervisor {
     const slots: WorkerSlot[] = []
     for (let i = 0; i < config.workers; i++) slots.push(new WorkerSlot(i))
     this.slots = slots
-    this.routeBook = new RouteCounterBook(createRouteSlab(state.pattern, config.workers))
+    this.routeBook = new RouteCounterBook(createRouteSlab(leadingPatterns(state.routes, MAX_ROUTE_SERIES), config.workers))
     this.live = liveSettings(config, config.workers)
   }
 
@@ -181,7 +183,7 @@ export class Supervisor {
     const data: WorkerData = {
       id: slot.id,
       config: this.config,
-      state: this.state,
+      state: workerState(this.state),
       counters: slot.counters,
       listen: this.listen,
       quicListen: this.quicListen,
@@ -254,9 +256,10 @@ export class Supervisor {
     this.state = state
     this.live = live
     // a new table's targets index the new config's routes: count them in a new slab (route-counters.ts)
-    const slab = createRouteSlab(state.pattern, this.slots.length)
+    const slab = createRouteSlab(leadingPatterns(state.routes, MAX_ROUTE_SERIES), this.slots.length)
     this.routeBook.install(slab)
-    for (const slot of this.slots) slot.worker?.postMessage({ type: 'routes', state, slab, live } satisfies MainToWorker)
+    const posted = workerState(state)
+    for (const slot of this.slots) slot.worker?.postMessage({ type: 'routes', state: posted, slab, live } satisfies MainToWorker)
   }
 
   /** Every running worker reopens log.file (SIGUSR2); a worker started later opens the new file anyway. */

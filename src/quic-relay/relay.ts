@@ -36,7 +36,7 @@ import type { HostPort, QuicConfig } from '../config/types.ts'
 import { alpnToStrings, sniToString } from '../hello/index.ts'
 import { QuicInitialDecoder, QuicStatus } from '../quic/index.ts'
 import { MIN_INITIAL_DATAGRAM_BYTES } from '../quic/constants.ts'
-import { matchServerName, routePool } from '../routes/index.ts'
+import { matchServerName, patternOf, routePool } from '../routes/index.ts'
 import { Counter, outcomeSlot } from '../metrics/counters.ts'
 import { countRoute, TARGET_DEFAULT } from '../metrics/route-counters.ts'
 import { Outcome } from '../metrics/outcomes.ts'
@@ -327,7 +327,7 @@ function routeFlow (flow: Flow, st: QuicStatus | null): void {
     if (target >= 0) {
       counters[Counter.RouteHit]!++
       flow.routeIndex = target
-      flow.route = state.pattern[target] ?? null
+      if (ctx.options.accessLog) flow.route = patternOf(state.routes, target)
       flow.pool = routePool(state, target, dec.hello, info.alpnStart, info.alpnEnd)
     }
   }

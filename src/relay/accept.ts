@@ -13,7 +13,7 @@
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { HelloStatus, sniToString, alpnToStrings } from '../hello/index.ts'
-import { matchServerName, routePool } from '../routes/index.ts'
+import { matchServerName, patternOf, routePool } from '../routes/index.ts'
 import { Counter, outcomeSlot } from '../metrics/counters.ts'
 import { HistogramId, observe } from '../metrics/histograms.ts'
 import { countRoute } from '../metrics/route-counters.ts'
@@ -227,7 +227,8 @@ function routeHello (s: Session, status: HelloStatus): void {
   if (target >= 0) {
     counters[Counter.RouteHit]!++
     s.routeIndex = target
-    s.route = state.pattern[target] ?? null
+    // the pattern string is rebuilt from the shared trie only for a connection that is logged
+    if (ctx.options.accessLog) s.route = patternOf(state.routes, target)
     // ALPN routing: the route's first alpn entry (config order) that the client offers, else its upstream
     s.pool = routePool(state, target, asm.hs, info.alpnStart, info.alpnEnd)
   } else if (state.defaultUpstream >= 0) {

@@ -4,7 +4,7 @@
  * One RelayContext per worker thread; every Session points at it.
  */
 import type { Logger } from 'pino'
-import type { CompiledRoutes } from '../routes/index.ts'
+import type { RouteTable } from '../routes/index.ts'
 import type { ForwardConfig } from '../config/types.ts'
 import type { PoolSpec, ServerTable } from '../upstreams/index.ts'
 import type { Session } from './session.ts'
@@ -22,9 +22,8 @@ import type { AccessTables } from './policy.ts'
  * e's protocol is `alpnProto[alpnProtoStart[e] .. alpnProtoStart[e + 1])` and its pool `alpnUpstream[e]`.
  */
 export interface RouteTables {
-  readonly routes: CompiledRoutes
-  /** canonical pattern by route index, for the access log */
-  readonly pattern: readonly string[]
+  /** the compiled trie; a route's canonical pattern (access log) is routes/ patternOf(routes, index) */
+  readonly routes: RouteTable
   /** pool id (index into `pools` and the server table) by route index */
   readonly routeUpstream: Int32Array
   readonly alpnFirst: Int32Array
@@ -34,7 +33,7 @@ export interface RouteTables {
   readonly alpnUpstream: Int32Array
   /** `default:` pool id, or -1 to reject */
   readonly defaultUpstream: number
-  /** the pools, index = pool id: what the main thread builds the server table from */
+  /** the pools, index = pool id: what the main thread builds the server table from (empty in a worker: route-state.ts workerState) */
   readonly pools: readonly PoolSpec[]
   /** access lists, global and per route (policy.ts) */
   readonly access: AccessTables

@@ -71,7 +71,7 @@ export class Session {
   bytesDown = 0
   /** matched route (index into the config's routes), ROUTE_DEFAULT, or ROUTE_NONE */
   routeIndex = ROUTE_NONE
-  /** matched pattern (or 'default'), a shared string from the route state */
+  /** 'default', or the matched route's pattern: rebuilt (routes/ patternOf) only when the access log is on, else null */
   route: string | null = null
   /** TCP segments (data events) the hello arrived in */
   helloChunks = 0

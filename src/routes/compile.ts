@@ -48,7 +48,7 @@ import {
 } from './constants.ts'
 import { MAX_LABEL_LENGTH } from '../names/index.ts'
 import { normalizePattern } from './normalize.ts'
-import type { CompiledRoutes, RouteSpec } from './types.ts'
+import type { CompiledRoutes, RouteSpec, RouteTable } from './types.ts'
 
 /** Route compile failures, as codes (routes/ never throws on bad input). */
 export const RouteError = {
@@ -210,7 +210,7 @@ class TrieBuilder {
     this.slotMask = mask
   }
 
-  finish (patterns: string[], targets: Int32Array, exactCount: number, shared: boolean): CompiledRoutes {
+  finish (patterns: string[], targets: Int32Array, routeNode: Int32Array, exactCount: number, shared: boolean): CompiledRoutes {
     const fit = slotCountFor(this.nodeCount - 1)
     if (fit < this.slotMask + 1 || shared) this.rehash(fit, shared)
     const nodes = alloc32(this.end, shared)
@@ -229,8 +229,9 @@ class TrieBuilder {
       nodeBytes: new Uint8Array(nodes.buffer),
       slots: this.slots,
       slotMask: this.slotMask,
-      patterns,
       targets,
+      routeNode,
+      patterns,
     }
   }
 }
@@ -257,12 +258,15 @@ export class RouteCompiler {
   #builder: TrieBuilder
   #patterns: string[] = []
   #targets: Int32Array
+  /** route index → node id, grown with #targets */
+  #routeNode: Int32Array
   #exactCount = 0
   #fault: CompileFault | null = null
 
   constructor (expected = 0) {
     this.#builder = new TrieBuilder(Math.max(0, Math.min(expected, MAX_ROUTES)))
     this.#targets = new Int32Array(Math.max(MIN_TARGETS, Math.min(expected, MAX_ROUTES)))
+    this.#routeNode = new Int32Array(this.#targets.length)
   }
 
   /** routes added so far */
@@ -289,11 +293,11 @@ export class RouteCompiler {
     if (!wildcard) this.#exactCount++
     this.#patterns.push(canonical)
     if (i === this.#targets.length) {
-      const bigger = new Int32Array(Math.min(MAX_ROUTES, i * 2))
-      bigger.set(this.#targets)
-      this.#targets = bigger
+      this.#targets = grown(this.#targets)
+      this.#routeNode = grown(this.#routeNode)
     }
     this.#targets[i] = target
+    this.#routeNode[i] = node
     return null
   }
 
@@ -312,8 +316,17 @@ export class RouteCompiler {
     const n = this.#patterns.length
     const targets = alloc32(n, shared)
     targets.set(this.#targets.subarray(0, n))
-    return this.#builder.finish(this.#patterns, targets, this.#exactCount, shared)
+    const routeNode = alloc32(n, shared)
+    routeNode.set(this.#routeNode.subarray(0, n))
+    return this.#builder.finish(this.#patterns, targets, routeNode, this.#exactCount, shared)
   }
+}
+
+/** `a` copied into an array twice as long (at most MAX_ROUTES) */
+function grown (a: Int32Array): Int32Array {
+  const bigger = new Int32Array(Math.min(MAX_ROUTES, a.length * 2))
+  bigger.set(a)
+  return bigger
 }
 
 /** an Int32Array of `n` words, on a SharedArrayBuffer when `shared` */
@@ -344,37 +357,54 @@ export function compileRoutes (specs: readonly RouteSpec[]): CompileResult {
 }
 
 /** Summary for `hellogate check` and logs. `bytes` counts the typed arrays, not the pattern strings. */
-export function describeTable (table: CompiledRoutes): { exact: number, wildcard: number, nodes: number, bytes: number } {
+export function describeTable (table: RouteTable): { exact: number, wildcard: number, nodes: number, bytes: number } {
   return {
     exact: table.exactCount,
     wildcard: table.wildcardCount,
     nodes: table.nodeCount,
-    bytes: table.nodes.byteLength + table.slots.byteLength + table.targets.byteLength,
+    bytes: table.nodes.byteLength + table.slots.byteLength + table.targets.byteLength + table.routeNode.byteLength,
   }
 }
 
 /**
- * Copy of `table` whose typed arrays live on SharedArrayBuffers, `nodes` and `nodeBytes` on the same one,
- * so that posting it to N workers shares one copy of the memory instead of making N (structured clone of
- * a view over a SharedArrayBuffer shares, and keeps two views of one buffer on one buffer). A table that
- * is already shared that way (RouteCompiler.finish(true)) is returned as it is. Copying each
- * typed array separately would give nodeBytes its own buffer: lookups would still work, but the heap
- * would be held twice and verifyTable would refuse the table.
+ * The RouteTable of `table` (no pattern strings: a worker that needs one rebuilds it, patterns.ts) with
+ * its typed arrays on SharedArrayBuffers, `nodes` and `nodeBytes` on the same one, so that posting it to
+ * N workers shares one copy of the memory instead of making N (structured clone of a view over a
+ * SharedArrayBuffer shares, and keeps two views of one buffer on one buffer). Arrays already shared that
+ * way (RouteCompiler.finish(true)) are kept as they are. Copying each typed array separately would give
+ * nodeBytes its own buffer: lookups would still work, but the heap would be held twice and verifyTable
+ * would refuse the table.
  */
-export function shareTable (table: CompiledRoutes): CompiledRoutes {
-  if (isShared(table.nodes) && table.nodeBytes.buffer === table.nodes.buffer && isShared(table.slots) && isShared(table.targets)) return table
-  const heap = new SharedArrayBuffer(table.nodes.byteLength)
-  const nodes = new Int32Array(heap)
-  nodes.set(table.nodes)
-  const slots = new Int32Array(new SharedArrayBuffer(table.slots.byteLength))
-  slots.set(table.slots)
-  const targets = new Int32Array(new SharedArrayBuffer(table.targets.byteLength))
-  targets.set(table.targets)
-  return { ...table, nodes, nodeBytes: new Uint8Array(heap), slots, targets }
+export function shareTable (table: RouteTable): RouteTable {
+  let { nodes, nodeBytes } = table
+  if (!isShared(nodes) || nodeBytes.buffer !== nodes.buffer) {
+    nodes = sharedCopy(nodes)
+    nodeBytes = new Uint8Array(nodes.buffer)
+  }
+  // fields named one by one: a CompiledRoutes' `patterns` must not ride along to the workers
+  return {
+    version: table.version,
+    size: table.size,
+    exactCount: table.exactCount,
+    wildcardCount: table.wildcardCount,
+    nodeCount: table.nodeCount,
+    nodes,
+    nodeBytes,
+    slots: isShared(table.slots) ? table.slots : sharedCopy(table.slots),
+    slotMask: table.slotMask,
+    targets: isShared(table.targets) ? table.targets : sharedCopy(table.targets),
+    routeNode: isShared(table.routeNode) ? table.routeNode : sharedCopy(table.routeNode),
+  }
 }
 
 function isShared (a: Int32Array): boolean {
   return a.buffer instanceof SharedArrayBuffer
+}
+
+function sharedCopy (a: Int32Array): Int32Array {
+  const c = new Int32Array(new SharedArrayBuffer(a.byteLength))
+  c.set(a)
+  return c
 }
 
 /** mark route index `route` as placed; false when out of range or placed twice */
@@ -390,16 +420,16 @@ function claimRoute (seen: Uint8Array, route: number): boolean {
  * O(heap words + slots). matchServerName relies on these invariants (its reads are unchecked), so a
  * worker should verify a table it did not compile itself before swapping it in.
  */
-export function verifyTable (t: unknown): t is CompiledRoutes {
+export function verifyTable (t: unknown): t is RouteTable {
   if (typeof t !== 'object' || t === null) return false
-  const r = t as Partial<Record<keyof CompiledRoutes, unknown>>
+  const r = t as Partial<Record<keyof RouteTable, unknown>>
   if (r.version !== ROUTES_FORMAT_VERSION) return false
-  const { nodes, nodeBytes, slots, targets, patterns, size, nodeCount, slotMask, exactCount, wildcardCount } = r
+  const { nodes, nodeBytes, slots, targets, routeNode, size, nodeCount, slotMask, exactCount, wildcardCount } = r
   if (!(nodes instanceof Int32Array) || !(nodeBytes instanceof Uint8Array) || !(slots instanceof Int32Array) ||
-    !(targets instanceof Int32Array) || !Array.isArray(patterns)) return false
+    !(targets instanceof Int32Array) || !(routeNode instanceof Int32Array)) return false
   if (typeof size !== 'number' || typeof nodeCount !== 'number' || typeof slotMask !== 'number' ||
     typeof exactCount !== 'number' || typeof wildcardCount !== 'number') return false
-  if (!Number.isInteger(size) || size < 0 || targets.length !== size || patterns.length !== size ||
+  if (!Number.isInteger(size) || size < 0 || targets.length !== size || routeNode.length !== size ||
     exactCount + wildcardCount !== size || exactCount < 0 || wildcardCount < 0) return false
   // nodeBytes must view exactly the bytes of nodes
   if (nodeBytes.buffer !== nodes.buffer || nodeBytes.byteOffset !== nodes.byteOffset ||
@@ -408,7 +438,7 @@ export function verifyTable (t: unknown): t is CompiledRoutes {
   if (!Number.isInteger(slotMask) || slotCount < MIN_SLOTS || (slotCount & slotMask) !== 0 ||
     slots.length !== slotCount * SLOT_STRIDE || (nodeCount - 1) * MAX_LOAD_DEN >= slotCount * MAX_LOAD_NUM) return false
   for (let i = 0; i < size; i++) {
-    if (!isValidTarget(targets[i]) || typeof patterns[i] !== 'string') return false
+    if (!isValidTarget(targets[i])) return false
   }
   // walk the records: root first, parents before children, labels 1..63 inside the heap
   const words = nodes.length
@@ -445,6 +475,11 @@ export function verifyTable (t: unknown): t is CompiledRoutes {
     id = next
   }
   if (count !== nodeCount || exact !== exactCount || wildcard !== wildcardCount) return false
+  // every route was placed once (the counts above), so routeNode must name the one record that holds it
+  for (let i = 0; i < size; i++) {
+    const id = routeNode[i]!
+    if (id < 0 || id >= words || isRecord[id] !== 1 || (nodes[id + N_EXACT] !== i && nodes[id + N_WILDCARD] !== i)) return false
+  }
   // the has-children flag must be exact: a clear flag on a parent would hide its children from lookups
   for (let id = ROOT; id < words; id += recordWordsAt(nodes, id)) {
     if (((nodes[id + N_INFO]! & INFO_HAS_CHILDREN) !== 0) !== (hasChildren[id] === 1)) return false

@@ -8,8 +8,11 @@
  * Pure: no imports, no allocation beyond module load.
  */
 
-/** Format version of CompiledRoutes (types.ts); 2 = one node heap of variable-length records + global child hash. */
-export const ROUTES_FORMAT_VERSION = 2
+/**
+ * Format version of RouteTable (types.ts); 2 = one node heap of variable-length records + global child
+ * hash; 3 = plus `routeNode` (route → node), the patterns no longer part of the posted table.
+ */
+export const ROUTES_FORMAT_VERSION = 3
 
 // ---- pattern input ----------------------------------------------------------------------------------
 

@@ -1,12 +1,13 @@
 /**
  * routes/ — the compiled domain→origin table (PURE: imports nothing outside routes/ but node:url in
- * normalize.ts). Config load calls normalizePattern / compileRoutes once; the resulting CompiledRoutes is
- * posted to workers (structured clone: numbers, typed arrays, one string array) and swapped whole; the
- * relay calls matchServerName on the SNI bytes of each hello.
+ * normalize.ts). Config load calls normalizePattern / compileRoutes once; the resulting CompiledRoutes keeps
+ * its pattern strings on the main thread, and its RouteTable (shareTable: numbers and typed arrays on
+ * SharedArrayBuffers) is posted to workers and swapped whole; the relay calls matchServerName on the SNI
+ * bytes of each hello, and patternOf when it logs a connection's route.
  *
  * Semantics and layout: compile.ts header. Hot-path costs: match.ts header.
  */
-export type { CompiledRoutes, RouteSpec } from './types.ts'
+export type { CompiledRoutes, RouteSpec, RouteTable } from './types.ts'
 export type { CompileFault, CompileResult } from './compile.ts'
 export {
   /** Route compile failure codes: InvalidPattern, Duplicate, InvalidTarget, TooMany. */
@@ -19,7 +20,7 @@ export {
   describeTable,
   /** Integrity check of a table received from elsewhere (postMessage); true when safe to match against. */
   verifyTable,
-  /** Copy of a table on SharedArrayBuffers (nodes and nodeBytes on one), shared rather than copied by postMessage. */
+  /** The RouteTable of a table (no pattern strings) on SharedArrayBuffers, shared rather than copied by postMessage. */
   shareTable,
 } from './compile.ts'
 export {
@@ -28,6 +29,12 @@ export {
   /** Index (into patterns/targets) of the winning route for buf[start, end), or -1. Allocation-free. */
   matchRouteIndex,
 } from './match.ts'
+export {
+  /** Route i's canonical pattern rebuilt from the table (null outside it); allocates: logged connections only. */
+  patternOf,
+  /** Patterns of the first N routes (bounded label sets). */
+  leadingPatterns,
+} from './patterns.ts'
 export {
   /** Canonical pattern (A-labels, lower-case, no trailing dot, `*.` kept) or null when invalid. */
   normalizePattern,

@@ -2,7 +2,7 @@
  * routes/match — the hot-path lookup: SNI bytes → route (STYLE C.2 rules 1, 8; C.11 item 6).
  *
  * Contract: `matchRouteIndex(table, buf, start, end)` looks up the name in buf[start, end) and returns the
- * index of the winning route (into table.patterns / table.targets) or -1; `matchServerName` returns that
+ * index of the winning route (into table.targets, and config order) or -1; `matchServerName` returns that
  * route's target instead. Semantics are compile.ts's (exact > longest wildcard suffix; a wildcard covers
  * one or more labels). The name is ASCII in any case (A–Z folded with |0x20) with at most one trailing dot
  * ignored. A name that is not a host name in the pattern alphabet — empty, over 253 characters, an empty
@@ -26,7 +26,7 @@
  */
 import * as N from '../names/index.ts'
 import * as C from './constants.ts'
-import type { CompiledRoutes } from './types.ts'
+import type { RouteTable } from './types.ts'
 
 // Module-local copies of the layout constants. V8 does not constant-fold loads of imported bindings
 // (each is a module-cell load at run time) but does fold module-local consts: copying them here made
@@ -62,7 +62,7 @@ function isValidPrefix (buf: Uint8Array, start: number, stop: number): boolean {
 /**
  * Index of the route that wins for the name in buf[start, end), or -1. Allocation-free.
  */
-export function matchRouteIndex (table: CompiledRoutes, buf: Uint8Array, start: number, end: number): number {
+export function matchRouteIndex (table: RouteTable, buf: Uint8Array, start: number, end: number): number {
   if (!(start >= 0 && start < end && end <= buf.length)) return -1
   let labelEnd = end
   if (buf[end - 1]! === DOT) labelEnd-- // RFC 1034 §3.1: a trailing dot marks an absolute name; ignore one
@@ -126,7 +126,7 @@ export function matchRouteIndex (table: CompiledRoutes, buf: Uint8Array, start: 
  * Look up the name in buf[start, end) (ASCII, any case, optional single trailing dot).
  * Returns the route target, or -1. Allocation-free.
  */
-export function matchServerName (table: CompiledRoutes, buf: Uint8Array, start: number, end: number): number {
+export function matchServerName (table: RouteTable, buf: Uint8Array, start: number, end: number): number {
   const route = matchRouteIndex(table, buf, start, end)
   return route < 0 ? -1 : table.targets[route]!
 }

@@ -1,9 +1,13 @@
 /**
  * routes/types — the compiled, immutable domain→origin table and the route spec it is built from.
  *
- * Contract: CompiledRoutes is made only of numbers, typed arrays and an array of strings, so it survives
- * structured clone / postMessage to worker threads unchanged (verifyTable() re-checks it on arrival) and
- * is swapped whole on reload (STYLE C.2 rule 7). Nothing mutates it after compileRoutes returns.
+ * Contract: RouteTable is made only of numbers and typed arrays, so it survives structured clone /
+ * postMessage to worker threads unchanged (verifyTable() re-checks it on arrival; shareTable() puts it on
+ * SharedArrayBuffers so N workers hold one copy) and is swapped whole on reload (STYLE C.2 rule 7).
+ * CompiledRoutes is what a compile returns: the RouteTable plus the canonical pattern strings, which the
+ * main thread keeps (config's RouteEntry.pattern) and never posts: a worker that needs a route's pattern
+ * (the access log) rebuilds it from the trie with patternOf (patterns.ts). Nothing mutates either after
+ * the compile returns.
  * The layout constants (record fields, strides, hash) live in constants.ts; compile.ts documents the trie.
  */
 
@@ -19,10 +23,10 @@ export interface RouteSpec {
  * Trie over labels, right to left (`www.example.com` is root → `com` → `example` → `www`). Node 0 is the
  * root. Children are found through one global open-addressing hash keyed by (parent, label).
  */
-export interface CompiledRoutes {
+export interface RouteTable {
   /** format version of this layout (constants.ts ROUTES_FORMAT_VERSION); bumped when the layout changes */
-  readonly version: 2
-  /** number of distinct patterns compiled (= patterns.length = targets.length) */
+  readonly version: 3
+  /** number of distinct patterns compiled (= targets.length = routeNode.length) */
   readonly size: number
   /** how many of them are exact names */
   readonly exactCount: number
@@ -47,8 +51,17 @@ export interface CompiledRoutes {
   readonly slots: Int32Array
   /** slot count − 1 */
   readonly slotMask: number
+  /** target per route, in input order */
+  readonly targets: Int32Array
+  /**
+   * Route index → id of the node its pattern names (the route is that node's N_EXACT or, for `*.`, its
+   * N_WILDCARD): what patternOf walks up from. 4 bytes a route, shared with the rest of the table.
+   */
+  readonly routeNode: Int32Array
+}
+
+/** A compile's result: the table, and its patterns as strings for the thread that compiled it. */
+export interface CompiledRoutes extends RouteTable {
   /** the compiled patterns in canonical form (A-label, lower-case, `*.` prefix), in input order */
   readonly patterns: readonly string[]
-  /** target per pattern, same order as patterns */
-  readonly targets: Int32Array
 }

@@ -3,10 +3,12 @@
  * and swapped whole in every worker; an invalid file keeps the running table.
  */
 import { describe, expect, it } from 'vitest'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
+import pino from 'pino'
 import { startCliProxy, startTestProxy, startTlsOrigin, tempFile, tlsRequest, rawConfig, rawExchange, waitFor } from '../helpers/servers.ts'
 import { buildClientHello, wrapRecords } from '../helpers/build-hello.ts'
-import { closeReloadPool } from '../../src/pool/index.ts'
+import { parseConfig } from '../../src/config/index.ts'
+import { closeReloadPool, startProxy } from '../../src/pool/index.ts'
 
 const A = 'a.reload.hellogate.example'
 const B = 'b.reload.hellogate.example'
@@ -104,5 +106,40 @@ describe('reload applies timeouts, limits and log level live', () => {
       await closeReloadPool()
       await alpha.close()
     }
+  })
+})
+
+describe('access log `route` across a reload', () => {
+  it('names the canonical pattern of the route in force (exact, IDNA A-label, wildcard), rebuilt by the workers from the shared table', async () => {
+    const origin = await startTlsOrigin('any', ['any.log.example'])
+    const to = '127.0.0.1:' + String(origin.port)
+    const file = tempFile('access.log', '')
+    const raw = (routes: Record<string, string>): Record<string, unknown> => ({ ...rawConfig({ workers: 2, routes }), log: { level: 'info', access: true, file } })
+    const proxy = await startProxy(parseConfig(raw({ 'Exact.Log.Example': to, 'bücher.log.example': to, '*.w.log.example': to }), '<test>'), pino({ level: 'silent' }))
+    const names = ['exact.log.example', 'xn--bcher-kva.log.example', 'a.b.w.log.example']
+    try {
+      const port = proxy.addresses[0]!.port
+      for (const n of names) expect((await tlsRequest(port, n, origin.cert, { rejectUnauthorized: false })).body).toContain('origin any')
+      await waitFor(() => proxy.stats().outcomes.ok === 3)
+      // the same names under a table whose route indexes all moved: the log must follow the new table
+      const next = tempFile('next.json', JSON.stringify(raw({ '*.log.example': to, 'a.b.w.log.example': to, 'bücher.log.example': to })))
+      expect(await proxy.reload(next)).toMatchObject({ ok: true, routes: 3 })
+      for (const n of names) expect((await tlsRequest(port, n, origin.cert, { rejectUnauthorized: false })).body).toContain('origin any')
+      await waitFor(() => proxy.stats().outcomes.ok === 6)
+    } finally {
+      await proxy.close(500)
+      await closeReloadPool()
+      await origin.close()
+    }
+    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('"conn.close"')).map((l) => JSON.parse(l) as Record<string, unknown>)
+    // two workers write their lines in their own order: compare as sorted pairs
+    expect(lines.map((l) => String(l.sni) + ' → ' + String(l.route)).sort()).toEqual([
+      'a.b.w.log.example → *.w.log.example',
+      'a.b.w.log.example → a.b.w.log.example',
+      'exact.log.example → *.log.example',
+      'exact.log.example → exact.log.example',
+      'xn--bcher-kva.log.example → xn--bcher-kva.log.example',
+      'xn--bcher-kva.log.example → xn--bcher-kva.log.example',
+    ])
   })
 })

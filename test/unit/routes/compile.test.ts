@@ -2,7 +2,6 @@
  * compileRoutes: errors, table layout, growth, hash collisions; describeTable; verifyTable on good and
  * corrupted tables (src/routes/compile.ts).
  */
-import { MessageChannel } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
 import {
   FNV_OFFSET, FNV_PRIME, INFO_HAS_CHILDREN, INFO_LENGTH_MASK, MAX_ROUTES, N_EXACT, N_HEADER_WORDS, N_INFO,
@@ -12,8 +11,9 @@ import {
   compileRoutes, describeTable, matchRouteIndex, matchServerName, RouteError, ROUTES_FORMAT_VERSION, shareTable,
   verifyTable,
 } from '../../../src/routes/index.ts'
-import type { CompiledRoutes, RouteSpec } from '../../../src/routes/index.ts'
+import type { CompiledRoutes, RouteSpec, RouteTable } from '../../../src/routes/index.ts'
 import { referenceCompile } from '../../../src/routes/reference.ts'
+import { throughPort } from '../../helpers/post.ts'
 
 function compileOk (routes: readonly RouteSpec[]): CompiledRoutes {
   const r = compileRoutes(routes)
@@ -21,26 +21,26 @@ function compileOk (routes: readonly RouteSpec[]): CompiledRoutes {
   return r.table
 }
 
-function lookup (table: CompiledRoutes, name: string): number {
+function lookup (table: RouteTable, name: string): number {
   const b = new Uint8Array(Buffer.from(name, 'latin1'))
   return matchServerName(table, b, 0, b.length)
 }
 
 /** every record id, in heap order */
-function recordIds (t: CompiledRoutes): number[] {
+function recordIds (t: RouteTable): number[] {
   const ids: number[] = []
   for (let id = ROOT; id < t.nodes.length; id += recordWordsAt(t.nodes, id)) ids.push(id)
   return ids
 }
 
-function labelOf (t: CompiledRoutes, id: number): string {
+function labelOf (t: RouteTable, id: number): string {
   const len = t.nodes[id + N_INFO]! & INFO_LENGTH_MASK
   const at = (id + N_HEADER_WORDS) * 4
   return Buffer.from(t.nodeBytes.subarray(at, at + len)).toString('latin1')
 }
 
 /** the name a node stands for, rebuilt from the trie (leaf label first) */
-function nameOf (t: CompiledRoutes, id: number): string {
+function nameOf (t: RouteTable, id: number): string {
   const labels: string[] = []
   for (let n = id; n !== ROOT; n = t.nodes[n + N_PARENT]!) labels.push(labelOf(t, n))
   return labels.join('.')
@@ -53,11 +53,11 @@ function labelHash (label: string): number {
   return h
 }
 
-function findChild (t: CompiledRoutes, parent: number, label: string): number {
+function findChild (t: RouteTable, parent: number, label: string): number {
   return recordIds(t).find((id) => id !== ROOT && t.nodes[id + N_PARENT] === parent && labelOf(t, id) === label) ?? -1
 }
 
-function slotOf (t: CompiledRoutes, id: number): number {
+function slotOf (t: RouteTable, id: number): number {
   for (let s = 0; s <= t.slotMask; s++) if (t.slots[s * SLOT_STRIDE + 1] === id) return s
   return -1
 }
@@ -197,7 +197,10 @@ describe('compiled table layout', () => {
     expect(shared.nodes.buffer).toBeInstanceOf(SharedArrayBuffer)
     expect(shared.slots.buffer).toBeInstanceOf(SharedArrayBuffer)
     expect(shared.targets.buffer).toBeInstanceOf(SharedArrayBuffer)
+    expect(shared.routeNode.buffer).toBeInstanceOf(SharedArrayBuffer)
     expect(shared.nodeBytes.buffer).toBe(shared.nodes.buffer)
+    // the pattern strings stay with the compile: a worker would get a copy of each
+    expect('patterns' in shared).toBe(false)
     expect(verifyTable(shared)).toBe(true)
     expect(lookup(shared, 'a.example.com')).toBe(7)
     // what a worker receives: a structured clone over the same shared memory
@@ -206,13 +209,7 @@ describe('compiled table layout', () => {
     expect(verifyTable(received)).toBe(true)
     expect(lookup(received, 'x.example.com')).toBe(8)
     // through a real MessagePort as well
-    const { port1, port2 } = new MessageChannel()
-    const viaPort = await new Promise<CompiledRoutes>((resolve) => {
-      port2.once('message', (m: CompiledRoutes) => { resolve(m) })
-      port1.postMessage(shared)
-    })
-    port1.close()
-    port2.close()
+    const viaPort = await throughPort(shared)
     expect(verifyTable(viaPort)).toBe(true)
     expect(lookup(viaPort, 'xn--bcher-kva.example')).toBe(9)
   })
@@ -222,7 +219,7 @@ describe('compiled table layout', () => {
       exact: 2,
       wildcard: 1,
       nodes: 6,
-      bytes: t.nodes.byteLength + t.slots.byteLength + t.targets.byteLength,
+      bytes: t.nodes.byteLength + t.slots.byteLength + t.targets.byteLength + t.routeNode.byteLength,
     })
   })
 
@@ -336,7 +333,7 @@ describe('verifyTable', () => {
     ['nodes not an Int32Array', () => corrupt((t) => { t.nodes = Array.from(t.nodes) as unknown as Int32Array })],
     ['targets not an Int32Array', () => corrupt((t) => { t.targets = new Uint32Array(t.targets) as unknown as Int32Array })],
     ['a missing count', () => corrupt((t) => { t.nodeCount = undefined as unknown as number })],
-    ['size not matching patterns', () => corrupt((t) => { t.size = 5 })],
+    ['size not matching targets', () => corrupt((t) => { t.size = 5 })],
     ['negative size', () => corrupt((t) => { t.size = -1 })],
     ['exact + wildcard not size', () => corrupt((t) => { t.exactCount = 2 })],
     ['exact and wildcard counts swapped', () => corrupt((t) => { [t.exactCount, t.wildcardCount] = [t.wildcardCount, t.exactCount] })],
@@ -347,7 +344,11 @@ describe('verifyTable', () => {
     ['slots length not matching the mask', () => corrupt((t) => { t.slots = t.slots.slice(0, 4) })],
     ['slot table over half full', () => corrupt((t) => { t.slotMask = 7; t.slots = t.slots.slice(0, 16) })],
     ['a negative target', () => corrupt((t) => { t.targets[0] = -1 })],
-    ['a pattern that is not a string', () => corrupt((t) => { (t.patterns as unknown[])[0] = 1 })],
+    ['routeNode not an Int32Array', () => corrupt((t) => { t.routeNode = Array.from(t.routeNode) as unknown as Int32Array })],
+    ['routeNode shorter than the routes', () => corrupt((t) => { t.routeNode = t.routeNode.slice(0, 3) })],
+    ['a routeNode naming another route\'s node', () => corrupt((t) => { t.routeNode[2] = t.routeNode[3]! })],
+    ['a routeNode pointing inside a record', () => corrupt((t) => { t.routeNode[3] = t.routeNode[3]! + 1 })],
+    ['a routeNode outside the heap', () => corrupt((t) => { t.routeNode[0] = t.nodes.length })],
     ['an empty heap', () => corrupt((t) => { t.nodes = new Int32Array(0); t.nodeBytes = new Uint8Array(t.nodes.buffer) })],
     ['a root with a parent', () => corrupt((t) => { t.nodes[ROOT + N_PARENT] = 0 })],
     ['a root with a label', () => corrupt((t) => { t.nodes[ROOT + N_INFO] = INFO_HAS_CHILDREN | 1 })],
