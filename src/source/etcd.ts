@@ -116,10 +116,10 @@ export interface PrefixState {
 }
 
 /**
- * Keys per range request of a prefix read. One answer for a million keys held ~570 MB more at its
- * peak (the protobuf and a million decoded KeyValues with their Buffers) beside the table being built;
- * a page of this many is ~60 MB. Not smaller: etcd counts the rest of the range for every page
- * (~250 ms per million keys), so pages of 10 000 would add seconds to a million-key read.
+ * Keys per range request of a prefix read. One answer for a million keys (its protobuf and a million
+ * decoded KeyValues with their Buffers, beside the table being built) made `serve` peak at ~1.3 GiB
+ * against ~870 MiB in pages of this many (bench:etcd --load). Not smaller: etcd counts the rest of the
+ * range for every page (~250 ms per million keys), so pages of 10 000 would add seconds to the read.
  */
 export const READ_PAGE_KEYS = 100_000
 
