@@ -277,7 +277,7 @@ function waitForSignal (logger: Logger, log: Awaited<ReturnType<typeof loadLogMo
 }
 
 async function runServe (file: string, version: string): Promise<number> {
-  const [{ loadConfigFile }, log, { startProxy, closeReloadPool }, { createLifecycle }] =
+  const [{ loadConfigFile }, log, { closeReloadPool }, { startServing }] =
     await Promise.all([loadConfigModule(), loadLogModule(), import('./pool/index.ts'), import('./lifecycle.ts')])
   const { createLogger, flushLogger, LogEvent } = log
   let config: ProxyConfig
@@ -300,34 +300,17 @@ async function runServe (file: string, version: string): Promise<number> {
   const logger = createLogger({ level: config.log.level, file: config.log.file })
   logger.info({ evt: LogEvent.Startup, version, node: process.version, config: config.file }, LogEvent.Startup)
   // source.etcd: etcd's routes (or the snapshot) merged with the file's, before anything listens
-  const source = config.source.etcd === null ? null : new (await import('./source/index.ts')).EtcdSource(config.source.etcd, file, logger)
-  let handle
+  let serving
   try {
-    if (source !== null) config = (await source.load()).config
-    handle = await startProxy(config, logger)
+    serving = await startServing({ config, file }, logger, version)
   } catch (err) {
     logger.fatal({ evt: LogEvent.Fatal, err }, LogEvent.Fatal)
-    await source?.close()
     await flushLogger(logger)
     printError(isProxyError(err) ? `${err.code}: ${err.message}` : `cannot start: ${String((err as Error).stack ?? err)}`)
     return EXIT_FAILURE
   }
-  const proxy = handle
-  const life = createLifecycle(proxy, logger, version, source === null
-    ? undefined
-    : { reload: () => source.reloadFile(), readiness: () => source.readiness(), metrics: () => source.status })
-  try {
-    await life.start(config.admin)
-  } catch (err) {
-    logger.fatal({ evt: LogEvent.Fatal, err }, LogEvent.Fatal)
-    await source?.close()
-    await proxy.close(0)
-    await flushLogger(logger)
-    printError(isProxyError(err) ? `${err.code}: ${err.message}` : `cannot start: ${String((err as Error).stack ?? err)}`)
-    return EXIT_FAILURE
-  }
-  // etcd's changes go through the lifecycle's reload too: one swap at a time, each in the ledger
-  source?.run(proxy, (run) => life.reload(run))
+  const { proxy, life, source } = serving
+  config = serving.config
   // SIGHUP and POST /reload run the same reload; its result (new routes, or the config error with the
   // running table kept) is logged by handle.reload itself
   const reload = (): void => { life.reload().catch(ignoreError) }

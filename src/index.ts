@@ -15,6 +15,8 @@
  *    ProxyErrors naming the key, with `<inline>` as the file) or a config file path.
  *  - `start()` runs the same lifecycle as `hellogate serve` (lifecycle.ts): with `admin.listen` set the
  *    admin endpoint starts after the workers (`adminUrl`), /readyz turns 503 once `close()` begins.
+ *  - With `source.etcd`, routes come from etcd as with `hellogate serve` (merged under the config's own,
+ *    watched, swapped in live); `reload()` then merges the new config with etcd's entries as they are.
  *  - `reload()` never rejects: a refused config keeps the running table and comes back as
  *    `{ ok: false, error }`; one reload at a time (a second one meanwhile answers HG_ERR_RELOAD_BUSY).
  *  - Logs go to `options.logger` (a pino logger), else a logger at the config's `log.level` writing to
@@ -25,9 +27,13 @@ import type { HostPort, ProxyConfig } from './config/types.ts'
 import type { ReloadOutcome } from './admin/target.ts'
 import type { ProxyHandle, ProxyStats } from './pool/index.ts'
 import type { Lifecycle } from './lifecycle.ts'
+import type { EtcdSource } from './source/etcd.ts'
 import { ErrorCode, ErrorSource, ProxyError } from './errors.ts'
 
 export const VERSION = '0.1.0'
+
+/** the file name an inline config's messages carry */
+const INLINE = '<inline>'
 
 export { ErrorCode, isProxyError, ProxyError } from './errors.ts'
 export type { HostPort, ProxyConfig } from './config/types.ts'
@@ -72,28 +78,23 @@ export function createProxy (config: ConfigInput, options: CreateProxyOptions = 
   let life: Lifecycle | null = null
   let logger: Logger | null = null
   let starting: Promise<void> | null = null
+  let source: EtcdSource | null = null
 
   async function load (input: ConfigInput): Promise<ProxyConfig> {
     const { loadConfigFile, parseConfig } = await import('./config/index.ts')
-    return typeof input === 'string' ? await loadConfigFile(input) : parseConfig(input, '<inline>')
+    return typeof input === 'string' ? await loadConfigFile(input) : parseConfig(input, INLINE)
   }
 
   async function startOnce (): Promise<void> {
-    const [cfg, { startProxy }, { createLifecycle }, { createLogger }] = await Promise.all([
-      load(config), import('./pool/index.ts'), import('./lifecycle.ts'), import('./log/index.ts'),
+    const [cfg, { startServing }, { createLogger }] = await Promise.all([
+      load(config), import('./lifecycle.ts'), import('./log/index.ts'),
     ])
     const log = options.logger ?? createLogger({ level: cfg.log.level, file: cfg.log.file })
-    const h = await startProxy(cfg, log)
-    const l = createLifecycle(h, log, VERSION)
-    try {
-      await l.start(cfg.admin)
-    } catch (err) {
-      await h.close(0)
-      throw err
-    }
+    const s = await startServing(typeof config === 'string' ? { config: cfg, file: config } : { config: cfg, file: INLINE, value: config }, log, VERSION)
     logger = log
-    handle = h
-    life = l
+    handle = s.proxy
+    life = s.life
+    source = s.source
   }
 
   function running (): { handle: ProxyHandle, life: Lifecycle, logger: Logger } {
@@ -110,6 +111,9 @@ export function createProxy (config: ConfigInput, options: CreateProxyOptions = 
     },
     async reload (next: ConfigInput) {
       const r = running()
+      const src = source
+      // with source.etcd the new file or value is merged with etcd's entries as they are now
+      if (src !== null) return await r.life.reload(() => src.reloadFile(next))
       const { reloadFromValue } = await import('./pool/index.ts')
       return await r.life.reload(() => typeof next === 'string' ? r.handle.reload(next) : reloadFromValue(r.handle, next, r.logger))
     },
@@ -120,6 +124,7 @@ export function createProxy (config: ConfigInput, options: CreateProxyOptions = 
       if (starting !== null) await starting.catch(() => undefined)
       if (handle === null || life === null) return
       const h = handle
+      await source?.close()
       await life.close(() => h.close(opts.deadline ?? h.config.timeouts.shutdownMs))
       const { closeReloadPool } = await import('./pool/index.ts')
       await closeReloadPool()

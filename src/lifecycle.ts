@@ -8,7 +8,10 @@
  *    time (a second one while the first compiles is refused with HG_ERR_RELOAD_BUSY and changes
  *    nothing), each outcome recorded once in the ReloadLedger (trackReloads) for /metrics and /status;
  *  - the admin endpoint (when configured), started after the proxy and closed after it, so that a scrape
- *    during the drain still gets an answer.
+ *    during the drain still gets an answer;
+ *  - `startServing`: the start itself, the same for both — with `source.etcd`, etcd's routes (or the
+ *    snapshot) merged in before anything listens, then the workers, the admin endpoint, and the source's
+ *    watch, whose changes go through the one reload.
  *
  * Nothing here is on the connection path: it reads the proxy's shared memory through its handle.
  */
@@ -19,7 +22,9 @@ import { createAdminTarget, Phase, trackReloads, type ReloadOutcome, type Source
 import { ReloadLedger } from './metrics/reloads.ts'
 import type { EtcdSourceMetrics } from './metrics/prometheus.ts'
 import { ErrorCode } from './errors.ts'
+import type { ProxyConfig } from './config/types.ts'
 import type { ProxyHandle, ReloadResult } from './pool/index.ts'
+import type { EtcdSource } from './source/etcd.ts'
 
 /** What the lifecycle needs from a running proxy (startProxy's handle has it). */
 export type OperatedProxy = Pick<ProxyHandle, 'config' | 'stats' | 'reload' | 'metricSources'>
@@ -114,4 +119,55 @@ export function createLifecycle (proxy: OperatedProxy, logger: Logger, version: 
     start,
     close,
   }
+}
+
+/** Where the config being served came from: its file (named in messages, read again on reload), or a value. */
+export interface ServeInput {
+  /** validated from `file` or `value` */
+  readonly config: ProxyConfig
+  /** the config file's path, or '<inline>' with `value` */
+  readonly file: string
+  /** the config as a value (createProxy's inline config); the file is read when absent */
+  readonly value?: unknown
+}
+
+/** A started proxy, its lifecycle, and its route source (null without `source.etcd`). */
+export interface Serving {
+  /** the config in force at start (etcd's routes merged in) */
+  readonly config: ProxyConfig
+  readonly proxy: ProxyHandle
+  readonly life: Lifecycle
+  readonly source: EtcdSource | null
+}
+
+/**
+ * Start `input.config` as `hellogate serve` and createProxy both do (module header). On a failure,
+ * whatever was started (source, workers) is closed and the error rethrown for the caller to report.
+ */
+export async function startServing (input: ServeInput, logger: Logger, version: string): Promise<Serving> {
+  const { startProxy } = await import('./pool/index.ts')
+  const etcd = input.config.source.etcd
+  const source = etcd === null ? null : new (await import('./source/etcd.ts')).EtcdSource(etcd, input.file, logger, input.value)
+  let proxy: ProxyHandle
+  let config = input.config
+  try {
+    if (source !== null) config = (await source.load()).config
+    proxy = await startProxy(config, logger)
+  } catch (err) {
+    await source?.close()
+    throw err
+  }
+  const life = createLifecycle(proxy, logger, version, source === null
+    ? undefined
+    : { reload: () => source.reloadFile(), readiness: () => source.readiness(), metrics: () => source.status })
+  try {
+    await life.start(config.admin)
+  } catch (err) {
+    await source?.close()
+    await proxy.close(0)
+    throw err
+  }
+  // etcd's changes go through the lifecycle's reload too: one swap at a time, each in the ledger
+  source?.run(proxy, (run) => life.reload(run))
+  return { config, proxy, life, source }
 }

@@ -4,6 +4,7 @@
  *
  * Usage: `node bench/etcd/run.ts [--sizes 10,100000] [--samples 30,15]` (needs `npm run build` and an
  * etcd binary, e.g. Debian's etcd-server).
+ *        `node bench/etcd/run.ts --load 1000000 [--runs 3]`: the start of a large table instead (below).
  *
  * Method: a real etcd (test/helpers/etcd.ts: temp data dir on tmpfs, loopback ports) and the real
  * `hellogate serve` (dist/cli.js, 1 worker, source.etcd) in its own process, in front of a plain-TCP
@@ -19,13 +20,22 @@
  * Output: one line per size (samples, median, p99, max) and JSON at bench/results/etcd-latest.json.
  * Limits: p99 of 15 samples is their maximum; the figure is what a customer sees after one put on an
  * otherwise idle host, not under a burst (the etcd test measures bursts).
+ *
+ * `--load N`: N routes put into the etcd (same transactions), then `hellogate serve` (1 worker, no file
+ * route, source.etcd) started `--runs` times; per run the time from spawn to the `listening` line (the
+ * whole prefix read, validated, compiled, the worker up) and the process's peak RSS (VmHWM from /proc,
+ * all threads, read once it listens — as bench/load-config does). Output: the median run and every run,
+ * with the load average; JSON at bench/results/etcd-load-latest.json. On a 2-vCPU host shared with other
+ * work the wall time also counts their turns: read it with the load average.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
+
+import type { Etcd3 } from 'etcd3'
 
 import { buildClientHello, wrapRecords } from '../../test/helpers/build-hello.ts'
 import { haveEtcd, startEtcd } from '../../test/helpers/etcd.ts'
@@ -34,6 +44,10 @@ import { COALESCE_MS } from '../../src/source/etcd.ts'
 
 /** etcd's default --max-txn-ops */
 const TXN_OPS = 128
+/** transactions in flight at once while filling: enough to keep etcd's apply loop busy */
+const TXN_PARALLEL = 16
+/** ms. `--load`: a start that is not listening after this long has failed (far above the 5 s target). */
+const LOAD_START_TIMEOUT_MS = 300_000
 /** ms. Give up on one sample: far beyond any compile of 100 000 routes. */
 const SAMPLE_TIMEOUT_MS = 60_000
 /**
@@ -42,7 +56,9 @@ const SAMPLE_TIMEOUT_MS = 60_000
  */
 const SAMPLE_GAP_MS = 2 * COALESCE_MS
 
-const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10,100000' }, samples: { type: 'string', default: '30,15' } } })
+const { values } = parseArgs({
+  options: { sizes: { type: 'string', default: '10,100000' }, samples: { type: 'string', default: '30,15' }, load: { type: 'string' }, runs: { type: 'string', default: '3' } },
+})
 const sizes = values.sizes.split(',').map(Number)
 const samples = values.samples.split(',').map(Number)
 
@@ -61,8 +77,54 @@ function quantile (sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!
 }
 
+/** Put `n` routes `PREFIX/routes/<prefix-name><j>.bench.example` → `target`: TXN_OPS per transaction, TXN_PARALLEL at once. */
+async function fill (client: Etcd3, prefix: string, n: number, target: string): Promise<void> {
+  for (let j = 0; j < n; j += TXN_OPS * TXN_PARALLEL) {
+    const txns = []
+    for (let k = j; k < Math.min(n, j + TXN_OPS * TXN_PARALLEL); k += TXN_OPS) {
+      const keys = Array.from({ length: Math.min(TXN_OPS, n - k) }, (_, m) => `${prefix}routes/f${k + m}.bench.example`)
+      txns.push(client.if(keys[0]!, 'Version', '>', -1).then(...keys.map((key) => client.put(key).value(target))).commit())
+    }
+    await Promise.all(txns)
+  }
+}
+
+/** `--load N`: serve's start from a prefix of N routes, `--runs` times (module header). */
+async function load (n: number, runs: number): Promise<void> {
+  const etcd = await startEtcd()
+  const prefix = '/load/'
+  const env = (): { cpus: number, node: string, loadavg: number[] } => ({ cpus: os.availableParallelism(), node: process.version, loadavg: os.loadavg().map(round) })
+  try {
+    const t0 = performance.now()
+    await fill(etcd.client, prefix, n, '127.0.0.1:9')
+    console.log(`${n} routes put in ${round((performance.now() - t0) / 1000)} s (load average ${env().loadavg.join(' ')})`)
+    const raw = { ...rawConfig({ workers: 1, routes: {} }), source: { etcd: { endpoints: [etcd.endpoint], prefix } } }
+    const samples: Array<{ listeningS: number, peakMiB: number, loadavg: number[] }> = []
+    for (let r = 0; r < runs; r++) {
+      const t1 = performance.now()
+      const proxy = await startCliProxy({ routes: {} }, undefined, raw, LOAD_START_TIMEOUT_MS)
+      const listeningS = round((performance.now() - t1) / 1000)
+      const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${String(proxy.child.pid)}/status`, 'utf8'))
+      const applied = proxy.logs.find((l) => l.evt === 'source.applied')
+      await proxy.close()
+      if (applied?.routes !== n) throw new Error(`expected ${n} routes applied, the log says ${JSON.stringify(applied)}`)
+      const s = { listeningS, peakMiB: Math.round(Number(hwm?.[1]) / 1024), loadavg: env().loadavg }
+      samples.push(s)
+      console.log(`  run ${r + 1}: listening after ${s.listeningS} s, peak RSS ${s.peakMiB} MiB (load average ${s.loadavg.join(' ')})`)
+    }
+    const mid = [...samples].sort((a, b) => a.listeningS - b.listeningS)[Math.floor(samples.length / 2)]!
+    console.log(`${n} routes from etcd: hellogate serve listening after ${mid.listeningS} s (median of ${runs}), peak RSS ${Math.max(...samples.map((x) => x.peakMiB))} MiB (max)`)
+    const dir = path.join(import.meta.dirname, '../results')
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(path.join(dir, 'etcd-load-latest.json'), JSON.stringify({ env: env(), routes: n, median: mid, samples }, null, 2) + '\n')
+  } finally {
+    await etcd.stop()
+  }
+}
+
 async function main (): Promise<void> {
   if (!haveEtcd()) { console.error('bench:etcd needs an etcd binary (Debian: apt-get install etcd-server)'); process.exitCode = 1; return }
+  if (values.load !== undefined) { await load(Number(values.load), Number(values.runs)); return }
   const etcd = await startEtcd()
   const origin = net.createServer((s) => { s.on('error', () => {}); s.once('data', () => { s.end('ORIGIN\n') }) })
   await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
@@ -71,13 +133,7 @@ async function main (): Promise<void> {
   try {
     for (const [i, size] of sizes.entries()) {
       const prefix = `/bench${size}/`
-      const entries = Array.from({ length: size - 1 }, (_, j) => [`${prefix}routes/f${j}.bench.example`, originAt] as const)
-      for (let j = 0; j < entries.length; j += TXN_OPS * 16) {
-        const batch = entries.slice(j, j + TXN_OPS * 16)
-        const txns = []
-        for (let k = 0; k < batch.length; k += TXN_OPS) txns.push(batch.slice(k, k + TXN_OPS))
-        await Promise.all(txns.map((t) => etcd.client.if(t[0]![0], 'Version', '>', -1).then(...t.map(([key, v]) => etcd.client.put(key).value(v))).commit()))
-      }
+      await fill(etcd.client, prefix, size - 1, originAt)
       const raw = { ...rawConfig({ workers: 1, routes: {} }), default: 'reject', source: { etcd: { endpoints: [etcd.endpoint], prefix } } }
       const proxy = await startCliProxy({ routes: {} }, undefined, raw, 120_000)
       const times: number[] = []

@@ -4,8 +4,9 @@
  *
  * Contract:
  *  - `load()` (before the proxy starts): reads the config file's value and the whole prefix at one
- *    revision (a single range request) and compiles the merge (fleet.ts) on this thread — nothing is
- *    listening yet. When etcd does not answer within START_TIMEOUT_MS it compiles the `cache` snapshot
+ *    revision (pages of READ_PAGE_KEYS, all at the first one's revision) and compiles the merge (fleet.ts)
+ *    on this thread — nothing is listening yet. When etcd does not answer within START_TIMEOUT_MS (its
+ *    first page) it compiles the `cache` snapshot
  *    instead (or the file alone when there is none or it is unusable: a coded log line, never a crash)
  *    and the source is not ready-from-etcd (log `source.not_ready`, /readyz details) until etcd answers.
  *  - `run(proxy, runReload)` (once the proxy serves): watches the prefix from the read revision + 1.
@@ -19,13 +20,13 @@
  *    the watch restarts after it.
  *  - Only the key layout of fleet.ts is read; other keys under the prefix are ignored.
  *
- * Limits: the prefix is held in memory as text (two Maps); one range answer may be up to
- * MAX_RESPONSE_BYTES (a million routes is ~50 MB of protobuf).
+ * Limits: the prefix is held in memory as text (two Maps); it is read READ_PAGE_KEYS keys per answer,
+ * and one answer may be up to MAX_RESPONSE_BYTES (a page is a few MB; a watch batch can be larger).
  */
 import { readFile } from 'node:fs/promises'
 
 import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleAll } from 'cockatiel'
-import { Etcd3, type IOptions, type Watcher } from 'etcd3'
+import { Etcd3, Range, type IOptions, type Watcher } from 'etcd3'
 import type { Logger } from 'pino'
 
 import { loadConfigValue } from '../config/load.ts'
@@ -114,12 +115,58 @@ export interface PrefixState {
   readonly upstreams: Map<string, string>
 }
 
-/** Read every key under `prefix` at one revision (one range request). */
-export async function readPrefix (client: Etcd3, prefix: string): Promise<PrefixState> {
-  const res = await client.getAll().prefix(prefix).exec()
+/**
+ * Keys per range request of a prefix read. One answer for a million keys (its protobuf and a million
+ * decoded KeyValues with their Buffers, beside the table being built) made `serve` peak at ~1.3 GiB
+ * against ~870 MiB in pages of this many (bench:etcd --load). Not smaller: etcd counts the rest of the
+ * range for every page (~250 ms per million keys), so pages of 10 000 would add seconds to the read.
+ */
+export const READ_PAGE_KEYS = 100_000
+
+/**
+ * Read every key under `prefix` at one revision: pages of READ_PAGE_KEYS in key order, each after the
+ * previous one's last key, all at the first page's revision (a consistent copy however long it takes;
+ * should that revision be compacted meanwhile, the read fails and is retried like any other failure).
+ * `pageKeys`: keys per page (tests read small prefixes in several).
+ * `firstPageMs`: how long to wait for the first page (etcd unreachable) — not for the whole read, which
+ * at a million keys takes longer than any sensible "etcd is down" deadline on a loaded host.
+ */
+export async function readPrefix (client: Etcd3, prefix: string, firstPageMs?: number, pageKeys = READ_PAGE_KEYS): Promise<PrefixState> {
+  const end = Range.prefix(prefix).end
+  const first = client.getAll().prefix(prefix).limit(pageKeys).exec()
+  let res = firstPageMs === undefined ? await first : await withTimeout(first, firstPageMs)
   const state: PrefixState = { revision: Number(res.header.revision), routes: new Map(), upstreams: new Map() }
-  for (const kv of res.kvs) applyPut(state, prefix, kv.key.toString(), kv.value.toString())
-  return state
+  const values = new ValueTexts()
+  for (;;) {
+    for (const kv of res.kvs) applyPut(state, prefix, kv.key.toString(), values.text(kv.value))
+    const last = res.kvs[res.kvs.length - 1]
+    if (!res.more || last === undefined) return state
+    const after = Buffer.concat([last.key, ZERO_BYTE]) // the least key greater than `last`
+    res = await client.getAll().inRange(new Range(after, end)).revision(state.revision).limit(pageKeys).exec()
+  }
+}
+
+const ZERO_BYTE = Buffer.from([0])
+
+/** ValueTexts: a value this long or shorter is looked up among those already read (host:port, a pool name). */
+const SHARED_VALUE_MAX_BYTES = 64
+/** ValueTexts: distinct values remembered; past this the table is not one of few targets, and each value is its own string. */
+const SHARED_VALUES_MAX = 4_096
+
+/**
+ * Value texts of a prefix read, one string per distinct short value: a large table names a handful of
+ * pools and origins, and a million copies of the same `10.0.0.1:443` are ~40 MB for nothing.
+ */
+class ValueTexts {
+  readonly #seen = new Map<string, string>()
+  text (value: Buffer): string {
+    const t = value.toString()
+    if (value.length > SHARED_VALUE_MAX_BYTES) return t
+    const known = this.#seen.get(t)
+    if (known !== undefined) return known
+    if (this.#seen.size < SHARED_VALUES_MAX) this.#seen.set(t, t)
+    return t
+  }
 }
 
 function applyPut (state: PrefixState, prefix: string, key: string, value: string): boolean {
@@ -146,6 +193,8 @@ export class EtcdSource {
   readonly config: EtcdSourceConfig
   /** the config file: its value is merged under etcd's entries */
   readonly file: string
+  /** the config given as a value (createProxy), not read from `file`; null: read the file */
+  private readonly inline: { value: unknown } | null
   private readonly logger: Logger
   private client: Etcd3 | null = null
   private watcher: Watcher | null = null
@@ -173,10 +222,12 @@ export class EtcdSource {
   /** a full re-read is in progress (compaction, or etcd unreachable at start) */
   private rereading: Promise<void> | null = null
 
-  constructor (config: EtcdSourceConfig, file: string, logger: Logger) {
+  /** `value`: the config as a value (createProxy's inline config); absent, `file` is read */
+  constructor (config: EtcdSourceConfig, file: string, logger: Logger, value?: unknown) {
     this.config = config
     this.file = file
     this.logger = logger
+    this.inline = value === undefined ? null : { value }
   }
 
   get status (): EtcdSourceStatus {
@@ -195,11 +246,11 @@ export class EtcdSource {
 
   /** Start: the file's value and etcd's prefix (or the snapshot) compiled into the first config (module header). */
   async load (): Promise<FleetResult> {
-    this.fileValue = await loadConfigValue(this.file)
+    this.fileValue = this.inline === null ? await loadConfigValue(this.file) : this.inline.value
     this.client = new Etcd3(await etcdClientOptions(this.config))
     let from: 'etcd' | 'snapshot' | 'file' = 'etcd'
     try {
-      this.state = await withTimeout(readPrefix(this.client, this.config.prefix), START_TIMEOUT_MS)
+      this.state = await readPrefix(this.client, this.config.prefix, START_TIMEOUT_MS)
       this.fromEtcd = true
       this.connected = true
     } catch (err) {
@@ -268,10 +319,15 @@ export class EtcdSource {
     else this.reread('start')
   }
 
-  /** SIGHUP / POST /reload: the file's value read again, merged with etcd's entries as they are now. */
-  async reloadFile (): Promise<ReloadResult> {
+  /**
+   * SIGHUP / POST /reload: the file's value read again (`next`: that file, or that value, instead;
+   * an inline config without `next` is merged again as it was), merged with etcd's entries as they are now.
+   */
+  async reloadFile (next?: unknown): Promise<ReloadResult> {
     try {
-      this.fileValue = await loadConfigValue(this.file)
+      if (typeof next === 'string') this.fileValue = await loadConfigValue(next)
+      else if (next !== undefined) this.fileValue = next
+      else if (this.inline === null) this.fileValue = await loadConfigValue(this.file)
     } catch (err) {
       return await reloadWith(this.requireProxy(), this.file, () => Promise.reject(err), this.logger)
     }

@@ -8,21 +8,23 @@
  *  - Key layout: `PREFIX + 'routes/' + pattern` holds one route, `PREFIX + 'upstreams/' + name` one pool.
  *    A route's value has the file's syntax: `host:port`, a pool name, or the long form as JSON
  *    (`{"upstream": "web", "alpn": {"h2": "h2pool"}}`); a pool's value is the JSON of a file pool.
- *  - `compileFleet(input)` validates the merged config with parseConfig, the file's own validator, so a
+ *  - `compileFleet(input)` validates the merged config with the file's own validator, so a
  *    key is accepted exactly when the same route or pool written in the file would be. The file wins a
  *    clash (same canonical pattern, same pool name): the etcd key is `shadowed`, not an error.
  *  - One bad key never takes the table down: it is left out and reported in `skipped` (its etcd key, the
  *    error code and the reason); the rest compiles. A fault in the file itself still throws, as a reload
  *    of that file would (the running table stays).
  *  - Cheap checks first (pattern, value syntax, pool names; each pool once through parseConfig), then
- *    one parseConfig of the whole; whatever that still refuses in an etcd key is left out and the whole
- *    is parsed again, at most MAX_COMPILE_PASSES times.
+ *    one parseConfigWithRoutes of the whole, the file's routes and then etcd's streamed into the
+ *    compiler (no merged routes object: at a million routes that object alone cost hundreds of MB);
+ *    whatever that still refuses in an etcd key is left out and the whole is parsed again, at most
+ *    MAX_COMPILE_PASSES times.
  *
  * Limits: the entries are arrays of [name, text] (cheap to structured-clone into the pool thread).
  */
 import { ErrorCode, isProxyError, ProxyError, ErrorSource } from '../errors.ts'
 import { formatKeyPath } from '../config/fault.ts'
-import { parseConfig } from '../config/validate.ts'
+import { parseConfig, parseConfigWithRoutes } from '../config/validate.ts'
 import type { ProxyConfig } from '../config/types.ts'
 import { parseHostPort, TARGET_EXPECTED } from '../config/values.ts'
 import { normalizePattern } from '../routes/index.ts'
@@ -206,13 +208,12 @@ export function compileFleet (input: FleetInput): FleetResult {
     etcdRoutes.set(name, value)
   }
 
-  // the whole, once; what it still refuses in an etcd key is left out and the whole parsed again
+  // the whole, once, the routes streamed in (the file's first, then etcd's: no merged million-key
+  // object); what it still refuses in an etcd key is left out and the whole parsed again
+  const raw = { ...(isObject(input.raw) ? input.raw : {}), upstreams: pools }
   for (let pass = 1; ; pass++) {
-    const routes: JsonObject = { ...fileRoutes }
-    for (const [name, value] of etcdRoutes) routes[name] = value
-    const raw = { ...(isObject(input.raw) ? input.raw : {}), upstreams: pools, routes }
     try {
-      return { config: parseConfig(raw, input.file), skipped, shadowed }
+      return { config: parseConfigWithRoutes(raw, input.file, mergedRoutes(fileRoutes, etcdRoutes)), skipped, shadowed }
     } catch (err) {
       if (!isProxyError(err)) throw err
       const culprit = blame(err, etcdRoutes, etcdPools)
@@ -239,6 +240,12 @@ export function compileFleet (input: FleetInput): FleetResult {
       }
     }
   }
+}
+
+/** The routes as parseConfigWithRoutes reads them: the file's in its order, then etcd's in key order. */
+function * mergedRoutes (file: JsonObject, etcd: ReadonlyMap<string, unknown>): Generator<readonly [string, unknown]> {
+  for (const name of Object.keys(file)) yield [name, file[name]]
+  yield * etcd
 }
 
 /** The etcd entry an error's key path points at, or null when the fault is the file's. */

@@ -15,9 +15,11 @@ import tls from 'node:tls'
 import { execFile } from 'node:child_process'
 
 import type { Etcd3 } from 'etcd3'
+import { createProxy } from 'hellogate'
+import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { COALESCE_MS } from '../../src/source/etcd.ts'
+import { COALESCE_MS, readPrefix } from '../../src/source/etcd.ts'
 import { haveEtcd, startEtcd, type EtcdServer } from '../helpers/etcd.ts'
 import { NODE, ROOT, rawConfig, startCliProxy, startTlsOrigin, waitFor, type CliProxy, type TlsOrigin } from '../helpers/servers.ts'
 
@@ -294,6 +296,42 @@ describe.skipIf(!HAVE_ETCD)('source.etcd with a real etcd', () => {
     expect(await probe(proxy.port, `b${BURST - 1}.fleet.example`)).toBe('beta')
     await stop(proxy)
   }, HEAVY_TEST_MS)
+
+  it('reads a prefix in pages at one revision: the same keys as one read, nothing past the prefix', async () => {
+    const prefix = '/t10/'
+    const names = Array.from({ length: 20 }, (_, i) => `p${i}.fleet.example`)
+    await putMany(etcd.client, [...names.map((n) => [prefix + 'routes/' + n, at(alpha)] as const), [prefix + 'upstreams/web', '{"servers":["127.0.0.1:1"]}']])
+    await etcd.client.put('/t10/routes0').value('not ours')
+    await etcd.client.put('/t100/routes/after.fleet.example').value('not ours')
+    const paged = await readPrefix(etcd.client, prefix, undefined, 7)
+    const whole = await readPrefix(etcd.client, prefix)
+    expect([...paged.routes.keys()].sort()).toEqual([...names].sort())
+    expect(paged.routes).toEqual(whole.routes)
+    expect([...paged.upstreams.keys()]).toEqual(['web'])
+    expect(paged.revision).toBe(whole.revision)
+  }, TEST_MS)
+
+  it('createProxy with source.etcd serves etcd\'s routes, follows a put, and a reload keeps them', async () => {
+    const prefix = '/t9/'
+    await etcd.client.put(prefix + 'routes/lib.fleet.example').value(at(beta))
+    const config = { ...rawConfig({ workers: 1, routes: { [FILE_ROUTE]: at(alpha) } }), source: { etcd: { endpoints: [etcd.endpoint], prefix } } }
+    const proxy = createProxy(config, { logger: pino({ level: 'silent' }) })
+    try {
+      await proxy.start()
+      const port = proxy.addresses[0]!.port
+      expect(await probe(port, 'lib.fleet.example')).toBe('beta')
+      expect(await probe(port, FILE_ROUTE)).toBe('alpha')
+      await etcd.client.put(prefix + 'routes/later.fleet.example').value(at(alpha))
+      await eventually(port, 'later.fleet.example', 'alpha')
+      // a new inline config is merged with etcd's entries, not served alone
+      const r = await proxy.reload({ ...config, routes: { 'other.fleet.example': at(beta) } })
+      expect(r).toMatchObject({ ok: true, routes: 3 })
+      expect(await probe(port, 'lib.fleet.example')).toBe('beta')
+      expect(await probe(port, FILE_ROUTE)).toBe('reject')
+    } finally {
+      await proxy.close({ deadline: 0 })
+    }
+  }, TEST_MS)
 
   // last: an etcd restart replays its log, which this test makes long
   it('loads 100 000 routes at start', async () => {
