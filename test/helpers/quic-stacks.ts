@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { getTestCert } from './certs.ts'
+import { startCliProxy, type CliProxy } from './servers.ts'
 
 export const GTLS_SERVER = '/usr/sbin/gtlsserver'
 export const GTLS_CLIENT = '/usr/bin/gtlsclient'
@@ -166,4 +167,35 @@ export function chromiumGet (port: number, name: string, spkis: readonly string[
       resolve({ code, body, output })
     })
   })
+}
+
+/** Two ngtcp2 origins, each its own name, certificate and document, behind a real `hellogate serve` with a QUIC listener. */
+export interface QuicRig {
+  readonly a: QuicOrigin
+  readonly b: QuicOrigin
+  readonly proxy: CliProxy
+  /** the proxy's UDP port */
+  readonly port: number
+  close: () => Promise<void>
+}
+
+/** Start the two origins (`names[i]` serving `bodies[i]`) and the proxy routing each name to its own. */
+export async function startQuicRig (names: readonly [string, string], bodies: readonly [string, string]): Promise<QuicRig> {
+  const a = await startNgtcp2Origin(names[0], bodies[0])
+  const b = await startNgtcp2Origin(names[1], bodies[1])
+  const proxy = await startCliProxy({
+    workers: 2,
+    routes: { [names[0]]: '127.0.0.1:' + String(a.port), [names[1]]: '127.0.0.1:' + String(b.port) },
+    // a flow's log line is written when it ends: a short idle timeout ends them within the test
+    quic: { listen: '127.0.0.1:0', idleTimeout: '1s' },
+  })
+  const listening = await proxy.waitForLog((l) => l.evt === 'listening')
+  const addr = (listening.quic as string[])[0]!
+  return {
+    a,
+    b,
+    proxy,
+    port: Number(addr.slice(addr.lastIndexOf(':') + 1)),
+    close: async () => { await proxy.close(); await a.close(); await b.close() },
+  }
 }

@@ -6,37 +6,25 @@
  * where Chromium or ngtcp2's server is missing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startCliProxy, type CliProxy } from '../helpers/servers.ts'
-import { CHROMIUM, CHROMIUM_TIMEOUT_MS, chromiumGet, GTLS_SERVER, haveBinary, spkiHash, startNgtcp2Origin, type QuicOrigin } from '../helpers/quic-stacks.ts'
+import { CHROMIUM, CHROMIUM_TIMEOUT_MS, chromiumGet, GTLS_SERVER, haveBinary, spkiHash, startQuicRig, type QuicOrigin, type QuicRig } from '../helpers/quic-stacks.ts'
 
 const HAVE = haveBinary(GTLS_SERVER, 'ngtcp2-server: a real QUIC origin') && haveBinary(CHROMIUM, 'chromium: a browser as the QUIC client')
 
 describe.skipIf(!HAVE)('QUIC passthrough with headless Chromium', () => {
+  let rig: QuicRig
   let a: QuicOrigin
   let b: QuicOrigin
-  let proxy: CliProxy
   let port = 0
 
   beforeAll(async () => {
-    a = await startNgtcp2Origin('a.chromium.test', 'chromium reached A')
-    b = await startNgtcp2Origin('b.chromium.test', 'chromium reached B')
-    proxy = await startCliProxy({
-      workers: 2,
-      routes: {
-        'a.chromium.test': '127.0.0.1:' + String(a.port),
-        'b.chromium.test': '127.0.0.1:' + String(b.port),
-      },
-      quic: { listen: '127.0.0.1:0', idleTimeout: '1s' },
-    })
-    const listening = await proxy.waitForLog((l) => l.evt === 'listening')
-    const addr = (listening.quic as string[])[0]!
-    port = Number(addr.slice(addr.lastIndexOf(':') + 1))
+    rig = await startQuicRig(['a.chromium.test', 'b.chromium.test'], ['chromium reached A', 'chromium reached B'])
+    a = rig.a
+    b = rig.b
+    port = rig.port
   }, 30_000)
 
   afterAll(async () => {
-    await proxy?.close()
-    await a?.close()
-    await b?.close()
+    await rig?.close()
   })
 
   it('loads each name from its own origin over HTTP/3, its two-datagram hello routed by SNI', async () => {
@@ -44,7 +32,7 @@ describe.skipIf(!HAVE)('QUIC passthrough with headless Chromium', () => {
     for (const [origin, text] of [[a, 'chromium reached A'], [b, 'chromium reached B']] as const) {
       const r = await chromiumGet(port, origin.name, spkis)
       expect(r.body, r.output.split('\n').filter((l) => !l.includes('dbus')).join('\n')).toContain(text)
-      const line = await proxy.waitForLog((l) => l.evt === 'quic.close' && l.sni === origin.name, 10_000)
+      const line = await rig.proxy.waitForLog((l) => l.evt === 'quic.close' && l.sni === origin.name, 10_000)
       expect(line).toMatchObject({ alpn: 'h3', route: origin.name, origin: '127.0.0.1:' + String(origin.port), outcome: 'ok' })
       expect(line.helloDatagrams).toBe(2)
     }

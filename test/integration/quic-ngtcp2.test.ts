@@ -6,39 +6,24 @@
  * Skipped, with the reason printed, where the binaries are missing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startCliProxy, type CliProxy } from '../helpers/servers.ts'
-import { clientNamespace, GTLS_CLIENT, GTLS_SERVER, haveBinary, ngtcp2Get, startNgtcp2Origin, type QuicOrigin } from '../helpers/quic-stacks.ts'
+import { clientNamespace, GTLS_CLIENT, GTLS_SERVER, haveBinary, ngtcp2Get, startQuicRig, type QuicOrigin, type QuicRig } from '../helpers/quic-stacks.ts'
 
 const HAVE = haveBinary(GTLS_SERVER, 'ngtcp2-server: a real QUIC origin') && haveBinary(GTLS_CLIENT, 'ngtcp2-client: a real QUIC client') &&
   clientNamespace() !== null
 
 describe.skipIf(!HAVE)('QUIC passthrough with ngtcp2 client and origins', () => {
-  let a: QuicOrigin
+  let rig: QuicRig
   let b: QuicOrigin
-  let proxy: CliProxy
   let port = 0
 
   beforeAll(async () => {
-    a = await startNgtcp2Origin('a.quic.test', 'origin A\n')
-    b = await startNgtcp2Origin('b.quic.test', 'origin B\n')
-    proxy = await startCliProxy({
-      workers: 2,
-      routes: {
-        'a.quic.test': '127.0.0.1:' + String(a.port),
-        'b.quic.test': '127.0.0.1:' + String(b.port),
-      },
-      // a flow's log line is written when it ends: a short idle timeout ends them within the test
-      quic: { listen: '127.0.0.1:0', idleTimeout: '1s' },
-    })
-    const listening = await proxy.waitForLog((l) => l.evt === 'listening')
-    const addr = (listening.quic as string[])[0]!
-    port = Number(addr.slice(addr.lastIndexOf(':') + 1))
+    rig = await startQuicRig(['a.quic.test', 'b.quic.test'], ['origin A\n', 'origin B\n'])
+    b = rig.b
+    port = rig.port
   }, 30_000)
 
   afterAll(async () => {
-    await proxy?.close()
-    await a?.close()
-    await b?.close()
+    await rig?.close()
   })
 
   it('routes each name to its own origin, which completes the handshake and answers over HTTP/3', async () => {
@@ -47,7 +32,7 @@ describe.skipIf(!HAVE)('QUIC passthrough with ngtcp2 client and origins', () => 
     const rb = await ngtcp2Get(port, 'b.quic.test')
     expect(rb.body, rb.output).toBe('origin B\n')
     // one access-log line per flow once it idles out: who, which name, which version, what went each way
-    const line = await proxy.waitForLog((l) => l.evt === 'quic.close' && l.sni === 'b.quic.test', 10_000)
+    const line = await rig.proxy.waitForLog((l) => l.evt === 'quic.close' && l.sni === 'b.quic.test', 10_000)
     expect(line).toMatchObject({ alpn: 'h3', version: '0x00000001', route: 'b.quic.test', origin: '127.0.0.1:' + String(b.port), outcome: 'ok' })
     expect(line.datagramsUp).toBeGreaterThan(1)
     expect(line.datagramsDown).toBeGreaterThan(1)
@@ -57,7 +42,7 @@ describe.skipIf(!HAVE)('QUIC passthrough with ngtcp2 client and origins', () => 
   it('a name without a route reaches no origin and is logged no_route', async () => {
     const r = await ngtcp2Get(port, 'nowhere.quic.test')
     expect(r.body).toBe('')
-    const line = await proxy.waitForLog((l) => l.evt === 'quic.close' && l.sni === 'nowhere.quic.test', 10_000)
+    const line = await rig.proxy.waitForLog((l) => l.evt === 'quic.close' && l.sni === 'nowhere.quic.test', 10_000)
     expect(line).toMatchObject({ outcome: 'no_route', datagramsUp: 0, datagramsDown: 0 })
   }, 30_000)
 })
