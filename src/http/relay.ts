@@ -16,15 +16,13 @@
  */
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
-import { matchServerName, patternOf } from '../routes/index.ts'
+import { matchServerName } from '../routes/index.ts'
 import { Counter } from '../metrics/counters.ts'
-import { countRoute } from '../metrics/route-counters.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import type { RelayContext } from '../relay/context.ts'
-import { admitConnection, clearHelloTimer, rejectClient } from '../relay/accept.ts'
+import { admitConnection, clearHelloTimer, rejectClient, settleRoute } from '../relay/accept.ts'
 import { connectOrigin } from '../relay/connect.ts'
-import { admitRouted } from '../relay/policy.ts'
-import { ROUTE_DEFAULT, SessionState, type Session } from '../relay/session.ts'
+import type { Session } from '../relay/session.ts'
 import { ForwardPort, forwardSession } from '../forward/dial.ts'
 import { HeadStatus, headErrorName, HostKind, HttpHeadReader, RESPONSE_400, RESPONSE_421, RESPONSE_431 } from './head.ts'
 
@@ -77,32 +75,11 @@ function routeHead (s: Session, reader: HttpHeadReader): void {
   if (s.helloChunks > 1) counters[Counter.HelloSegmented]!++
   if (ctx.options.accessLog) s.host = hostText(reader)
   const target = reader.hostKind === HostKind.Name ? matchServerName(state.routes, reader.head, reader.hostStart, reader.hostEnd) : -1
-  if (target >= 0) {
-    counters[Counter.RouteHit]!++
-    s.routeIndex = target
-    if (ctx.options.accessLog) s.route = patternOf(state.routes, target)
-    s.pool = state.routeUpstream[target]!
-  } else if (state.defaultUpstream >= 0) {
-    counters[Counter.RouteDefault]!++
-    s.routeIndex = ROUTE_DEFAULT
-    s.route = 'default'
-    s.pool = state.defaultUpstream
-  } else {
-    rejectClient(s, Outcome.NoRoute, RESPONSE_421)
-    return
-  }
-  s.table = state.servers
-  countRoute(ctx.routeCounts, ctx.routeBase, ctx.routeTracked, s.routeIndex)
-  // the access lists apply as on the TLS port (relay/policy.ts), before any origin is contacted; plain
-  // HTTP has no JA4, so a route's allowJa4 refuses it and its denyJa4 never matches
-  if (!admitRouted(s)) {
-    rejectClient(s, Outcome.Denied, RESPONSE_403)
-    return
-  }
+  // the access lists apply as on the TLS port; plain HTTP has no JA4, so a route's allowJa4 refuses it
+  // and its denyJa4 never matches
+  if (!settleRoute(s, target, target >= 0 ? state.routeUpstream[target]! : -1, Outcome.NoRoute, RESPONSE_421, RESPONSE_403)) return
   s.head = reader.received()
   s.http = null
-  // further client bytes (a request body) are held until the origin is up (relay/accept.ts onClientData)
-  s.state = SessionState.Connecting
   if (s.pool < 0) {
     forwardSession(s, hostText(reader), ForwardPort.Http, rejectForward)
     return

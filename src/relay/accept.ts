@@ -220,42 +220,53 @@ function routeHello (s: Session, status: HelloStatus): void {
     if (info.alpnStart >= 0) s.alpn = alpnToStrings(asm.hs, info).join(',')
     if (ctx.options.logJa4) sessionJa4(s)
   }
-  let target = -1
-  if (status === HelloStatus.Ok) {
-    target = matchServerName(state.routes, asm.hs, info.sniStart, info.sniEnd)
-  }
-  if (target >= 0) {
-    counters[Counter.RouteHit]!++
-    s.routeIndex = target
-    // the pattern string is rebuilt from the shared trie only for a connection that is logged
-    if (ctx.options.accessLog) s.route = patternOf(state.routes, target)
-    // ALPN routing: the route's first alpn entry (config order) that the client offers, else its upstream
-    s.pool = routePool(state, target, asm.hs, info.alpnStart, info.alpnEnd)
-  } else if (state.defaultUpstream >= 0) {
-    counters[Counter.RouteDefault]!++
-    s.routeIndex = ROUTE_DEFAULT
-    s.route = 'default'
-    s.pool = state.defaultUpstream
-  } else {
-    rejectClient(s, status === HelloStatus.Ok ? Outcome.NoRoute : Outcome.NoSni)
-    return
-  }
-  // every attempt of this connection uses the server table of the state it was routed in
-  s.table = state.servers
-  countRoute(ctx.routeCounts, ctx.routeBase, ctx.routeTracked, s.routeIndex)
-  // access lists (policy.ts): after routing, before any origin is contacted
-  if (!admitRouted(s)) {
-    rejectClient(s, Outcome.Denied)
-    return
-  }
-  // further client bytes (early data) are held until the origin is up (onClientData)
-  s.state = SessionState.Connecting
+  const target = status === HelloStatus.Ok ? matchServerName(state.routes, asm.hs, info.sniStart, info.sniEnd) : -1
+  // ALPN routing: the route's first alpn entry (config order) that the client offers, else its upstream
+  const pool = target >= 0 ? routePool(state, target, asm.hs, info.alpnStart, info.alpnEnd) : -1
+  if (!settleRoute(s, target, pool, status === HelloStatus.Ok ? Outcome.NoRoute : Outcome.NoSni)) return
   // a forward route has no pool: it dials the SNI itself, through the fence (forward/)
   if (s.pool < 0) {
     forwardSession(s, sniToString(asm.hs, info), ForwardPort.Tls, rejectClient)
     return
   }
   connectOrigin(s)
+}
+
+/**
+ * Where a connection goes once its name is looked up, for every reader (ClientHello here, HTTP head in
+ * http/relay.ts): `target` ≥ 0 is the matched route and `pool` the pool the caller chose for it, else the
+ * default pool when there is one. Records route, pool and the server table every attempt will use, counts
+ * the route, then applies the access lists (policy.ts) before any origin is contacted. True: the session
+ * is Connecting (further client bytes are held until the origin is up). False: refused and answered —
+ * `noRoute` with `noRouteReply`, or `denied` with `deniedReply` (default replies: the outcome's TLS alert).
+ */
+export function settleRoute (s: Session, target: number, pool: number, noRoute: Outcome,
+  noRouteReply?: Uint8Array | null, deniedReply?: Uint8Array | null): boolean {
+  const ctx = s.ctx
+  const state = ctx.state
+  if (target >= 0) {
+    ctx.counters[Counter.RouteHit]!++
+    s.routeIndex = target
+    // the pattern string is rebuilt from the shared trie only for a connection that is logged
+    if (ctx.options.accessLog) s.route = patternOf(state.routes, target)
+    s.pool = pool
+  } else if (state.defaultUpstream >= 0) {
+    ctx.counters[Counter.RouteDefault]!++
+    s.routeIndex = ROUTE_DEFAULT
+    s.route = 'default'
+    s.pool = state.defaultUpstream
+  } else {
+    rejectClient(s, noRoute, noRouteReply)
+    return false
+  }
+  s.table = state.servers
+  countRoute(ctx.routeCounts, ctx.routeBase, ctx.routeTracked, s.routeIndex)
+  if (!admitRouted(s)) {
+    rejectClient(s, Outcome.Denied, deniedReply)
+    return false
+  }
+  s.state = SessionState.Connecting
+  return true
 }
 
 /**
