@@ -28,6 +28,7 @@ import type { LiveSettings } from './messages.ts'
 import { HandoffDispatcher, openHandoffListeners } from './handoff.ts'
 import { closeServers } from './listen.ts'
 import { reloadFromFile, type ReloadResult } from './reload.ts'
+import type { WorkerPrestart } from './prestart.ts'
 
 export { RESPAWN_MIN_MS, RESPAWN_MAX_MS } from './supervisor.ts'
 export { MAX_PENDING_HANDOFF } from './handoff.ts'
@@ -91,13 +92,19 @@ export function crashWorker (handle: ProxyHandle, i: number): void {
   hook.call(handle, i)
 }
 
-export async function startProxy (config: ProxyConfig, logger: Logger): Promise<ProxyHandle> {
+/** What a caller may hand startProxy besides the config. */
+export interface StartOptions {
+  /** workers started while the config compiled (prestart.ts): the first spawns take them */
+  readonly prestart?: WorkerPrestart
+}
+
+export async function startProxy (config: ProxyConfig, logger: Logger, options: StartOptions = {}): Promise<ProxyHandle> {
   await assertRuntimeSupports(config.accept)
   const state = attachServers(buildRouteState(config), config.workers, null)
   const handoff = config.accept === 'handoff'
   const mainCounters = new Float64Array(createCounterBuffer())
   // reuseport: the workers bind the TLS listeners, then the plain-HTTP ones (worker.ts tells them apart by index)
-  const supervisor = new Supervisor(config, state, logger, handoff ? [] : [...config.listen, ...(config.http?.listen ?? [])])
+  const supervisor = new Supervisor(config, state, logger, handoff ? [] : [...config.listen, ...(config.http?.listen ?? [])], options.prestart ?? null)
   let dispatcher: HandoffDispatcher | null = null
   let servers: Server[] = []
   let addresses: readonly HostPort[] = []
@@ -142,6 +149,9 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
     routes: config.routes.length,
     default: config.default === null ? 'reject' : config.upstreams[config.default]!.name,
   }, LogEvent.Listening)
+  // the line supervisors and scripts wait for: written now, not when the buffer fills or the periodic
+  // flush comes round (up to a second later, log/logger.ts)
+  logger.flush()
   const handle = new PoolHandle(config, logger, addresses, supervisor, dispatcher, servers, mainCounters, state)
   handle.httpAddresses = httpAddresses
   handle.startMonitor(config)
@@ -215,13 +225,16 @@ class PoolHandle implements ProxyHandle {
   startMonitor (routing: ProxyConfig): void {
     const old = this.monitor
     const state = this.state
-    const routed = routedNames(routing)
+    // one {name, pool} per route: built on the first certificate event, not at every start and swap
+    // (a million-route table: ~0.15 s and tens of MB, for a warning most tables never trigger)
+    let routed: ReturnType<typeof routedNames> | null = null
     const defaultPool = routing.default === null ? null : routing.upstreams[routing.default]?.name ?? null
     const logger = this.logger
     const monitor = new UpstreamMonitor(state.servers, state.pools, {
       logger,
       onCertificate: (event: CertificateEvent) => {
         // once per pool, after its first successful TLS check (upstreams/ health.ts)
+        routed ??= routedNames(routing)
         const warnings = coalescingWarnings(routed, [{ pool: event.pool, server: event.server, names: event.names }], defaultPool)
         if (warnings.length > 0) {
           logger.warn({ evt: LogEvent.UpstreamCoalesce, pool: event.pool, server: event.server, warnings: warnings.map((w) => w.message) }, LogEvent.UpstreamCoalesce)
