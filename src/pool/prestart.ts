@@ -76,12 +76,12 @@ export class WorkerPrestart {
     }
   }
 
-  /** Terminate the workers never taken; no more start. */
-  async close (): Promise<void> {
+  /** Terminate the workers never taken (resolves with their exit codes once they have stopped); no more start. */
+  async close (): Promise<number[]> {
     this.#closed = true
     const left = this.#waiting
     this.#waiting = []
-    await Promise.all(left.map((w) => w.worker.terminate().catch(ignore)))
+    return await Promise.all(left.map((w) => w.worker.terminate().catch(() => -1)))
   }
 }
 
