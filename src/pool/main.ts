@@ -20,7 +20,8 @@ import { ALL_OUTCOMES } from '../metrics/outcomes.ts'
 import { formatHostPort } from '../config/index.ts'
 import { LogEvent, reopenLogger } from '../log/index.ts'
 import { attachServers, buildRouteState } from './route-state.ts'
-import { coalescingWarnings, routedNames, serverStats, UpstreamMonitor, type CertificateEvent, type ServerStats } from '../upstreams/index.ts'
+import { coalescingWarnings, serverStats, UpstreamMonitor, type CertificateEvent, type RoutedName, type ServerStats } from '../upstreams/index.ts'
+import { patternOf } from '../routes/index.ts'
 import type { RouteTables } from '../relay/context.ts'
 import { assertRuntimeSupports } from './runtime.ts'
 import { Supervisor, type MetricSources } from './supervisor.ts'
@@ -68,7 +69,7 @@ export interface ProxyHandle {
    * its server table is built here, with the health state of servers that stay carried over, and its
    * health checks replace the running ones
    */
-  updateRoutes: (tables: RouteTables, live?: LiveSettings, config?: ProxyConfig) => void
+  updateRoutes: (tables: RouteTables, live?: LiveSettings) => void
   /**
    * Reload routes from a config file (default: the one the proxy started with), compiled off the main
    * thread; logs and returns what happened, never rejects (reload.ts).
@@ -154,7 +155,7 @@ export async function startProxy (config: ProxyConfig, logger: Logger, options: 
   logger.flush()
   const handle = new PoolHandle(config, logger, addresses, supervisor, dispatcher, servers, mainCounters, state)
   handle.httpAddresses = httpAddresses
-  handle.startMonitor(config)
+  handle.startMonitor()
   return handle
 }
 
@@ -172,13 +173,10 @@ class PoolHandle implements ProxyHandle {
   state: RouteState
   /** active health checks of the table in force: once per process, on this thread */
   private monitor: UpstreamMonitor | null = null
-  /** the config whose routes are in force (for the coalescing warning's routing) */
-  private routing: ProxyConfig
 
   constructor (config: ProxyConfig, logger: Logger, addresses: readonly HostPort[], supervisor: Supervisor,
     dispatcher: HandoffDispatcher | null, servers: readonly Server[], mainCounters: Float64Array, state: RouteState) {
     this.state = state
-    this.routing = config
     this.config = config
     this.logger = logger
     this.addresses = addresses
@@ -210,31 +208,30 @@ class PoolHandle implements ProxyHandle {
     }
   }
 
-  updateRoutes (tables: RouteTables, live?: LiveSettings, config?: ProxyConfig): void {
+  updateRoutes (tables: RouteTables, live?: LiveSettings): void {
     const next = attachServers(tables, this.config.workers, this.state.servers)
     this.state = next
     this.supervisor.updateRoutes(next, live)
-    if (config !== undefined) this.routing = config
-    this.startMonitor(this.routing)
+    this.startMonitor()
   }
 
   /**
    * (Re)start the health checks on the table in force. The old checks stop in the background: until
    * they have, a result of theirs lands in the old table, which only connections already routed read.
    */
-  startMonitor (routing: ProxyConfig): void {
+  startMonitor (): void {
     const old = this.monitor
     const state = this.state
     // one {name, pool} per route: built on the first certificate event, not at every start and swap
     // (a million-route table: ~0.15 s and tens of MB, for a warning most tables never trigger)
-    let routed: ReturnType<typeof routedNames> | null = null
-    const defaultPool = routing.default === null ? null : routing.upstreams[routing.default]?.name ?? null
+    let routed: RoutedName[] | null = null
+    const defaultPool = state.pools[state.defaultUpstream]?.name ?? null
     const logger = this.logger
     const monitor = new UpstreamMonitor(state.servers, state.pools, {
       logger,
       onCertificate: (event: CertificateEvent) => {
         // once per pool, after its first successful TLS check (upstreams/ health.ts)
-        routed ??= routedNames(routing)
+        routed ??= routedNamesOf(state)
         const warnings = coalescingWarnings(routed, [{ pool: event.pool, server: event.server, names: event.names }], defaultPool)
         if (warnings.length > 0) {
           logger.warn({ evt: LogEvent.UpstreamCoalesce, pool: event.pool, server: event.server, warnings: warnings.map((w) => w.message) }, LogEvent.UpstreamCoalesce)
@@ -284,5 +281,20 @@ class PoolHandle implements ProxyHandle {
 }
 
 function ignoreError (): void {}
+
+/**
+ * Each routed name and its pool, read from the tables (what upstreams/ routedNames reads from a config):
+ * the tables are what a reload brings back from its thread, not the config's RouteEntry objects.
+ */
+function routedNamesOf (state: RouteState): RoutedName[] {
+  const out: RoutedName[] = []
+  for (let i = 0; i < state.routes.size; i++) {
+    // forward routes (upstream -1) have no pool
+    const pool = state.pools[state.routeUpstream[i]!]
+    const name = patternOf(state.routes, i)
+    if (pool !== undefined && name !== null) out.push({ name, pool: pool.name })
+  }
+  return out
+}
 
 export { COUNTER_SLOTS }
