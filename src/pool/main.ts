@@ -4,6 +4,8 @@
  *
  *  - runtime.ts     feature probe for the accept model (fails with HG_ERR_UNSUPPORTED_RUNTIME)
  *  - supervisor.ts  worker slots: spawn, respawn with backoff, drain (Supervisor)
+ *  - prestart.ts    workers started while the config compiles (`StartOptions.prestart`), taken by the
+ *                   Supervisor's first spawns
  *  - handoff.ts     `handoff` only: main-thread listeners and the socket dispatcher with its bounded
  *                   pending queue (HandoffDispatcher); in `reuseport` the workers own the listeners
  *  - reload.ts      reload orchestration (`ProxyHandle.reload`)

@@ -9,7 +9,8 @@
  *
  * Startup: a worker that fails or exits before it is ready fails `startAll` (no respawn loop for a
  * worker that cannot start). In `reuseport`, port 0 is resolved by starting worker 0 first and giving
- * its bound ports to the others. Shutdown: each worker is asked to drain and terminated as soon as it
+ * its bound ports to the others. A slot's first worker may be one started before the config was
+ * compiled (prestart.ts): it gets its WorkerData as an `init` message instead of at spawn. Shutdown: each worker is asked to drain and terminated as soon as it
  * reports `drained`, or DRAIN_SLACK_MS after the grace period if it never does.
  */
 import type { Worker } from 'node:worker_threads'

@@ -8,6 +8,10 @@
  *  - handoff: the main thread accepts with `pauseOnConnect` and transfers each socket here
  *    (`{ type: 'conn', socket }`).
  *
+ * Data: `workerData` (a worker spawned for a slot), or, for a worker started while the config was still
+ * compiling (prestart.ts, workerData null), the first message, `{ type: 'init', data }`: its modules are
+ * loaded by then, so only the table check and the listeners are left after the compile.
+ *
  * Nothing here ever blocks: no Atomics.wait (piscina's `atomics: 'sync'` would freeze our sockets),
  * logging goes through pino's asynchronous destination.
  */
