@@ -314,7 +314,8 @@ export class RouteCompiler {
   /**
    * The immutable table of the routes added. `shared`: its typed arrays are allocated on
    * SharedArrayBuffers (what shareTable would copy them onto), so a table bound for worker threads is
-   * built there once instead of built and then copied.
+   * built there once instead of built and then copied. Call it once, as the last call: it frees the
+   * compiler's own arrays (`release`), so the compiler cannot take more routes after it.
    */
   finish (shared = false): CompiledRoutes {
     if (this.#fault !== null) throw new Error('RouteCompiler.finish after a fault')
