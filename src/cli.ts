@@ -277,13 +277,16 @@ function waitForSignal (logger: Logger, log: Awaited<ReturnType<typeof loadLogMo
 }
 
 async function runServe (file: string, version: string): Promise<number> {
-  const [{ loadConfigFile }, log, { closeReloadPool }, { startServing }] =
+  const [{ loadConfigFile }, log, { closeReloadPool, WorkerPrestart }, { startServing }] =
     await Promise.all([loadConfigModule(), loadLogModule(), import('./pool/index.ts'), import('./lifecycle.ts')])
   const { createLogger, flushLogger, LogEvent } = log
+  const prestart = new WorkerPrestart()
   let config: ProxyConfig
   try {
-    config = await loadConfigFile(file)
+    // the workers start (threads, modules) on the other cores while this thread compiles the table
+    config = await loadConfigFile(file, { onWorkers: (n) => { prestart.start(n) } })
   } catch (err) {
+    await prestart.close()
     if (!isProxyError(err)) throw err
     printError(err.message)
     const logger = createLogger({ level: 'info' })
@@ -294,6 +297,7 @@ async function runServe (file: string, version: string): Promise<number> {
 
   const refused = await checkStartup(config)
   if (refused !== null) {
+    await prestart.close()
     printError(refused)
     return EXIT_FAILURE
   }
@@ -302,7 +306,7 @@ async function runServe (file: string, version: string): Promise<number> {
   // source.etcd: etcd's routes (or the snapshot) merged with the file's, before anything listens
   let serving
   try {
-    serving = await startServing({ config, file }, logger, version)
+    serving = await startServing({ config, file, prestart }, logger, version)
   } catch (err) {
     logger.fatal({ evt: LogEvent.Fatal, err }, LogEvent.Fatal)
     await flushLogger(logger)

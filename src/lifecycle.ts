@@ -23,7 +23,7 @@ import { ReloadLedger } from './metrics/reloads.ts'
 import type { EtcdSourceMetrics } from './metrics/prometheus.ts'
 import { ErrorCode } from './errors.ts'
 import type { ProxyConfig } from './config/types.ts'
-import type { ProxyHandle, ReloadResult } from './pool/index.ts'
+import type { ProxyHandle, ReloadResult, WorkerPrestart } from './pool/index.ts'
 import type { EtcdSource } from './source/etcd.ts'
 
 /** What the lifecycle needs from a running proxy (startProxy's handle has it). */
@@ -129,6 +129,8 @@ export interface ServeInput {
   readonly file: string
   /** the config as a value (createProxy's inline config); the file is read when absent */
   readonly value?: unknown
+  /** workers started while the config compiled (pool/prestart.ts); closed here once the proxy started or failed */
+  readonly prestart?: WorkerPrestart
 }
 
 /** A started proxy, its lifecycle, and its route source (null without `source.etcd`). */
@@ -152,10 +154,13 @@ export async function startServing (input: ServeInput, logger: Logger, version: 
   let config = input.config
   try {
     if (source !== null) config = (await source.load()).config
-    proxy = await startProxy(config, logger)
+    proxy = await startProxy(config, logger, input.prestart === undefined ? {} : { prestart: input.prestart })
   } catch (err) {
     await source?.close()
     throw err
+  } finally {
+    // any the proxy did not take (none when the count was right)
+    await input.prestart?.close()
   }
   const life = createLifecycle(proxy, logger, version, source === null
     ? undefined

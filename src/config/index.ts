@@ -15,7 +15,7 @@ export type { ConfigFormat } from './load.ts'
  * The config's compiled route table (the one parseConfig built, handed over once; else compiled now), and
  * RouteError code → name. The one place routes are compiled for a config.
  */
-export { compileConfigRoutes, routeErrorName } from './routes.ts'
+export { compileConfigRoutes, routeErrorName, takeRouteColumns, type RouteColumns } from './routes.ts'
 /** The pools part of `hellogate check`: pools, servers and the routes that use each. */
 export { describeUpstreams } from './summary.ts'
 /** The http: and forward: part of `hellogate check` (nothing when they are off). */
@@ -24,7 +24,7 @@ export { describeEdge } from './edge.ts'
  * Validate an already-parsed value; or one whose routes come as `[pattern, value]` entries, read once in
  * order (a key-value store, a generated table: no million-key object needed).
  */
-export { parseConfig, parseConfigWithRoutes } from './validate.ts'
+export { parseConfig, parseConfigWithRoutes, type LoadHooks } from './validate.ts'
 /** Value syntaxes and key paths, shared with the CLI summary and tests. */
 export { formatDuration, formatHostPort, parseDuration, parseHostPort } from './values.ts'
 export { formatKeyPath, type KeyPath, type Locator } from './fault.ts'

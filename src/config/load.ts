@@ -33,7 +33,7 @@ import { LIMITS } from './defaults.ts'
 import { substituteEnv } from './env.ts'
 import { failIn, formatKeyPath, type KeyPath, type Locator } from './fault.ts'
 import { findRouteOffset, NOT_PLAIN, splitJsonConfig } from './json-routes.ts'
-import { parseConfig, parseConfigFrom } from './validate.ts'
+import { parseConfigFrom, type LoadHooks } from './validate.ts'
 import type { ProxyConfig } from './types.ts'
 
 export type ConfigFormat = 'yaml' | 'json'
@@ -191,13 +191,13 @@ const CR = 0x0d
  * Parse and validate config text (no I/O). `file` names the source in messages; `format` defaults to
  * detectFormat(file, text).
  */
-export function parseConfigText (text: string, file: string, format: ConfigFormat = detectFormat(file, text)): ProxyConfig {
+export function parseConfigText (text: string, file: string, format: ConfigFormat = detectFormat(file, text), hooks?: LoadHooks): ProxyConfig {
   const clean = text.charCodeAt(0) === 0xFEFF ? text.slice(1) : text
   if (format === 'json') {
-    const fast = parseJsonFast(Buffer.from(clean, 'utf8'), file)
+    const fast = parseJsonFast(Buffer.from(clean, 'utf8'), file, hooks)
     if (fast !== undefined) return fast
   }
-  return parseTextSlow(clean, file, format)
+  return parseTextSlow(clean, file, format, hooks)
 }
 
 /** Parse config text (byte order mark removed) into its value with the environment substituted, not yet validated. */
@@ -207,9 +207,9 @@ function parseConfigValue (clean: string, file: string, format: ConfigFormat): {
 }
 
 /** the whole text parsed (JSON.parse or yaml), then validated: every error with its position */
-function parseTextSlow (clean: string, file: string, format: ConfigFormat): ProxyConfig {
+function parseTextSlow (clean: string, file: string, format: ConfigFormat, hooks?: LoadHooks): ProxyConfig {
   const { value, locate } = parseConfigValue(clean, file, format)
-  return parseConfig(value, file, locate)
+  return parseConfigFrom(value, file, locate, undefined, 0, hooks)
 }
 
 /**
@@ -239,10 +239,10 @@ async function readConfigBytes (file: string): Promise<Buffer> {
  * fault with its position and the ordinary wording. So this path is only ever taken by a valid file,
  * and gives the config parseTextSlow would (same checks, same order, same values).
  */
-function parseJsonFast (bytes: Uint8Array, file: string): ProxyConfig | undefined {
+function parseJsonFast (bytes: Uint8Array, file: string, hooks?: LoadHooks): ProxyConfig | undefined {
   try {
     const { rest, routes, expected } = splitJsonConfig(bytes)
-    return parseConfigFrom(substituteEnv(rest, failIn(file, undefined)), file, undefined, routes, expected)
+    return parseConfigFrom(substituteEnv(rest, failIn(file, undefined)), file, undefined, routes, expected, hooks)
   } catch (err) {
     if (err === NOT_PLAIN || err instanceof SyntaxError || isProxyError(err)) return undefined
     throw err
@@ -256,14 +256,15 @@ const BOM = [0xEF, 0xBB, 0xBF] as const
  * Parse and validate the bytes of a config file: a JSON file through the fast path first (no text of
  * the whole file, no routes object), anything else or any fault through parseConfigText.
  */
-function parseConfigBytes (bytes: Buffer, file: string): ProxyConfig {
+function parseConfigBytes (bytes: Buffer, file: string, hooks?: LoadHooks): ProxyConfig {
   const from = bytes[0] === BOM[0] && bytes[1] === BOM[1] && bytes[2] === BOM[2] ? BOM.length : 0
   if (sniffJson(file, bytes, from)) {
-    const fast = parseJsonFast(bytes.subarray(from), file)
+    const fast = parseJsonFast(bytes.subarray(from), file, hooks)
     if (fast !== undefined) return fast
-    return parseTextSlow(bytes.toString('utf8', from), file, 'json')
+    return parseTextSlow(bytes.toString('utf8', from), file, 'json', hooks)
   }
-  return parseConfigText(bytes.toString('utf8'), file)
+  const text = bytes.toString('utf8')
+  return parseConfigText(text, file, detectFormat(file, text), hooks)
 }
 
 /** detectFormat(file, text) === 'json', decided on the bytes where that is certain (else false) */
@@ -288,9 +289,12 @@ function tooLarge (file: string, size: number): ProxyError {
     `${file}: config file is ${size} bytes, more than the ${LIMITS.configFileMaxBytes} byte limit`, { source: ErrorSource.Config, file })
 }
 
-/** Read, parse and validate a config file. Rejects with ProxyError (HG_ERR_CONFIG_*). */
-export async function loadConfigFile (file: string): Promise<ProxyConfig> {
-  return parseConfigBytes(await readConfigBytes(file), file)
+/**
+ * Read, parse and validate a config file. Rejects with ProxyError (HG_ERR_CONFIG_*). `hooks`: what the
+ * caller learns while it is built (validate.ts LoadHooks).
+ */
+export async function loadConfigFile (file: string, hooks?: LoadHooks): Promise<ProxyConfig> {
+  return parseConfigBytes(await readConfigBytes(file), file, hooks)
 }
 
 /** Synchronous loadConfigFile, for tools that cannot await. */

@@ -22,7 +22,7 @@ import { ErrorCode } from '../errors.ts'
 import { checkHostNameText, describeNameStatus } from '../names/index.ts'
 import { MAX_ROUTES, normalizePattern, RouteCompiler, RouteError, type CompiledRoutes, type CompileFault } from '../routes/index.ts'
 import { failIn, formatKeyPath, type Fail } from './fault.ts'
-import type { ProxyConfig } from './types.ts'
+import type { AlpnRoute, ProxyConfig } from './types.ts'
 
 const PATTERN_EXPECTED = 'expected a host name (a.example.com) or a wildcard (*.example.com) as the route pattern'
 
@@ -79,9 +79,30 @@ export function reportCompileFault (fault: CompileFault, sources: readonly strin
 /** Tables compiled by parseConfig, waiting for the config's first compileConfigRoutes call. */
 const remembered = new WeakMap<ProxyConfig, CompiledRoutes>()
 
+/**
+ * What parseConfig resolved per route, as columns: the same values as `config.routes[i].upstream` and
+ * `.alpn`, without a walk over a million RouteEntry objects (pool/route-state.ts reads these).
+ */
+export interface RouteColumns {
+  /** route index → pool index (-1: a forward route); length = config.routes.length */
+  readonly upstream: Int32Array
+  /** route index → its alpn list, only the routes that have one, in index order */
+  readonly alpn: ReadonlyMap<number, readonly AlpnRoute[]>
+}
+
+const rememberedColumns = new WeakMap<ProxyConfig, RouteColumns>()
+
 /** Keep the table parseConfig compiled for `config`, for compileConfigRoutes to hand over once. */
-export function rememberTable (config: ProxyConfig, table: CompiledRoutes): void {
+export function rememberTable (config: ProxyConfig, table: CompiledRoutes, columns?: RouteColumns): void {
   remembered.set(config, table)
+  if (columns !== undefined) rememberedColumns.set(config, columns)
+}
+
+/** The RouteColumns parseConfig built for `config`, once (undefined after that, or for any other config). */
+export function takeRouteColumns (config: ProxyConfig): RouteColumns | undefined {
+  const columns = rememberedColumns.get(config)
+  rememberedColumns.delete(config)
+  return columns
 }
 
 /** The table parseConfig compiled for `config`, once (undefined after that, or for any other config). */

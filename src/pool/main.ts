@@ -4,6 +4,8 @@
  *
  *  - runtime.ts     feature probe for the accept model (fails with HG_ERR_UNSUPPORTED_RUNTIME)
  *  - supervisor.ts  worker slots: spawn, respawn with backoff, drain (Supervisor)
+ *  - prestart.ts    workers started while the config compiles (`StartOptions.prestart`), taken by the
+ *                   Supervisor's first spawns
  *  - handoff.ts     `handoff` only: main-thread listeners and the socket dispatcher with its bounded
  *                   pending queue (HandoffDispatcher); in `reuseport` the workers own the listeners
  *  - reload.ts      reload orchestration (`ProxyHandle.reload`)
@@ -20,7 +22,8 @@ import { ALL_OUTCOMES } from '../metrics/outcomes.ts'
 import { formatHostPort } from '../config/index.ts'
 import { LogEvent, reopenLogger } from '../log/index.ts'
 import { attachServers, buildRouteState } from './route-state.ts'
-import { coalescingWarnings, routedNames, serverStats, UpstreamMonitor, type CertificateEvent, type ServerStats } from '../upstreams/index.ts'
+import { coalescingWarnings, serverStats, UpstreamMonitor, type CertificateEvent, type RoutedName, type ServerStats } from '../upstreams/index.ts'
+import { patternOf } from '../routes/index.ts'
 import type { RouteTables } from '../relay/context.ts'
 import { assertRuntimeSupports } from './runtime.ts'
 import { Supervisor, type MetricSources } from './supervisor.ts'
@@ -28,6 +31,7 @@ import type { LiveSettings } from './messages.ts'
 import { HandoffDispatcher, openHandoffListeners } from './handoff.ts'
 import { closeServers } from './listen.ts'
 import { reloadFromFile, type ReloadResult } from './reload.ts'
+import type { WorkerPrestart } from './prestart.ts'
 
 export { RESPAWN_MIN_MS, RESPAWN_MAX_MS } from './supervisor.ts'
 export { MAX_PENDING_HANDOFF } from './handoff.ts'
@@ -67,7 +71,7 @@ export interface ProxyHandle {
    * its server table is built here, with the health state of servers that stay carried over, and its
    * health checks replace the running ones
    */
-  updateRoutes: (tables: RouteTables, live?: LiveSettings, config?: ProxyConfig) => void
+  updateRoutes: (tables: RouteTables, live?: LiveSettings) => void
   /**
    * Reload routes from a config file (default: the one the proxy started with), compiled off the main
    * thread; logs and returns what happened, never rejects (reload.ts).
@@ -91,13 +95,19 @@ export function crashWorker (handle: ProxyHandle, i: number): void {
   hook.call(handle, i)
 }
 
-export async function startProxy (config: ProxyConfig, logger: Logger): Promise<ProxyHandle> {
+/** What a caller may hand startProxy besides the config. */
+export interface StartOptions {
+  /** workers started while the config compiled (prestart.ts): the first spawns take them */
+  readonly prestart?: WorkerPrestart
+}
+
+export async function startProxy (config: ProxyConfig, logger: Logger, options: StartOptions = {}): Promise<ProxyHandle> {
   await assertRuntimeSupports(config.accept)
   const state = attachServers(buildRouteState(config), config.workers, null)
   const handoff = config.accept === 'handoff'
   const mainCounters = new Float64Array(createCounterBuffer())
   // reuseport: the workers bind the TLS listeners, then the plain-HTTP ones (worker.ts tells them apart by index)
-  const supervisor = new Supervisor(config, state, logger, handoff ? [] : [...config.listen, ...(config.http?.listen ?? [])])
+  const supervisor = new Supervisor(config, state, logger, handoff ? [] : [...config.listen, ...(config.http?.listen ?? [])], options.prestart ?? null)
   let dispatcher: HandoffDispatcher | null = null
   let servers: Server[] = []
   let addresses: readonly HostPort[] = []
@@ -142,9 +152,12 @@ export async function startProxy (config: ProxyConfig, logger: Logger): Promise<
     routes: config.routes.length,
     default: config.default === null ? 'reject' : config.upstreams[config.default]!.name,
   }, LogEvent.Listening)
+  // the line supervisors and scripts wait for: written now, not when the buffer fills or the periodic
+  // flush comes round (up to a second later, log/logger.ts)
+  logger.flush()
   const handle = new PoolHandle(config, logger, addresses, supervisor, dispatcher, servers, mainCounters, state)
   handle.httpAddresses = httpAddresses
-  handle.startMonitor(config)
+  handle.startMonitor()
   return handle
 }
 
@@ -162,13 +175,10 @@ class PoolHandle implements ProxyHandle {
   state: RouteState
   /** active health checks of the table in force: once per process, on this thread */
   private monitor: UpstreamMonitor | null = null
-  /** the config whose routes are in force (for the coalescing warning's routing) */
-  private routing: ProxyConfig
 
   constructor (config: ProxyConfig, logger: Logger, addresses: readonly HostPort[], supervisor: Supervisor,
     dispatcher: HandoffDispatcher | null, servers: readonly Server[], mainCounters: Float64Array, state: RouteState) {
     this.state = state
-    this.routing = config
     this.config = config
     this.logger = logger
     this.addresses = addresses
@@ -200,28 +210,30 @@ class PoolHandle implements ProxyHandle {
     }
   }
 
-  updateRoutes (tables: RouteTables, live?: LiveSettings, config?: ProxyConfig): void {
+  updateRoutes (tables: RouteTables, live?: LiveSettings): void {
     const next = attachServers(tables, this.config.workers, this.state.servers)
     this.state = next
     this.supervisor.updateRoutes(next, live)
-    if (config !== undefined) this.routing = config
-    this.startMonitor(this.routing)
+    this.startMonitor()
   }
 
   /**
    * (Re)start the health checks on the table in force. The old checks stop in the background: until
    * they have, a result of theirs lands in the old table, which only connections already routed read.
    */
-  startMonitor (routing: ProxyConfig): void {
+  startMonitor (): void {
     const old = this.monitor
     const state = this.state
-    const routed = routedNames(routing)
-    const defaultPool = routing.default === null ? null : routing.upstreams[routing.default]?.name ?? null
+    // one {name, pool} per route: built on the first certificate event, not at every start and swap
+    // (a million-route table: ~0.15 s and tens of MB, for a warning most tables never trigger)
+    let routed: RoutedName[] | null = null
+    const defaultPool = state.pools[state.defaultUpstream]?.name ?? null
     const logger = this.logger
     const monitor = new UpstreamMonitor(state.servers, state.pools, {
       logger,
       onCertificate: (event: CertificateEvent) => {
         // once per pool, after its first successful TLS check (upstreams/ health.ts)
+        routed ??= routedNamesOf(state)
         const warnings = coalescingWarnings(routed, [{ pool: event.pool, server: event.server, names: event.names }], defaultPool)
         if (warnings.length > 0) {
           logger.warn({ evt: LogEvent.UpstreamCoalesce, pool: event.pool, server: event.server, warnings: warnings.map((w) => w.message) }, LogEvent.UpstreamCoalesce)
@@ -271,5 +283,20 @@ class PoolHandle implements ProxyHandle {
 }
 
 function ignoreError (): void {}
+
+/**
+ * Each routed name and its pool, read from the tables (what upstreams/ routedNames reads from a config):
+ * the tables are what a reload brings back from its thread, not the config's RouteEntry objects.
+ */
+function routedNamesOf (state: RouteState): RoutedName[] {
+  const out: RoutedName[] = []
+  for (let i = 0; i < state.routes.size; i++) {
+    // forward routes (upstream -1) have no pool
+    const pool = state.pools[state.routeUpstream[i]!]
+    const name = patternOf(state.routes, i)
+    if (pool !== undefined && name !== null) out.push({ name, pool: pool.name })
+  }
+  return out
+}
 
 export { COUNTER_SLOTS }

@@ -54,6 +54,8 @@ export type MainToWorker =
    */
   | { readonly type: 'conn', readonly socket: Socket, readonly listener: number, readonly http?: true }
   | { readonly type: 'routes', readonly state: RouteState, readonly slab: RouteSlab, readonly live: LiveSettings }
+  /** a prestarted worker's data (pool/prestart.ts): the first message it gets, and only it */
+  | { readonly type: 'init', readonly data: WorkerData }
   | { readonly type: 'drain', readonly graceMs: number }
   /** SIGUSR2: reopen log.file by name (logrotate renamed it) */
   | { readonly type: 'reopen' }

@@ -52,7 +52,7 @@ export type ReloadResult =
 /** What a reload needs from the running proxy (ProxyHandle has it). */
 export interface Reloadable {
   readonly config: ProxyConfig
-  updateRoutes: (tables: RouteTables, live?: LiveSettings, config?: ProxyConfig) => void
+  updateRoutes: (tables: RouteTables, live?: LiveSettings) => void
 }
 
 /**
@@ -108,13 +108,14 @@ export async function reloadWith (proxy: Reloadable, file: string, load: () => P
   try {
     const { config, state } = await load()
     // workers keep their running count: the per-worker share of maxConnections is of the running workers
-    proxy.updateRoutes(state, liveSettings(config, proxy.config.workers), config)
+    proxy.updateRoutes(state, liveSettings(config, proxy.config.workers))
     logger.level = config.log.level
     const previous = lastApplied.get(proxy) ?? proxy.config
     lastApplied.set(proxy, config)
     const result = {
       ok: true,
-      routes: config.routes.length,
+      // the table's count: a config from the reload thread comes without its RouteEntry objects (reload-task.ts)
+      routes: state.routes.size,
       ms: Math.round(performance.now() - t0),
       needsRestart: restartOnlyChanges(proxy.config, config),
       applied: liveChanges(previous, config),

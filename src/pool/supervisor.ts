@@ -9,10 +9,11 @@
  *
  * Startup: a worker that fails or exits before it is ready fails `startAll` (no respawn loop for a
  * worker that cannot start). In `reuseport`, port 0 is resolved by starting worker 0 first and giving
- * its bound ports to the others. Shutdown: each worker is asked to drain and terminated as soon as it
+ * its bound ports to the others. A slot's first worker may be one started before the config was
+ * compiled (prestart.ts): it gets its WorkerData as an `init` message instead of at spawn. Shutdown: each worker is asked to drain and terminated as soon as it
  * reports `drained`, or DRAIN_SLACK_MS after the grace period if it never does.
  */
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import type { HostPort, ProxyConfig } from '../config/types.ts'
 import type { RouteState } from '../relay/context.ts'
@@ -25,6 +26,7 @@ import { workerState } from './route-state.ts'
 import { ErrorCode, ErrorSource, ProxyError } from '../errors.ts'
 import { LogEvent } from '../log/index.ts'
 import type { LiveSettings, MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
+import { newWorker, type WorkerPrestart } from './prestart.ts'
 
 /** First respawn delay after a crash; doubles per consecutive crash. */
 export const RESPAWN_MIN_MS = 100
@@ -34,8 +36,6 @@ export const RESPAWN_MAX_MS = 5000
 const RESPAWN_STABLE_MS = 10_000
 /** Extra time past the drain deadline before a worker that has not reported is terminated. */
 const DRAIN_SLACK_MS = 2000
-
-const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url)
 
 /** The live part of `config` for each of `workers` running workers (maxConnections is split evenly). */
 export function liveSettings (config: ProxyConfig, workers: number): LiveSettings {
@@ -122,7 +122,11 @@ export class Supervisor {
   /** quic.listen: what every worker binds over UDP (ports resolved by worker 0) */
   private quicListen: readonly HostPort[]
 
-  constructor (config: ProxyConfig, state: RouteState, logger: Logger, listen: readonly HostPort[]) {
+  /** workers started before the config was compiled, taken by the first spawns (null: none) */
+  private readonly prestart: WorkerPrestart | null
+
+  constructor (config: ProxyConfig, state: RouteState, logger: Logger, listen: readonly HostPort[], prestart: WorkerPrestart | null = null) {
+    this.prestart = prestart
     // workers route through `state`; the config's per-route and per-pool objects would only be cloned
     // into every worker's heap (a million-route table: hundreds of MB each) and never read there
     this.config = Object.freeze({ ...config, routes: NO_ROUTES, upstreams: NO_UPSTREAMS })
@@ -192,7 +196,10 @@ export class Supervisor {
       routeSlab: this.routeBook.slab,
       live: this.live,
     }
-    const worker = new Worker(WORKER_URL, { workerData: data, name: 'hellogate-worker-' + String(slot.id) })
+    // a worker started while the config compiled (prestart.ts) gets the same data as its first message
+    const early = this.prestart?.take() ?? null
+    if (early !== null) early.postMessage({ type: 'init', data } satisfies MainToWorker)
+    const worker = early ?? newWorker(slot.id, data)
     slot.worker = worker
     slot.up = false
     slot.startedAt = Date.now()

@@ -8,9 +8,14 @@
  *  - handoff: the main thread accepts with `pauseOnConnect` and transfers each socket here
  *    (`{ type: 'conn', socket }`).
  *
+ * Data: `workerData` (a worker spawned for a slot), or, for a worker started while the config was still
+ * compiling (prestart.ts, workerData null), the first message, `{ type: 'init', data }`: its modules are
+ * loaded by then, so only the table check and the listeners are left after the compile.
+ *
  * Nothing here ever blocks: no Atomics.wait (piscina's `atomics: 'sync'` would freeze our sockets),
  * logging goes through pino's asynchronous destination.
  */
+import { once } from 'node:events'
 import net, { type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { parentPort, workerData, threadId } from 'node:worker_threads'
@@ -29,8 +34,10 @@ import { buildProxyInPolicies, type ProxyInPolicy } from '../relay/proxy-in.ts'
 import type { LiveSettings, MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
 import type { HostPort } from '../config/types.ts'
 
-const data = workerData as WorkerData
 const port = parentPort!
+// a prestarted worker (prestart.ts) has loaded its modules while the table compiled; its data is the
+// first message
+const data = workerData === null ? await initMessage() : workerData as WorkerData
 const config = data.config
 // matchServerName trusts the table's internal offsets; a table from another thread is checked once here
 if (!verifyTable(data.state.routes)) throw new ProxyError(ErrorCode.WORKER_START, 'worker ' + String(data.id) + ' received a corrupt route table', { source: ErrorSource.Internal })
@@ -52,6 +59,12 @@ let drainTimer: NodeJS.Timeout | null = null
 const proxyIn = buildProxyInPolicies(config)
 const kProxyIn = Symbol('hellogate.proxyIn')
 interface ListenerServer extends net.Server { [kProxyIn]: ProxyInPolicy | null }
+
+async function initMessage (): Promise<WorkerData> {
+  const [msg] = await once(port, 'message') as [MainToWorker]
+  if (msg.type !== 'init') throw new ProxyError(ErrorCode.WORKER_START, 'worker: expected its data first, got ' + msg.type, { source: ErrorSource.Internal })
+  return msg.data
+}
 
 function post (msg: WorkerToMain): void {
   port.postMessage(msg)

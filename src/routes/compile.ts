@@ -173,6 +173,7 @@ class TrieBuilder {
     if (next > this.nodes.length) {
       const bigger = new Int32Array(Math.min(MAX_HEAP_WORDS, Math.max(next, this.nodes.length * 2)))
       bigger.set(this.nodes.subarray(0, id))
+      release(this.nodes)
       this.nodes = bigger
       this.bytes = new Uint8Array(bigger.buffer)
     }
@@ -206,15 +207,19 @@ class TrieBuilder {
       slots[slot * SLOT_STRIDE] = key
       slots[slot * SLOT_STRIDE + 1] = id
     }
+    release(this.slots)
     this.slots = slots
     this.slotMask = mask
   }
 
   finish (patterns: string[], targets: Int32Array, routeNode: Int32Array, exactCount: number, shared: boolean): CompiledRoutes {
     const fit = slotCountFor(this.nodeCount - 1)
-    if (fit < this.slotMask + 1 || shared) this.rehash(fit, shared)
+    if (fit < this.slotMask + 1) this.rehash(fit, shared)
+    // already the right size: a copy onto shared memory costs a memcpy, a rehash a hash probe per node
+    else if (shared) this.slots = sharedCopy(this.slots, true)
     const nodes = alloc32(this.end, shared)
     nodes.set(this.nodes.subarray(0, this.end))
+    release(this.nodes)
     // the builder's arrays are garbage from here; dropping them now lets a GC during the caller's next
     // steps free them even while the builder itself is still referenced
     this.nodes = nodes
@@ -309,15 +314,18 @@ export class RouteCompiler {
   /**
    * The immutable table of the routes added. `shared`: its typed arrays are allocated on
    * SharedArrayBuffers (what shareTable would copy them onto), so a table bound for worker threads is
-   * built there once instead of built and then copied.
+   * built there once instead of built and then copied. Call it once, as the last call: it frees the
+   * compiler's own arrays (`release`), so the compiler cannot take more routes after it.
    */
   finish (shared = false): CompiledRoutes {
     if (this.#fault !== null) throw new Error('RouteCompiler.finish after a fault')
     const n = this.#patterns.length
     const targets = alloc32(n, shared)
     targets.set(this.#targets.subarray(0, n))
+    release(this.#targets)
     const routeNode = alloc32(n, shared)
     routeNode.set(this.#routeNode.subarray(0, n))
+    release(this.#routeNode)
     return this.#builder.finish(this.#patterns, targets, routeNode, this.#exactCount, shared)
   }
 }
@@ -326,6 +334,7 @@ export class RouteCompiler {
 function grown (a: Int32Array): Int32Array {
   const bigger = new Int32Array(Math.min(MAX_ROUTES, a.length * 2))
   bigger.set(a)
+  release(a)
   return bigger
 }
 
@@ -401,10 +410,23 @@ function isShared (a: Int32Array): boolean {
   return a.buffer instanceof SharedArrayBuffer
 }
 
-function sharedCopy (a: Int32Array): Int32Array {
+/** `a` copied onto a SharedArrayBuffer; `consume`: `a` is a builder array nobody reads after (released) */
+function sharedCopy (a: Int32Array, consume = false): Int32Array {
   const c = new Int32Array(new SharedArrayBuffer(a.byteLength))
   c.set(a)
+  if (consume) release(a)
   return c
+}
+
+/**
+ * Free a builder array's memory now (ArrayBuffer.prototype.transfer(0) detaches it, and its backing
+ * store goes with the last reference) instead of at the next full GC. At a million routes the
+ * builder's arrays are ~80 MB that would otherwise still be counted while the workers start, which is
+ * when a `serve` start peaks. Only for arrays this file allocated, never shared, never handed out.
+ */
+function release (a: Int32Array): void {
+  const buffer = a.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer }
+  if (!(buffer instanceof SharedArrayBuffer) && typeof buffer.transfer === 'function') buffer.transfer(0)
 }
 
 /** mark route index `route` as placed; false when out of range or placed twice */

@@ -347,7 +347,7 @@ export class EtcdSource {
     return await reloadWith(this.requireProxy(), this.file, async () => {
       const r = await loadRoutesOffThread(input)
       // reloadWith swaps it in next, synchronously: this revision is the one in force from now on
-      this.applied(r.skipped ?? [], r.shadowed ?? [], r.config.routes.length, from, input, revision)
+      this.applied(r.skipped ?? [], r.shadowed ?? [], r.state.routes.size, from, input, revision)
       return r
     }, this.logger)
   }

@@ -53,7 +53,7 @@ async function reloadFromFile (): Promise<ReloadOutcome> {
   try {
     const next = await loadRoutesOffThread(file)
     proxy.updateRoutes(next.state)
-    return { ok: true, routes: next.config.routes.length, ms: performance.now() - t0, needsRestart: restartOnlyChanges(proxy.config, next.config) }
+    return { ok: true, routes: next.state.routes.size, ms: performance.now() - t0, needsRestart: restartOnlyChanges(proxy.config, next.config) }
   } catch (err) {
     if (!isProxyError(err)) throw err
     return { ok: false, error: err.toJSON() }

@@ -12,10 +12,11 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { compileConfigRoutes, loadConfigFile, parseConfig, parseConfigWithRoutes, type ProxyConfig } from '../../../src/config/index.ts'
+import { buildRouteState, routeStateFromTable } from '../../../src/pool/index.ts'
 import { splitJsonConfig } from '../../../src/config/json-routes.ts'
 import { parseConfigFrom } from '../../../src/config/validate.ts'
 import { ErrorCode, ProxyError } from '../../../src/errors.ts'
-import { matchServerName, type CompiledRoutes } from '../../../src/routes/index.ts'
+import { matchServerName, verifyTable, type CompiledRoutes } from '../../../src/routes/index.ts'
 import { referenceMatch } from '../../../src/routes/reference.ts'
 
 /** routes in the generated table: above validate.ts's shared-memory threshold, small enough to stay quick */
@@ -136,6 +137,32 @@ describe('a 50 000-route JSON file', { timeout: TIMEOUT_MS }, () => {
     expect(table.nodes.buffer).toBeInstanceOf(SharedArrayBuffer) // compiled where workers share it
     expect([...table.targets]).toEqual(ref.routes.map((_, i) => i))
     expectSameLookups(table, ref)
+  })
+
+  it('builds the workers\' per-route arrays from parseConfig\'s columns exactly as from the RouteEntry objects', async () => {
+    const file = join(dir, 'columns.json')
+    await writeFile(file, text())
+    const loaded = await loadConfigFile(file)
+    // buildRouteState takes the table and the columns parseConfig kept (no walk over the routes)
+    const fromColumns = buildRouteState(loaded)
+    // the same table, the per-route values read from config.routes
+    const fromRoutes = routeStateFromTable(loaded, { ...fromColumns.routes, patterns: loaded.routes.map((r) => r.pattern) })
+    expect(loaded.routes.filter((r) => r.alpn.length > 0).length).toBeGreaterThan(1000)
+    for (const k of ['routeUpstream', 'alpnFirst', 'alpnCount', 'alpnProtoStart', 'alpnProto', 'alpnUpstream'] as const) {
+      expect([...fromColumns[k]], k).toEqual([...fromRoutes[k]])
+    }
+    expect(verifyTable(fromColumns.routes)).toBe(true)
+  })
+
+  it('tells the worker count before it reads the first route (serve starts the workers then)', () => {
+    const raw = JSON.parse(text()) as { routes: Record<string, unknown> }
+    const events: string[] = []
+    const config = parseConfigFrom({ ...raw, routes: undefined, workers: 3 }, 'kv', undefined, (visit) => {
+      events.push('routes')
+      for (const [k, v] of Object.entries(raw.routes)) visit(k, v)
+    }, 0, { onWorkers: (n) => { events.push(`workers ${n}`) } })
+    expect(config.workers).toBe(3)
+    expect(events).toEqual(['workers 3', 'routes'])
   })
 
   it('gives the same config from entries (parseConfigWithRoutes), as a key-value store would feed them', () => {
