@@ -75,6 +75,30 @@ describe('compileFleet', () => {
     expect(config.upstreams.find((u) => u.name === 'web')!.servers[0]!.address).toBe('127.0.0.1:2000')
   })
 
+  it('keeps the first key of a case or trailing-dot clash that passes its checks, in input order, from a Map as from an array', () => {
+    const entries: Array<[string, string]> = [
+      ['b.example.com', '10.0.0.1:443'], // canonical first: the later aliases are the duplicates
+      ['B.example.com.', '10.0.0.2:443'],
+      ['B.EXAMPLE.COM', '10.0.0.3:443'],
+      ['C.example.com', 'missing'], // an alias that fails its own check does not claim the pattern
+      ['c.example.com', '10.0.0.4:443'],
+      ['D.example.com', '10.0.0.5:443'], // alias first: the canonical key after it is the duplicate
+      ['d.example.com', '10.0.0.6:443'],
+      ['e.example.com', ' 10.0.0.7:443 '],
+    ]
+    for (const routes of [entries, new Map(entries)]) {
+      const { config, skipped } = compileFleet({ ...input([]), routes })
+      expect(skipped.map((s) => [s.key.slice(PREFIX.length), s.code])).toEqual([
+        ['routes/B.example.com.', ErrorCode.ROUTE_DUPLICATE],
+        ['routes/B.EXAMPLE.COM', ErrorCode.ROUTE_DUPLICATE],
+        ['routes/C.example.com', ErrorCode.CONFIG_INVALID],
+        ['routes/d.example.com', ErrorCode.ROUTE_DUPLICATE],
+      ])
+      expect(skipped[0]!.reason).toContain(PREFIX + 'routes/b.example.com')
+      expect(['b', 'c', 'd', 'e'].map((l) => pattern(config, `${l}.example.com`))).toEqual(['10.0.0.1:443', '10.0.0.4:443', '10.0.0.5:443', '10.0.0.7:443'])
+    }
+  })
+
   it('throws a fault of the file itself, as a reload of that file would', () => {
     let err: unknown
     try { compileFleet(input([['a.example.com', '10.0.0.1:443']], [], { ...FILE, workers: 'many' })) } catch (e) { err = e }
