@@ -36,7 +36,7 @@ import type { EtcdSourceConfig } from '../config/types.ts'
 import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
 import { LogEvent } from '../log/index.ts'
 import { loadRoutesOffThread, reloadWith, type Reloadable, type ReloadResult } from '../pool/reload.ts'
-import { compileFleet, ROUTES_DIR, splitKey, UPSTREAMS_DIR, type FleetEntry, type FleetInput, type FleetResult, type SkippedKey } from './fleet.ts'
+import { compileFleet, ROUTES_DIR, splitKey, UPSTREAMS_DIR, type FleetEntries, type FleetEntry, type FleetInput, type FleetResult, type SkippedKey } from './fleet.ts'
 import { decodeRangeResponse, RANGE_STATUS_TEXT, RangePage, RangeStatus } from './range-decode.ts'
 import { readSnapshot, writeSnapshot } from './snapshot.ts'
 
@@ -156,6 +156,15 @@ export class PrefixEntries implements Iterable<FleetEntry> {
 
   keys (): IterableIterator<string> {
     return this.#map === null ? this.#names.values() : this.#map.keys()
+  }
+
+  /**
+   * The entries as columns: as read, the arrays themselves (never written again: the first edit starts
+   * the Map and new arrays); once edited, two arrays copied from the Map.
+   */
+  columns (): FleetEntries {
+    if (this.#map === null) return { names: this.#names, texts: this.#values }
+    return { names: [...this.#map.keys()], texts: [...this.#map.values()] }
   }
 
   * [Symbol.iterator] (): Generator<FleetEntry> {
@@ -416,7 +425,7 @@ export class EtcdSource {
       from = await this.loadSnapshot() ? 'snapshot' : 'file'
       this.logger.warn({ evt: LogEvent.SourceNotReady, code: ErrorCode.SOURCE_ETCD, reason: this.reason, from, revision: this.state.revision }, LogEvent.SourceNotReady)
     }
-    const input = this.input(false)
+    const input = this.input()
     const result = compileFleet(input)
     this.applied(result.skipped, result.shadowed, result.config.routes.length, from, input, this.state.revision)
     return result
@@ -439,18 +448,16 @@ export class EtcdSource {
   }
 
   /**
-   * What a compile reads: the file's value and the prefix. `copy`: the entries as arrays taken now (a
-   * compile in the reload thread starts later, while the watch goes on changing the entries); without it,
-   * the PrefixEntries themselves, for a compile that runs before the watch starts (start: no copy of a
-   * million entries beside them).
+   * What a compile reads: the file's value and the prefix as it is now (a compile in the reload thread
+   * starts later, while the watch goes on editing the entries: PrefixEntries.columns is a copy once edited).
    */
-  private input (copy: boolean): FleetInput {
+  private input (): FleetInput {
     return {
       file: this.file,
       raw: this.fileValue,
       prefix: this.config.prefix,
-      routes: copy ? [...this.state.routes] as FleetEntry[] : this.state.routes,
-      upstreams: [...this.state.upstreams] as FleetEntry[],
+      routes: this.state.routes.columns(),
+      upstreams: [...this.state.upstreams],
     }
   }
 
@@ -469,8 +476,8 @@ export class EtcdSource {
   private saveSnapshot (input: FleetInput, revision: number): void {
     const file = this.config.cache
     if (file === null) return
-    // entries copied now: the write waits for the one before it, and the watch changes the entries meanwhile
-    const snap = { prefix: this.config.prefix, revision, routes: Array.isArray(input.routes) ? input.routes as FleetEntry[] : [...input.routes], upstreams: input.upstreams }
+    const { names, texts } = input.routes
+    const snap = { prefix: this.config.prefix, revision, routes: names.map((name, i): FleetEntry => [name, texts[i]!]), upstreams: input.upstreams }
     this.writing = this.writing.then(() => writeSnapshot(file, snap)).catch((err: unknown) => {
       this.logger.error({ evt: LogEvent.SourceSnapshotError, code: ErrorCode.SOURCE_SNAPSHOT, file, message: (err as Error).message }, LogEvent.SourceSnapshotError)
     })
@@ -506,7 +513,7 @@ export class EtcdSource {
 
   /** one compile of the prefix as it is now, off the main thread, swapped in by reloadWith */
   private async compileNow (): Promise<ReloadResult> {
-    const input = this.input(true)
+    const input = this.input()
     const revision = this.state.revision
     const from = this.fromEtcd ? 'etcd' : 'snapshot'
     return await reloadWith(this.requireProxy(), this.file, async () => {

@@ -20,7 +20,8 @@
  *    whatever that still refuses in an etcd key is left out and the whole is parsed again, at most
  *    MAX_COMPILE_PASSES times.
  *
- * Limits: the entries are arrays of [name, text] (cheap to structured-clone into the pool thread).
+ * Limits: the routes are two arrays, names and texts (cheap to structured-clone into the pool thread);
+ * the pools are [name, text] pairs (a handful).
  */
 import { ErrorCode, isProxyError, ProxyError, ErrorSource } from '../errors.ts'
 import { formatKeyPath } from '../config/fault.ts'
@@ -46,6 +47,23 @@ const POOL_CHECK_ROUTE = 'pool-check.hellogate.invalid'
 
 export type FleetEntry = readonly [name: string, text: string]
 
+/**
+ * etcd's routes as two columns, index for index, each name once: a million routes are two arrays
+ * (read by index, structured-cloned as two arrays into the reload thread), not a million pairs.
+ */
+export interface FleetEntries {
+  readonly names: readonly string[]
+  readonly texts: readonly string[]
+}
+
+/** [name, text] pairs as FleetEntries */
+export function fleetEntries (pairs: Iterable<FleetEntry>): FleetEntries {
+  const names: string[] = []
+  const texts: string[] = []
+  for (const [name, text] of pairs) { names.push(name); texts.push(text) }
+  return { names, texts }
+}
+
 /** What one compile reads: the file's value and etcd's entries at one revision. */
 export interface FleetInput {
   /** the config file (names it in messages) */
@@ -54,11 +72,8 @@ export interface FleetInput {
   readonly raw: unknown
   /** the etcd prefix, to name keys in `skipped` */
   readonly prefix: string
-  /**
-   * pattern (key below PREFIX/routes/) → value text, in key order, each name once: an array (what crosses
-   * to the reload thread) or the source's own Map (the start's compile, with no copy of a million entries)
-   */
-  readonly routes: Iterable<FleetEntry>
+  /** pattern (key below PREFIX/routes/) → value text, in key order */
+  readonly routes: FleetEntries
   /** pool name (key below PREFIX/upstreams/) → JSON text */
   readonly upstreams: readonly FleetEntry[]
 }
@@ -196,8 +211,9 @@ export function compileFleet (input: FleetInput): FleetResult {
   // are tracked: no set of every pattern beside the table (at a million keys, ~100 MB and a second)
   const filePatterns = new Set<string>()
   for (const source of Object.keys(fileRoutes)) filePatterns.add(normalizePattern(source) ?? source)
+  const { names, texts } = input.routes
   const aliased = new Set<string>()
-  for (const [name] of input.routes) {
+  for (const name of names) {
     const canonical = normalizePattern(name)
     if (canonical !== null && canonical !== name) aliased.add(canonical)
   }
@@ -205,14 +221,15 @@ export function compileFleet (input: FleetInput): FleetResult {
   // the etcd routes left out (skipped or shadowed), and the long-form values parsed
   const left = new Set<string>()
   const parsed = new Map<string, unknown>()
-  for (const [name, text] of input.routes) {
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!
     const key = routeKey(name)
     const canonical = normalizePattern(name)
     if (canonical === null) { left.add(name); skip(key, ErrorCode.ROUTE_INVALID, `'${name}' is not a host name or *.wildcard route pattern`); continue }
     if (filePatterns.has(canonical)) { left.add(name); shadowed.push(key); continue }
     const first = aliased.has(canonical) ? seen.get(canonical) : undefined
     if (first !== undefined) { left.add(name); skip(key, ErrorCode.ROUTE_DUPLICATE, `same pattern as ${routeKey(first)} (both are '${canonical}')`); continue }
-    const value = parseRouteValue(text)
+    const value = parseRouteValue(texts[i]!)
     if (value instanceof ProxyError) { left.add(name); skip(key, value.code, value.message); continue }
     const fault = routeFault(value, targets)
     if (fault !== null) { left.add(name); skip(key, ErrorCode.CONFIG_INVALID, fault); continue }
@@ -258,30 +275,32 @@ export function compileFleet (input: FleetInput): FleetResult {
 /**
  * etcd's routes that passed the cheap checks, as [name, value] in input order: the input's entries less
  * those `left` out, each value the text (trimmed, as parseRouteValue gives it) or its parsed long form.
- * A view, not a copy: a million routes stay the input's one array or Map.
+ * A view, not a copy: a million routes stay the input's two arrays.
  */
 class EtcdRoutes implements Iterable<readonly [string, unknown]> {
-  readonly #entries: Iterable<FleetEntry>
+  readonly #entries: FleetEntries
   readonly #left: ReadonlySet<string>
   readonly #parsed: ReadonlyMap<string, unknown>
-  constructor (entries: Iterable<FleetEntry>, left: ReadonlySet<string>, parsed: ReadonlyMap<string, unknown>) {
+  constructor (entries: FleetEntries, left: ReadonlySet<string>, parsed: ReadonlyMap<string, unknown>) {
     this.#entries = entries
     this.#left = left
     this.#parsed = parsed
   }
 
   * [Symbol.iterator] (): Generator<readonly [string, unknown]> {
-    for (const [name, text] of this.#entries) {
-      if (this.#left.has(name)) continue
-      yield [name, this.#parsed.has(name) ? this.#parsed.get(name) : text.trim()]
+    const { names, texts } = this.#entries
+    const left = this.#left
+    const parsed = this.#parsed
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!
+      if (left.size !== 0 && left.has(name)) continue
+      yield [name, parsed.size !== 0 && parsed.has(name) ? parsed.get(name) : texts[i]!.trim()]
     }
   }
 
   /** is `name` one of these routes (a linear search: only when a compile failed) */
   has (name: string): boolean {
-    if (this.#left.has(name)) return false
-    for (const [n] of this.#entries) if (n === name) return true
-    return false
+    return !this.#left.has(name) && this.#entries.names.includes(name)
   }
 }
 
