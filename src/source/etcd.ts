@@ -262,7 +262,9 @@ async function rangePage (client: Etcd3, req: IRangeRequest): Promise<Buffer> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await pool.withConnection('KV', ({ client: kv, metadata }) => new Promise<Buffer>((resolve, reject) => {
-        const range = (kv as unknown as { Range: GrpcMethod }).Range
+        const range = (kv as unknown as { Range?: GrpcMethod }).Range
+        // a later etcd3 or grpc-js without the method attributes: a clear error, not a TypeError deep inside
+        if (typeof range?.path !== 'string' || typeof range.requestSerialize !== 'function') { reject(new TypeError('etcd3 KV client without Range method attributes')); return }
         kv.makeUnaryRequest(range.path, range.requestSerialize, rawMessage, req, metadata, { deadline: Date.now() + CALL_TIMEOUT_MS }, (err, res) => {
           if (err !== null || res === undefined) reject(castGrpcError(err ?? new Error('no answer')))
           else resolve(res)
