@@ -22,6 +22,8 @@ export default [
       // http/head.ts reads an HTTP/1.x request head the way hello/ reads a ClientHello; forward/fence.ts decides
       // which resolved addresses forward mode may dial: both pure (their socket glue lives next to them)
       'src/http/head.ts', 'src/forward/fence.ts',
+      // etcd's range answers read from their protobuf bytes (source/etcd.ts makes the call)
+      'src/source/range-decode.ts',
       // the bench's response reader, statistics and chart writer: bytes and numbers in, no I/O
       'src/bench/http1.ts', 'src/bench/stats.ts', 'src/bench/svg.ts',
     ],

@@ -4,7 +4,8 @@
  *
  * Usage: `node bench/etcd/run.ts [--sizes 10,100000] [--samples 30,15]` (needs `npm run build` and an
  * etcd binary, e.g. Debian's etcd-server).
- *        `node bench/etcd/run.ts --load 1000000 [--runs 3]`: the start of a large table instead (below).
+ *        `node bench/etcd/run.ts --load 1000000 [--runs 3] [--cli A.js,B.js]`: the start of a large table
+ *        instead (below).
  *
  * Method: a real etcd (test/helpers/etcd.ts: temp data dir on tmpfs, loopback ports) and the real
  * `hellogate serve` (dist/cli.js, 1 worker, source.etcd) in its own process, in front of a plain-TCP
@@ -25,8 +26,11 @@
  * route, source.etcd) started `--runs` times; per run the time from spawn to the `listening` line (the
  * whole prefix read, validated, compiled, the worker up) and the process's peak RSS (VmHWM from /proc,
  * all threads, read once it listens — as bench/load-config does). Output: the median run and every run,
- * with the load average; JSON at bench/results/etcd-load-latest.json. On a 2-vCPU host shared with other
- * work the wall time also counts their turns: read it with the load average.
+ * with the load average, and the CPU time the process used (all threads) and etcd used meanwhile (the read
+ * costs both, on the same cores); JSON at bench/results/etcd-load-latest.json. `--cli`: the hellogate
+ * builds to start (default this checkout's dist/cli.js), comma-separated, run in turns (A B A B …) against
+ * the same etcd, so that a before/after pair shares the etcd, the hour and the machine's load. On a 2-vCPU
+ * host shared with other work the wall time also counts their turns: read it with the load average.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
@@ -57,7 +61,7 @@ const SAMPLE_TIMEOUT_MS = 60_000
 const SAMPLE_GAP_MS = 2 * COALESCE_MS
 
 const { values } = parseArgs({
-  options: { sizes: { type: 'string', default: '10,100000' }, samples: { type: 'string', default: '30,15' }, load: { type: 'string' }, runs: { type: 'string', default: '3' } },
+  options: { sizes: { type: 'string', default: '10,100000' }, samples: { type: 'string', default: '30,15' }, load: { type: 'string' }, runs: { type: 'string', default: '3' }, cli: { type: 'string' } },
 })
 const sizes = values.sizes.split(',').map(Number)
 const samples = values.samples.split(',').map(Number)
@@ -89,8 +93,18 @@ async function fill (client: Etcd3, prefix: string, n: number, target: string): 
   }
 }
 
-/** `--load N`: serve's start from a prefix of N routes, `--runs` times (module header). */
-async function load (n: number, runs: number): Promise<void> {
+/** user + system CPU of process `pid` so far (all its threads), ms: /proc/PID/stat fields 14 and 15 */
+function cpuMs (pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(f[11]) + Number(f[12])) * 1000 / CLOCK_TICKS
+}
+/** Linux USER_HZ (the unit of /proc/PID/stat times) */
+const CLOCK_TICKS = 100
+
+interface LoadSample { cli: string, listeningS: number, peakMiB: number, cpuS: number, etcdCpuS: number, loadavg: number[] }
+
+/** `--load N`: serve's start from a prefix of N routes, `--runs` times per build (module header). */
+async function load (n: number, runs: number, clis: readonly string[]): Promise<void> {
   const etcd = await startEtcd()
   const prefix = '/load/'
   const env = (): { cpus: number, node: string, loadavg: number[] } => ({ cpus: os.availableParallelism(), node: process.version, loadavg: os.loadavg().map(round) })
@@ -99,24 +113,34 @@ async function load (n: number, runs: number): Promise<void> {
     await fill(etcd.client, prefix, n, '127.0.0.1:9')
     console.log(`${n} routes put in ${round((performance.now() - t0) / 1000)} s (load average ${env().loadavg.join(' ')})`)
     const raw = { ...rawConfig({ workers: 1, routes: {} }), source: { etcd: { endpoints: [etcd.endpoint], prefix } } }
-    const samples: Array<{ listeningS: number, peakMiB: number, loadavg: number[] }> = []
+    const samples: LoadSample[] = []
     for (let r = 0; r < runs; r++) {
-      const t1 = performance.now()
-      const proxy = await startCliProxy({ routes: {} }, undefined, raw, LOAD_START_TIMEOUT_MS)
-      const listeningS = round((performance.now() - t1) / 1000)
-      const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${String(proxy.child.pid)}/status`, 'utf8'))
-      const applied = proxy.logs.find((l) => l.evt === 'source.applied')
-      await proxy.close()
-      if (applied?.routes !== n) throw new Error(`expected ${n} routes applied, the log says ${JSON.stringify(applied)}`)
-      const s = { listeningS, peakMiB: Math.round(Number(hwm?.[1]) / 1024), loadavg: env().loadavg }
-      samples.push(s)
-      console.log(`  run ${r + 1}: listening after ${s.listeningS} s, peak RSS ${s.peakMiB} MiB (load average ${s.loadavg.join(' ')})`)
+      for (const cli of clis) {
+        const t1 = performance.now()
+        const etcd0 = cpuMs(etcd.pid())
+        const proxy = await startCliProxy({ routes: {} }, cli, raw, LOAD_START_TIMEOUT_MS)
+        const listeningS = round((performance.now() - t1) / 1000)
+        const pid = proxy.child.pid!
+        const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${String(pid)}/status`, 'utf8'))
+        const cpuS = round(cpuMs(pid) / 1000)
+        const etcdCpuS = round((cpuMs(etcd.pid()) - etcd0) / 1000)
+        const applied = proxy.logs.find((l) => l.evt === 'source.applied')
+        await proxy.close()
+        if (applied?.routes !== n) throw new Error(`expected ${n} routes applied, the log says ${JSON.stringify(applied)}`)
+        const s = { cli, listeningS, peakMiB: Math.round(Number(hwm?.[1]) / 1024), cpuS, etcdCpuS, loadavg: env().loadavg }
+        samples.push(s)
+        console.log(`  run ${r + 1} ${cli}: listening after ${s.listeningS} s, peak RSS ${s.peakMiB} MiB, CPU ${s.cpuS} s + etcd ${s.etcdCpuS} s (load average ${s.loadavg.join(' ')})`)
+      }
     }
-    const mid = [...samples].sort((a, b) => a.listeningS - b.listeningS)[Math.floor(samples.length / 2)]!
-    console.log(`${n} routes from etcd: hellogate serve listening after ${mid.listeningS} s (median of ${runs}), peak RSS ${Math.max(...samples.map((x) => x.peakMiB))} MiB (max)`)
+    const medians = clis.map((cli) => {
+      const mine = samples.filter((x) => x.cli === cli)
+      const mid = [...mine].sort((a, b) => a.listeningS - b.listeningS)[Math.floor(mine.length / 2)]!
+      console.log(`${n} routes from etcd, ${cli}: hellogate serve listening after ${mid.listeningS} s (median of ${runs}), peak RSS ${Math.max(...mine.map((x) => x.peakMiB))} MiB (max)`)
+      return mid
+    })
     const dir = path.join(import.meta.dirname, '../results')
     mkdirSync(dir, { recursive: true })
-    writeFileSync(path.join(dir, 'etcd-load-latest.json'), JSON.stringify({ env: env(), routes: n, median: mid, samples }, null, 2) + '\n')
+    writeFileSync(path.join(dir, 'etcd-load-latest.json'), JSON.stringify({ env: env(), routes: n, median: medians[medians.length - 1], medians, samples }, null, 2) + '\n')
   } finally {
     await etcd.stop()
   }
@@ -124,7 +148,11 @@ async function load (n: number, runs: number): Promise<void> {
 
 async function main (): Promise<void> {
   if (!haveEtcd()) { console.error('bench:etcd needs an etcd binary (Debian: apt-get install etcd-server)'); process.exitCode = 1; return }
-  if (values.load !== undefined) { await load(Number(values.load), Number(values.runs)); return }
+  if (values.load !== undefined) {
+    const clis = values.cli === undefined ? [path.join(import.meta.dirname, '../../dist/cli.js')] : values.cli.split(',').map((c) => path.resolve(c))
+    await load(Number(values.load), Number(values.runs), clis)
+    return
+  }
   const etcd = await startEtcd()
   const origin = net.createServer((s) => { s.on('error', () => {}); s.once('data', () => { s.end('ORIGIN\n') }) })
   await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))

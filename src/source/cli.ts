@@ -73,7 +73,7 @@ export async function runRoutesCommand (cmd: RoutesCommand): Promise<number> {
         const raw = await loadConfigValue(cmd.config)
         let result
         try {
-          result = compileFleet({ file: cmd.config, raw, prefix: etcd.prefix, routes: [[pattern, value]], upstreams: [...state.upstreams] })
+          result = compileFleet({ file: cmd.config, raw, prefix: etcd.prefix, routes: { names: [pattern], texts: [value] }, upstreams: [...state.upstreams] })
         } catch (err) {
           if (!isProxyError(err)) throw err
           return fail(`${err.code}: ${err.message}`)

@@ -20,13 +20,15 @@
  *    the watch restarts after it.
  *  - Only the key layout of fleet.ts is read; other keys under the prefix are ignored.
  *
- * Limits: the prefix is held in memory as text (two Maps); it is read READ_PAGE_KEYS keys per answer,
- * and one answer may be up to MAX_RESPONSE_BYTES (a page is a few MB; a watch batch can be larger).
+ * Limits: the prefix is held in memory as text (PrefixEntries: arrays as read, Maps once the watch edits);
+ * it is read READ_PAGE_KEYS keys per answer, each answer's bytes decoded by range-decode.ts and dropped
+ * before the next but one, and one answer may be up to MAX_RESPONSE_BYTES (a page is ~15 MB; a watch
+ * batch can be larger).
  */
 import { readFile } from 'node:fs/promises'
 
 import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleAll } from 'cockatiel'
-import { Etcd3, Range, type IOptions, type Watcher } from 'etcd3'
+import { castGrpcError, Etcd3, EtcdInvalidAuthTokenError, isRecoverableError, Range, type ICallable, type IOptions, type IRangeRequest, type Watcher } from 'etcd3'
 import type { Logger } from 'pino'
 
 import { loadConfigValue } from '../config/load.ts'
@@ -34,7 +36,8 @@ import type { EtcdSourceConfig } from '../config/types.ts'
 import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
 import { LogEvent } from '../log/index.ts'
 import { loadRoutesOffThread, reloadWith, type Reloadable, type ReloadResult } from '../pool/reload.ts'
-import { compileFleet, splitKey, type FleetEntry, type FleetInput, type FleetResult, type SkippedKey } from './fleet.ts'
+import { compileFleet, ROUTES_DIR, splitKey, UPSTREAMS_DIR, type FleetEntries, type FleetEntry, type FleetInput, type FleetResult, type SkippedKey } from './fleet.ts'
+import { decodeRangeResponse, RANGE_STATUS_TEXT, RangePage, RangeStatus } from './range-decode.ts'
 import { readSnapshot, writeSnapshot } from './snapshot.ts'
 
 /**
@@ -111,42 +114,208 @@ export function etcdError (cfg: EtcdSourceConfig, what: string, err: unknown): P
 /** The prefix's entries at one revision. */
 export interface PrefixState {
   revision: number
-  readonly routes: Map<string, string>
-  readonly upstreams: Map<string, string>
+  readonly routes: PrefixEntries
+  readonly upstreams: PrefixEntries
 }
 
 /**
- * Keys per range request of a prefix read. One answer for a million keys (its protobuf and a million
- * decoded KeyValues with their Buffers, beside the table being built) made `serve` peak at ~1.3 GiB
- * against ~870 MiB in pages of this many (bench:etcd --load). Not smaller: etcd counts the rest of the
- * range for every page (~250 ms per million keys), so pages of 10 000 would add seconds to the read.
+ * One directory of the prefix (routes/ or upstreams/): name → value text, in the order read. A read
+ * appends to two arrays (etcd gives each key once, in key order); the Map the watch edits is built from
+ * them on the first edit. At a million routes the Map cost ~0.5 s of CPU and ~30 MB (more while it
+ * grows) before anything served, while a start's compile only iterates the entries once.
  */
-export const READ_PAGE_KEYS = 100_000
+export class PrefixEntries implements Iterable<FleetEntry> {
+  #names: string[] = []
+  #values: string[] = []
+  #map: Map<string, string> | null = null
+
+  /** entries with distinct names (a snapshot's, a Map's) */
+  static from (entries: Iterable<FleetEntry>): PrefixEntries {
+    const e = new PrefixEntries()
+    for (const [name, value] of entries) e.#mapped().set(name, value)
+    return e
+  }
+
+  get size (): number {
+    return this.#map === null ? this.#names.length : this.#map.size
+  }
+
+  /** a read: one more entry, its name not seen before in this read */
+  append (name: string, value: string): void {
+    if (this.#map !== null) this.#map.set(name, value)
+    else { this.#names.push(name); this.#values.push(value) }
+  }
+
+  set (name: string, value: string): void {
+    this.#mapped().set(name, value)
+  }
+
+  delete (name: string): boolean {
+    return this.#mapped().delete(name)
+  }
+
+  keys (): IterableIterator<string> {
+    return this.#map === null ? this.#names.values() : this.#map.keys()
+  }
+
+  /**
+   * The entries as columns: as read, the arrays themselves (never written again: the first edit starts
+   * the Map and new arrays); once edited, two arrays copied from the Map.
+   */
+  columns (): FleetEntries {
+    if (this.#map === null) return { names: this.#names, texts: this.#values }
+    return { names: [...this.#map.keys()], texts: [...this.#map.values()] }
+  }
+
+  * [Symbol.iterator] (): Generator<FleetEntry> {
+    if (this.#map !== null) { yield * this.#map; return }
+    const names = this.#names
+    const values = this.#values
+    for (let i = 0; i < names.length; i++) yield [names[i]!, values[i]!]
+  }
+
+  #mapped (): Map<string, string> {
+    if (this.#map === null) {
+      const m = new Map<string, string>()
+      for (let i = 0; i < this.#names.length; i++) m.set(this.#names[i]!, this.#values[i]!)
+      this.#map = m
+      this.#names = []
+      this.#values = []
+    }
+    return this.#map
+  }
+}
+
+/**
+ * Keys per range request of a prefix read. etcd 3.4 walks its index over the whole rest of the range
+ * for every page (to count it), so a million keys in pages of 100 000 cost etcd ~3.5 s of CPU against
+ * ~2 s in pages of 250 000 or in one answer (bench:etcd --load, profiles/20261204-large-tables/NOTES.md),
+ * CPU taken from the proxy on a small host. Not larger: a page is decoded from its raw bytes
+ * (range-decode.ts), so it costs its wire size (~15 MB here) and grpc-js' copy of it, and the first page
+ * must come within START_TIMEOUT_MS on a loaded host; one answer of a million keys added ~60 MiB of peak RSS.
+ */
+export const READ_PAGE_KEYS = 250_000
 
 /**
  * Read every key under `prefix` at one revision: pages of READ_PAGE_KEYS in key order, each after the
  * previous one's last key, all at the first page's revision (a consistent copy however long it takes;
  * should that revision be compacted meanwhile, the read fails and is retried like any other failure).
+ * Each page is one raw gRPC answer decoded by range-decode.ts, its route and pool entries copied into
+ * `state` as strings, then dropped (rangePage: why not the client's decoder).
  * `pageKeys`: keys per page (tests read small prefixes in several).
  * `firstPageMs`: how long to wait for the first page (etcd unreachable) — not for the whole read, which
  * at a million keys takes longer than any sensible "etcd is down" deadline on a loaded host.
  */
 export async function readPrefix (client: Etcd3, prefix: string, firstPageMs?: number, pageKeys = READ_PAGE_KEYS): Promise<PrefixState> {
-  const end = Range.prefix(prefix).end
-  const first = client.getAll().prefix(prefix).limit(pageKeys).exec()
-  let res = firstPageMs === undefined ? await first : await withTimeout(first, firstPageMs)
-  const state: PrefixState = { revision: Number(res.header.revision), routes: new Map(), upstreams: new Map() }
-  const values = new ValueTexts()
+  const range = Range.prefix(prefix)
+  const first = rangePage(client, { key: range.start, range_end: range.end, limit: pageKeys })
+  let buf = firstPageMs === undefined ? await first : await withTimeout(first, firstPageMs)
+  const page = new RangePage()
+  const reader = new PageReader(prefix)
+  decodePage(buf, page)
+  const state: PrefixState = { revision: page.revision, routes: new PrefixEntries(), upstreams: new PrefixEntries() }
   for (;;) {
-    for (const kv of res.kvs) applyPut(state, prefix, kv.key.toString(), values.text(kv.value))
-    const last = res.kvs[res.kvs.length - 1]
-    if (!res.more || last === undefined) return state
-    const after = Buffer.concat([last.key, ZERO_BYTE]) // the least key greater than `last`
-    res = await client.getAll().inRange(new Range(after, end)).revision(state.revision).limit(pageKeys).exec()
+    // the next page is asked for before this one is copied out: etcd reads it while this thread works
+    let next: Promise<Buffer> | null = null
+    if (page.more && page.kvs > 0) {
+      const last = page.kvs - 1
+      // the least key greater than the page's last: its bytes and a zero byte
+      const after = Buffer.alloc(page.keyEnd[last]! - page.keyStart[last]! + 1)
+      buf.copy(after, 0, page.keyStart[last], page.keyEnd[last])
+      next = rangePage(client, { key: after, range_end: range.end, limit: pageKeys, revision: state.revision })
+    }
+    reader.apply(state, buf, page)
+    if (next === null) return state
+    buf = await next
+    decodePage(buf, page)
   }
 }
 
-const ZERO_BYTE = Buffer.from([0])
+function decodePage (buf: Buffer, page: RangePage): void {
+  const s = decodeRangeResponse(buf, 0, buf.length, page)
+  if (s !== RangeStatus.Ok) {
+    throw new ProxyError(ErrorCode.SOURCE_ETCD, `unreadable range answer (${buf.length} bytes): ${RANGE_STATUS_TEXT[s]}`, { source: ErrorSource.Config })
+  }
+}
+
+/** the method attributes grpc-js puts on a service client's method (make-client.js) */
+interface GrpcMethod {
+  readonly path: string
+  readonly requestSerialize: (req: IRangeRequest) => Buffer
+}
+
+/** attempts of one page on a recoverable error (another member, or the same after a reconnect): etcd3's own default */
+const PAGE_ATTEMPTS = 3
+
+/**
+ * One Range request, its answer as the raw protobuf bytes. The call goes through the etcd3 client's own
+ * connection pool (its channels, TLS credentials, auth token metadata, member choice and circuit
+ * breakers); only the answer's deserializer is ours: grpc-js' `makeUnaryRequest` with the service's
+ * request serializer and an identity response deserializer. The pool is internal to etcd3 (`pool`), read
+ * here because etcd3 offers no other way to pass a deserializer; everything else (watch, put, delete,
+ * the CLI) uses the client's API. Like etcd3's `exec`: a recoverable error is tried again (PAGE_ATTEMPTS),
+ * and an expired auth token is renewed by one small read through the client's API (which re-authenticates)
+ * before the next try.
+ */
+async function rangePage (client: Etcd3, req: IRangeRequest): Promise<Buffer> {
+  const pool = (client as unknown as { pool: ICallable<unknown> }).pool
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await pool.withConnection('KV', ({ client: kv, metadata }) => new Promise<Buffer>((resolve, reject) => {
+        const range = (kv as unknown as { Range?: GrpcMethod }).Range
+        // a later etcd3 or grpc-js without the method attributes: a clear error, not a TypeError deep inside
+        if (typeof range?.path !== 'string' || typeof range.requestSerialize !== 'function') { reject(new TypeError('etcd3 KV client without Range method attributes')); return }
+        kv.makeUnaryRequest(range.path, range.requestSerialize, rawMessage, req, metadata, { deadline: Date.now() + CALL_TIMEOUT_MS }, (err, res) => {
+          if (err !== null || res === undefined) reject(castGrpcError(err ?? new Error('no answer')))
+          else resolve(res)
+        })
+      }))
+    } catch (err) {
+      if (attempt >= PAGE_ATTEMPTS) throw err
+      if (err instanceof EtcdInvalidAuthTokenError) await client.get(req.key ?? '').exec()
+      else if (!isRecoverableError(err as Error)) throw err
+    }
+  }
+}
+
+function rawMessage (bytes: Buffer): Buffer {
+  return bytes
+}
+
+/**
+ * The route and pool entries of decoded pages into a PrefixState: each key compared with
+ * PREFIX/routes/ and PREFIX/upstreams/ as bytes, and only the name after it made a string (no string of
+ * the whole key); value texts shared (ValueTexts).
+ */
+class PageReader {
+  readonly #routes: Buffer
+  readonly #upstreams: Buffer
+  readonly #values = new ValueTexts()
+  constructor (prefix: string) {
+    this.#routes = Buffer.from(prefix + ROUTES_DIR)
+    this.#upstreams = Buffer.from(prefix + UPSTREAMS_DIR)
+  }
+
+  apply (state: PrefixState, buf: Buffer, page: RangePage): void {
+    for (let i = 0; i < page.kvs; i++) {
+      const ks = page.keyStart[i]!
+      const ke = page.keyEnd[i]!
+      let into: PrefixEntries
+      let at: number
+      if (startsWith(buf, ks, ke, this.#routes)) { into = state.routes; at = ks + this.#routes.length } else if (startsWith(buf, ks, ke, this.#upstreams)) { into = state.upstreams; at = ks + this.#upstreams.length } else continue
+      // splitKey: the bare directory is not an entry
+      if (at === ke) continue
+      into.append(buf.toString('utf8', at, ke), this.#values.text(buf, page.valueStart[i]!, page.valueEnd[i]!))
+    }
+  }
+}
+
+/** does buf[start, end) begin with `head`? */
+function startsWith (buf: Buffer, start: number, end: number, head: Buffer): boolean {
+  if (end - start < head.length) return false
+  for (let j = 0; j < head.length; j++) if (buf[start + j] !== head[j]) return false
+  return true
+}
 
 /** ValueTexts: a value this long or shorter is looked up among those already read (host:port, a pool name). */
 const SHARED_VALUE_MAX_BYTES = 64
@@ -159,9 +328,9 @@ const SHARED_VALUES_MAX = 4_096
  */
 class ValueTexts {
   readonly #seen = new Map<string, string>()
-  text (value: Buffer): string {
-    const t = value.toString()
-    if (value.length > SHARED_VALUE_MAX_BYTES) return t
+  text (buf: Buffer, start: number, end: number): string {
+    const t = buf.toString('utf8', start, end)
+    if (end - start > SHARED_VALUE_MAX_BYTES) return t
     const known = this.#seen.get(t)
     if (known !== undefined) return known
     if (this.#seen.size < SHARED_VALUES_MAX) this.#seen.set(t, t)
@@ -199,7 +368,7 @@ export class EtcdSource {
   private client: Etcd3 | null = null
   private watcher: Watcher | null = null
   /** the prefix as last seen (watch applied), revision included */
-  private state: PrefixState = { revision: 0, routes: new Map(), upstreams: new Map() }
+  private state: PrefixState = { revision: 0, routes: new PrefixEntries(), upstreams: new PrefixEntries() }
   /** the file's value the table in force was merged into */
   private fileValue: unknown = null
   private fromEtcd = false
@@ -271,7 +440,7 @@ export class EtcdSource {
     try {
       const snap = await readSnapshot(file, this.config.prefix)
       if (snap === null) return false
-      this.state = { revision: snap.revision, routes: new Map(snap.routes), upstreams: new Map(snap.upstreams) }
+      this.state = { revision: snap.revision, routes: PrefixEntries.from(snap.routes), upstreams: PrefixEntries.from(snap.upstreams) }
       return true
     } catch (err) {
       const e = isProxyError(err) ? err : new ProxyError(ErrorCode.SOURCE_SNAPSHOT, String(err), { source: ErrorSource.Config, file })
@@ -280,13 +449,17 @@ export class EtcdSource {
     }
   }
 
+  /**
+   * What a compile reads: the file's value and the prefix as it is now (a compile in the reload thread
+   * starts later, while the watch goes on editing the entries: PrefixEntries.columns is a copy once edited).
+   */
   private input (): FleetInput {
     return {
       file: this.file,
       raw: this.fileValue,
       prefix: this.config.prefix,
-      routes: [...this.state.routes] as FleetEntry[],
-      upstreams: [...this.state.upstreams] as FleetEntry[],
+      routes: this.state.routes.columns(),
+      upstreams: [...this.state.upstreams],
     }
   }
 
@@ -305,7 +478,8 @@ export class EtcdSource {
   private saveSnapshot (input: FleetInput, revision: number): void {
     const file = this.config.cache
     if (file === null) return
-    const snap = { prefix: this.config.prefix, revision, routes: input.routes, upstreams: input.upstreams }
+    const { names, texts } = input.routes
+    const snap = { prefix: this.config.prefix, revision, routes: names.map((name, i): FleetEntry => [name, texts[i]!]), upstreams: input.upstreams }
     this.writing = this.writing.then(() => writeSnapshot(file, snap)).catch((err: unknown) => {
       this.logger.error({ evt: LogEvent.SourceSnapshotError, code: ErrorCode.SOURCE_SNAPSHOT, file, message: (err as Error).message }, LogEvent.SourceSnapshotError)
     })

@@ -20,7 +20,8 @@
  *    whatever that still refuses in an etcd key is left out and the whole is parsed again, at most
  *    MAX_COMPILE_PASSES times.
  *
- * Limits: the entries are arrays of [name, text] (cheap to structured-clone into the pool thread).
+ * Limits: the routes are two arrays, names and texts (cheap to structured-clone into the pool thread);
+ * the pools are [name, text] pairs (a handful).
  */
 import { ErrorCode, isProxyError, ProxyError, ErrorSource } from '../errors.ts'
 import { formatKeyPath } from '../config/fault.ts'
@@ -46,6 +47,23 @@ const POOL_CHECK_ROUTE = 'pool-check.hellogate.invalid'
 
 export type FleetEntry = readonly [name: string, text: string]
 
+/**
+ * etcd's routes as two columns, index for index, each name once: a million routes are two arrays
+ * (read by index, structured-cloned as two arrays into the reload thread), not a million pairs.
+ */
+export interface FleetEntries {
+  readonly names: readonly string[]
+  readonly texts: readonly string[]
+}
+
+/** [name, text] pairs as FleetEntries */
+export function fleetEntries (pairs: Iterable<FleetEntry>): FleetEntries {
+  const names: string[] = []
+  const texts: string[] = []
+  for (const [name, text] of pairs) { names.push(name); texts.push(text) }
+  return { names, texts }
+}
+
 /** What one compile reads: the file's value and etcd's entries at one revision. */
 export interface FleetInput {
   /** the config file (names it in messages) */
@@ -55,7 +73,7 @@ export interface FleetInput {
   /** the etcd prefix, to name keys in `skipped` */
   readonly prefix: string
   /** pattern (key below PREFIX/routes/) → value text, in key order */
-  readonly routes: readonly FleetEntry[]
+  readonly routes: FleetEntries
   /** pool name (key below PREFIX/upstreams/) → JSON text */
   readonly upstreams: readonly FleetEntry[]
 }
@@ -188,25 +206,37 @@ export function compileFleet (input: FleetInput): FleetResult {
   }
   const targets = new TargetChecks(new Set(Object.keys(pools)))
 
-  // routes: pattern, clash with the file or another key, targets
+  // routes: pattern, clash with the file or another key, targets. Two keys clash only when one of
+  // them is not canonical (etcd keys are distinct), so only the canonical forms of non-canonical keys
+  // are tracked: no set of every pattern beside the table (at a million keys, ~100 MB and a second)
   const filePatterns = new Set<string>()
   for (const source of Object.keys(fileRoutes)) filePatterns.add(normalizePattern(source) ?? source)
+  const { names, texts } = input.routes
+  const aliased = new Set<string>()
+  for (const name of names) {
+    const canonical = normalizePattern(name)
+    if (canonical !== null && canonical !== name) aliased.add(canonical)
+  }
   const seen = new Map<string, string>()
-  const etcdRoutes = new Map<string, unknown>()
-  for (const [name, text] of input.routes) {
+  // the etcd routes left out (skipped or shadowed), and the long-form values parsed
+  const left = new Set<string>()
+  const parsed = new Map<string, unknown>()
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!
     const key = routeKey(name)
     const canonical = normalizePattern(name)
-    if (canonical === null) { skip(key, ErrorCode.ROUTE_INVALID, `'${name}' is not a host name or *.wildcard route pattern`); continue }
-    if (filePatterns.has(canonical)) { shadowed.push(key); continue }
-    const first = seen.get(canonical)
-    if (first !== undefined) { skip(key, ErrorCode.ROUTE_DUPLICATE, `same pattern as ${routeKey(first)} (both are '${canonical}')`); continue }
-    const value = parseRouteValue(text)
-    if (value instanceof ProxyError) { skip(key, value.code, value.message); continue }
+    if (canonical === null) { left.add(name); skip(key, ErrorCode.ROUTE_INVALID, `'${name}' is not a host name or *.wildcard route pattern`); continue }
+    if (filePatterns.has(canonical)) { left.add(name); shadowed.push(key); continue }
+    const first = aliased.has(canonical) ? seen.get(canonical) : undefined
+    if (first !== undefined) { left.add(name); skip(key, ErrorCode.ROUTE_DUPLICATE, `same pattern as ${routeKey(first)} (both are '${canonical}')`); continue }
+    const value = parseRouteValue(texts[i]!)
+    if (value instanceof ProxyError) { left.add(name); skip(key, value.code, value.message); continue }
     const fault = routeFault(value, targets)
-    if (fault !== null) { skip(key, ErrorCode.CONFIG_INVALID, fault); continue }
-    seen.set(canonical, name)
-    etcdRoutes.set(name, value)
+    if (fault !== null) { left.add(name); skip(key, ErrorCode.CONFIG_INVALID, fault); continue }
+    if (aliased.has(canonical)) seen.set(canonical, name)
+    if (typeof value !== 'string') parsed.set(name, value)
   }
+  const etcdRoutes = new EtcdRoutes(input.routes, left, parsed)
 
   // the whole, once, the routes streamed in (the file's first, then etcd's: no merged million-key
   // object); what it still refuses in an etcd key is left out and the whole parsed again
@@ -223,17 +253,17 @@ export function compileFleet (input: FleetInput): FleetResult {
           `validation refuses; the last: ${err.message}`, { source: ErrorSource.Config, file: input.file })
       }
       if (culprit.kind === 'route') {
-        etcdRoutes.delete(culprit.name)
+        left.add(culprit.name)
         skip(routeKey(culprit.name), err.code, err.message)
       } else {
         // a pool the full parse refuses takes the routes that name it along (each would fail next)
         delete pools[culprit.name]
         etcdPools.delete(culprit.name)
         skip(poolKey(culprit.name), err.code, err.message)
-        const left = new TargetChecks(new Set(Object.keys(pools)))
+        const remaining = new TargetChecks(new Set(Object.keys(pools)))
         for (const [name, value] of etcdRoutes) {
-          if (routeFault(value, left) !== null) {
-            etcdRoutes.delete(name)
+          if (routeFault(value, remaining) !== null) {
+            left.add(name)
             skip(routeKey(name), ErrorCode.CONFIG_INVALID, `names pool '${culprit.name}', which was left out`)
           }
         }
@@ -242,14 +272,46 @@ export function compileFleet (input: FleetInput): FleetResult {
   }
 }
 
+/**
+ * etcd's routes that passed the cheap checks, as [name, value] in input order: the input's entries less
+ * those `left` out, each value the text (trimmed, as parseRouteValue gives it) or its parsed long form.
+ * A view, not a copy: a million routes stay the input's two arrays.
+ */
+class EtcdRoutes implements Iterable<readonly [string, unknown]> {
+  readonly #entries: FleetEntries
+  readonly #left: ReadonlySet<string>
+  readonly #parsed: ReadonlyMap<string, unknown>
+  constructor (entries: FleetEntries, left: ReadonlySet<string>, parsed: ReadonlyMap<string, unknown>) {
+    this.#entries = entries
+    this.#left = left
+    this.#parsed = parsed
+  }
+
+  * [Symbol.iterator] (): Generator<readonly [string, unknown]> {
+    const { names, texts } = this.#entries
+    const left = this.#left
+    const parsed = this.#parsed
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!
+      if (left.size !== 0 && left.has(name)) continue
+      yield [name, parsed.size !== 0 && parsed.has(name) ? parsed.get(name) : texts[i]!.trim()]
+    }
+  }
+
+  /** is `name` one of these routes (a linear search: only when a compile failed) */
+  has (name: string): boolean {
+    return !this.#left.has(name) && this.#entries.names.includes(name)
+  }
+}
+
 /** The routes as parseConfigWithRoutes reads them: the file's in its order, then etcd's in key order. */
-function * mergedRoutes (file: JsonObject, etcd: ReadonlyMap<string, unknown>): Generator<readonly [string, unknown]> {
+function * mergedRoutes (file: JsonObject, etcd: EtcdRoutes): Generator<readonly [string, unknown]> {
   for (const name of Object.keys(file)) yield [name, file[name]]
   yield * etcd
 }
 
 /** The etcd entry an error's key path points at, or null when the fault is the file's. */
-function blame (err: ProxyError, routes: ReadonlyMap<string, unknown>, pools: ReadonlySet<string>): { kind: 'route' | 'upstream', name: string } | null {
+function blame (err: ProxyError, routes: EtcdRoutes, pools: ReadonlySet<string>): { kind: 'route' | 'upstream', name: string } | null {
   for (const name of pools) if (under(err.key, formatKeyPath(['upstreams', name]))) return { kind: 'upstream', name }
   // the duplicate and invalid-pattern faults are keyed at the pattern too
   const m = err.key === undefined ? null : /^routes\.(".*?"|[A-Za-z_][A-Za-z0-9_]*)/.exec(err.key)

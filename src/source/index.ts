@@ -9,5 +9,5 @@
  *  - cli.ts       `hellogate routes get|put|rm|list` (ops.ts: its argument table, for the CLI's parser)
  */
 export { COALESCE_MS, EtcdSource, readPrefix, type EtcdSourceStatus } from './etcd.ts'
-export { compileFleet, MAX_COMPILE_PASSES, ROUTES_DIR, splitKey, UPSTREAMS_DIR, type FleetInput, type FleetResult, type SkippedKey } from './fleet.ts'
+export { compileFleet, fleetEntries, MAX_COMPILE_PASSES, ROUTES_DIR, splitKey, UPSTREAMS_DIR, type FleetEntries, type FleetInput, type FleetResult, type SkippedKey } from './fleet.ts'
 export { readSnapshot, writeSnapshot, SNAPSHOT_VERSION, type Snapshot } from './snapshot.ts'

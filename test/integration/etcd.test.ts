@@ -306,7 +306,7 @@ describe.skipIf(!HAVE_ETCD)('source.etcd with a real etcd', () => {
     const paged = await readPrefix(etcd.client, prefix, undefined, 7)
     const whole = await readPrefix(etcd.client, prefix)
     expect([...paged.routes.keys()].sort()).toEqual([...names].sort())
-    expect(paged.routes).toEqual(whole.routes)
+    expect([...paged.routes]).toEqual([...whole.routes])
     expect([...paged.upstreams.keys()]).toEqual(['web'])
     expect(paged.revision).toBe(whole.revision)
   }, TEST_MS)

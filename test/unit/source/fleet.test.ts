@@ -10,14 +10,14 @@ import { describe, expect, it } from 'vitest'
 
 import { parseConfig } from '../../../src/config/index.ts'
 import { ErrorCode, isProxyError } from '../../../src/errors.ts'
-import { compileFleet, parseRouteValue, splitKey, type FleetInput } from '../../../src/source/fleet.ts'
+import { compileFleet, fleetEntries, parseRouteValue, splitKey, type FleetInput } from '../../../src/source/fleet.ts'
 import { readSnapshot, writeSnapshot } from '../../../src/source/snapshot.ts'
 
 const PREFIX = '/hg/prod/'
 const FILE = { listen: '127.0.0.1:0', workers: 1, routes: { 'file.example.com': '127.0.0.1:1000' }, upstreams: { web: { servers: ['127.0.0.1:2000'] } } }
 
 function input (routes: Array<[string, string]>, upstreams: Array<[string, string]> = [], raw: unknown = FILE): FleetInput {
-  return { file: 'fleet.yaml', raw, prefix: PREFIX, routes, upstreams }
+  return { file: 'fleet.yaml', raw, prefix: PREFIX, routes: fleetEntries(routes), upstreams }
 }
 
 function pattern (c: { routes: ReadonlyArray<{ pattern: string, upstream: number }>, upstreams: ReadonlyArray<{ name: string }> }, p: string): string | undefined {
@@ -73,6 +73,28 @@ describe('compileFleet', () => {
     expect(shadowed).toEqual([PREFIX + 'upstreams/web', PREFIX + 'routes/FILE.example.com'])
     expect(pattern(config, 'file.example.com')).toBe('127.0.0.1:1000')
     expect(config.upstreams.find((u) => u.name === 'web')!.servers[0]!.address).toBe('127.0.0.1:2000')
+  })
+
+  it('keeps the first key of a case or trailing-dot clash that passes its checks, in input order', () => {
+    const entries: Array<[string, string]> = [
+      ['b.example.com', '10.0.0.1:443'], // canonical first: the later aliases are the duplicates
+      ['B.example.com.', '10.0.0.2:443'],
+      ['B.EXAMPLE.COM', '10.0.0.3:443'],
+      ['C.example.com', 'missing'], // an alias that fails its own check does not claim the pattern
+      ['c.example.com', '10.0.0.4:443'],
+      ['D.example.com', '10.0.0.5:443'], // alias first: the canonical key after it is the duplicate
+      ['d.example.com', '10.0.0.6:443'],
+      ['e.example.com', ' 10.0.0.7:443 '],
+    ]
+    const { config, skipped } = compileFleet(input(entries))
+    expect(skipped.map((s) => [s.key.slice(PREFIX.length), s.code])).toEqual([
+      ['routes/B.example.com.', ErrorCode.ROUTE_DUPLICATE],
+      ['routes/B.EXAMPLE.COM', ErrorCode.ROUTE_DUPLICATE],
+      ['routes/C.example.com', ErrorCode.CONFIG_INVALID],
+      ['routes/d.example.com', ErrorCode.ROUTE_DUPLICATE],
+    ])
+    expect(skipped[0]!.reason).toContain(PREFIX + 'routes/b.example.com')
+    expect(['b', 'c', 'd', 'e'].map((l) => pattern(config, `${l}.example.com`))).toEqual(['10.0.0.1:443', '10.0.0.4:443', '10.0.0.5:443', '10.0.0.7:443'])
   })
 
   it('throws a fault of the file itself, as a reload of that file would', () => {
