@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util'
 
 import { buildRouteState } from '../../src/pool/index.ts'
 import { RouteCompiler, verifyTable } from '../../src/routes/index.ts'
-import { compileFleet, type FleetEntry, type FleetInput } from '../../src/source/fleet.ts'
+import { compileFleet, fleetEntries, type FleetInput } from '../../src/source/fleet.ts'
 
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '100000,1000000' }, rounds: { type: 'string', default: '5' } } })
 
@@ -46,7 +46,7 @@ for (const n of values.sizes.split(',').map(Number)) {
   const add = (k: string, ms: number): void => { (steps[k] ??= []).push(ms) }
   for (let r = 0; r < Number(values.rounds); r++) {
     prefix.set(`new${r}.bench.example`, '127.0.0.1:9')
-    const [input, tInput] = time((): FleetInput => ({ file: '<bench>', raw: { listen: '127.0.0.1:0', workers: 1, routes: {} }, prefix: '/b/', routes: [...prefix] as FleetEntry[], upstreams: [] }))
+    const [input, tInput] = time((): FleetInput => ({ file: '<bench>', raw: { listen: '127.0.0.1:0', workers: 1, routes: {} }, prefix: '/b/', routes: fleetEntries(prefix), upstreams: [] }))
     add('input (main)', tInput)
     const [cloned, tClone] = time(() => structuredClone(input))
     add('clone to thread', tClone)
