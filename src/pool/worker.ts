@@ -17,7 +17,7 @@ import { parentPort, workerData, threadId } from 'node:worker_threads'
 import { createLogger, flushLogger, reopenLogger } from '../log/index.ts'
 import { RelayContext, buildConnector, clientLimitOptions, handleConnection, type RelayOptions } from '../relay/index.ts'
 import { Outcome } from '../metrics/outcomes.ts'
-import { setOutcome } from '../relay/index.ts'
+import { closeSession, initSplice } from '../relay/index.ts'
 import { verifyTable } from '../routes/index.ts'
 import { startLoopStats } from '../metrics/loop-stats.ts'
 import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
@@ -41,6 +41,8 @@ const counters = new Float64Array(data.counters)
 const ctx = new RelayContext(data.state, relayOptions(data.live), counters, logger)
 ctx.histograms = new Float64Array(data.histograms)
 ctx.setRouteSlab(data.routeSlab, data.id)
+// the native splice relay for the data phase where it loads (relay/splice.ts; pool/main.ts logs which runs)
+initSplice(ctx)
 const stopLoopStats = startLoopStats(new Float64Array(data.loopStats))
 
 const servers: net.Server[] = []
@@ -156,11 +158,7 @@ function beginDrain (graceMs: number): void {
 
 function onDrainDeadline (): void {
   drainTimer = null
-  for (const s of ctx.sessions) {
-    setOutcome(s, Outcome.Shutdown)
-    s.client.destroy()
-    s.origin?.destroy()
-  }
+  for (const s of ctx.sessions) closeSession(s, Outcome.Shutdown)
 }
 
 function finishDrain (): void {
