@@ -67,8 +67,10 @@ interface TcpHandle {
   readStart?: unknown
 }
 
-let choice: RelayChoice | null = null
 let addon: SpliceAddon | null = null
+/** the path `addon` came from, and the reason it did not load; a path is tried once per thread */
+let addonPath = ''
+let addonError = ''
 /** this thread's addon is initialised with its counters: hand-overs happen */
 let active = false
 /** sessions by addon slot (this thread's) */
@@ -76,27 +78,28 @@ const bySlot: (Session | undefined)[] = []
 /** stop() writes the connection's byte totals here */
 const scratch = new Float64Array(2)
 
-/** Decide once per thread which relay runs: the env switch, the platform, then whether the addon loads. */
+/**
+ * Which relay runs on this thread, from the environment as it is now: the switch, the platform, then
+ * whether the addon loads (a process starting several pools, as the tests do, may change the switch).
+ */
 export function chooseRelay (): RelayChoice {
-  if (choice !== null) return choice
   const mode = process.env[RELAY_ENV] ?? 'auto'
-  if (mode === 'js') {
-    choice = { relay: 'js', reason: RELAY_ENV + '=js' }
-  } else if (process.platform !== 'linux') {
-    choice = { relay: 'js', reason: 'splice(2) is Linux only (platform ' + process.platform + ')' }
-  } else {
-    const path = process.env[SPLICE_ADDON_ENV] ?? ADDON_URL.pathname
+  if (mode === 'js') return { relay: 'js', reason: RELAY_ENV + '=js' }
+  if (process.platform !== 'linux') return { relay: 'js', reason: 'splice(2) is Linux only (platform ' + process.platform + ')' }
+  const path = process.env[SPLICE_ADDON_ENV] ?? ADDON_URL.pathname
+  if (path !== addonPath) {
+    addonPath = path
     try {
       addon = createRequire(import.meta.url)(path) as SpliceAddon
-      choice = { relay: 'splice', reason: 'native addon loaded from ' + path }
+      addonError = ''
     } catch (err) {
       addon = null
-      const msg = (err as Error).message.split('\n')[0] ?? ''
-      choice = { relay: 'js', reason: 'native addon not loaded (' + msg + ')' }
+      addonError = (err as Error).message.split('\n')[0] ?? ''
     }
-    if (mode !== 'auto' && mode !== 'splice') choice = { relay: choice.relay, reason: choice.reason + '; ' + RELAY_ENV + '=' + mode + ' is not js or auto, read as auto' }
   }
-  return choice
+  const unknown = mode === 'auto' ? '' : '; ' + RELAY_ENV + '=' + mode + ' is neither js nor auto: read as auto'
+  if (addon === null) return { relay: 'js', reason: 'native addon not loaded (' + addonError + ')' + unknown }
+  return { relay: 'splice', reason: 'native addon loaded from ' + path + unknown }
 }
 
 /** A worker's start: from now on its connections are handed to the addon, when it loaded. */
@@ -153,6 +156,7 @@ export function trySplice (s: Session): boolean {
   s.splice = slot
   s.spliceSeen = 0
   bySlot[slot] = s
+  s.ctx.counters[Counter.RelaySpliced]!++
   return true
 }
 
