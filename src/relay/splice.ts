@@ -7,7 +7,8 @@
  * stay in Node.
  *
  * This is the ONE module that touches Node's private socket handles (`socket._handle.fd`,
- * `readStop()`, the handle's `reading` flag), behind a feature check per connection; where anything is
+ * `readStop()`, the handle's `reading` flag, and the stream's `_readableState.ended`), behind a feature
+ * check per connection; where anything is
  * missing the connection stays on the JS relay (pipe.ts), which is also the whole worker's relay when
  * the addon cannot be loaded, is switched off (HELLOGATE_RELAY=js), or the platform is not Linux.
  *
@@ -117,6 +118,11 @@ function usableHandle (h: TcpHandle | null | undefined): h is TcpHandle & { fd: 
     typeof h.readStart === 'function' && typeof h.reading === 'boolean'
 }
 
+/** The stream has read its FIN (`readableEnded` is only true once 'end' was emitted, a tick later). */
+function finRead (socket: SessionSocket): boolean {
+  return (socket as unknown as { _readableState?: { ended?: unknown } })._readableState?.ended === true
+}
+
 function handleOf (socket: SessionSocket): TcpHandle | null {
   return (socket as unknown as { _handle: TcpHandle | null })._handle
 }
@@ -132,6 +138,8 @@ export function trySplice (s: Session): boolean {
   if (client.writableLength !== 0 || origin.writableLength !== 0 || client.readableLength !== 0 ||
     origin.readableLength !== 0 || client.readableEnded || origin.readableEnded || s.clientEnded ||
     client.writableEnded || origin.writableEnded || client.destroyed || origin.destroyed) return false
+  // a FIN Node has read but whose 'end' is still to be emitted: its listener would act on the socket
+  if (finRead(client) || finRead(origin)) return false
   const ch = handleOf(client)
   const oh = handleOf(origin)
   if (!usableHandle(ch) || !usableHandle(oh)) return false
