@@ -110,7 +110,7 @@ export async function startNodeProxy (kind: NodeProxyKind, opts: {
   shape?: RouteShape
   /** file names in `dir` (default: `kind`) */
   label?: string
-  /** the data-phase relay (hellogate only): `js` sets HELLOGATE_RELAY=js; default: what the build gives (splice where built) */
+  /** the data-phase relay (hellogate only): sets HELLOGATE_RELAY; default: the environment's (splice where built) */
   relay?: 'auto' | 'js'
 }): Promise<Running> {
   const port = await freePort()
@@ -124,7 +124,7 @@ export async function startNodeProxy (kind: NodeProxyKind, opts: {
     nofile: opts.nofile,
     log: path.join(opts.dir, `${label}.log`),
     cwd: REPO_ROOT,
-    env: { ...process.env, HELLOGATE_RELAY: opts.relay ?? 'auto' },
+    env: opts.relay === undefined ? process.env : { ...process.env, HELLOGATE_RELAY: opts.relay },
   })
   await waitForPort(port, child)
   return { child, port }
