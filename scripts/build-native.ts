@@ -5,7 +5,7 @@
  * the headers it prints why and the proxy runs the JavaScript relay (relay/splice.ts says so at startup).
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, renameSync } from 'node:fs'
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -41,4 +41,7 @@ function build (): string {
   return 'built ' + target
 }
 
-process.stdout.write('native splice relay: ' + build() + '; the JavaScript relay runs where it is missing\n')
+const result = build()
+// never leave an addon from an older source behind: without a fresh one the JavaScript relay runs
+if (!result.startsWith('built')) rmSync(target, { force: true })
+process.stdout.write('native splice relay: ' + result + '; the JavaScript relay runs where it is missing\n')
