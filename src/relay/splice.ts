@@ -103,11 +103,16 @@ export function chooseRelay (): RelayChoice {
   return { relay: 'splice', reason: 'native addon loaded from ' + path + unknown }
 }
 
-/** A worker's start: from now on its connections are handed to the addon, when it loaded. */
+/** A worker's start: from now on its connections are handed to the addon, when it loaded and starts. */
 export function initSplice (ctx: RelayContext): RelayChoice {
   const c = chooseRelay()
   if (c.relay !== 'splice' || active) return c
-  addon!.init(ctx.counters, Counter.BytesUp, Counter.BytesDown, onSpliceEnd, scratch)
+  try {
+    addon!.init(ctx.counters, Counter.BytesUp, Counter.BytesDown, onSpliceEnd, scratch)
+  } catch (err) {
+    // e.g. no epoll fd left: this worker relays in JS, and says so (the caller logs it)
+    return { relay: 'js', reason: 'native addon did not start (' + (err as Error).message + ')' }
+  }
   active = true
   return c
 }
