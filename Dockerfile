@@ -18,6 +18,7 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts/build-native.ts ./scripts/
 # the full install runs the `prepare` script, which builds dist/ with typescript
 RUN npm ci --no-audit --no-fund
 

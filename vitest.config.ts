@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config'
 
-// Two projects: pure-module tests run in threads; tests that open sockets and spawn the proxy run in
-// forks so a stuck socket or worker thread cannot leak into another file.
+// Pure-module tests run in threads; tests that open sockets and spawn the proxy run in forks so a stuck
+// socket or worker thread cannot leak into another file; the data-phase ones run twice, once per relay.
 export default defineConfig({
   test: {
     coverage: {
@@ -28,6 +28,23 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          pool: 'forks',
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        // the data-phase tests again with the JavaScript relay forced: both relays stay tested (the
+        // project above runs the native splice relay wherever `npm run build` could compile it)
+        test: {
+          name: 'integration-js',
+          include: [
+            'test/integration/relay.test.ts',
+            'test/integration/relay-early.test.ts',
+            'test/integration/limits.test.ts',
+            'test/integration/splice.test.ts',
+          ],
+          env: { HELLOGATE_RELAY: 'js' },
           pool: 'forks',
           testTimeout: 30_000,
           hookTimeout: 30_000,

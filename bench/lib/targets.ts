@@ -110,6 +110,8 @@ export async function startNodeProxy (kind: NodeProxyKind, opts: {
   shape?: RouteShape
   /** file names in `dir` (default: `kind`) */
   label?: string
+  /** the data-phase relay (hellogate only): sets HELLOGATE_RELAY; default: the environment's (splice where built) */
+  relay?: 'auto' | 'js'
 }): Promise<Running> {
   const port = await freePort()
   const label = opts.label ?? kind
@@ -122,6 +124,7 @@ export async function startNodeProxy (kind: NodeProxyKind, opts: {
     nofile: opts.nofile,
     log: path.join(opts.dir, `${label}.log`),
     cwd: REPO_ROOT,
+    env: opts.relay === undefined ? process.env : { ...process.env, HELLOGATE_RELAY: opts.relay },
   })
   await waitForPort(port, child)
   return { child, port }

@@ -9,7 +9,9 @@
  * `--proxies` also takes hellogate variants, each its own row: `hellogate-log` (the access log on, the
  * shipped default), `hellogate-pool` (the route names an explicit one-server upstream: the A/B against
  * the short form's single origin), `hellogate-pp2` (the upstream writes a PROXY v2 header to an HAProxy
- * `accept-proxy` front of the origin, which refuses the connection without a valid header).
+ * `accept-proxy` front of the origin, which refuses the connection without a valid header), `hellogate-js`
+ * (HELLOGATE_RELAY=js: the JavaScript data-phase relay; plain `hellogate` runs the native splice relay
+ * where `npm run build` compiled it, and its log says which).
  *
  * Every target is started once, pinned with taskset to the same CPU (one worker/thread/process). The
  * two CPU phases run in `--rounds` interleaved rounds (round r visits the targets in order, the next
@@ -62,13 +64,14 @@ const DRAIN_MS = 500
 const KIB = 1024
 const REFERENCE = 'haproxy'
 /** the Node rows `--proxies` takes: hellogate, its variants, and the stand-in */
-const NODE_TARGETS = ['hellogate', 'hellogate-log', 'hellogate-pool', 'hellogate-pp2', 'standin'] as const
+const NODE_TARGETS = ['hellogate', 'hellogate-log', 'hellogate-pool', 'hellogate-pp2', 'hellogate-js', 'standin'] as const
 type NodeTarget = typeof NODE_TARGETS[number]
-const NODE_VARIANTS: Record<NodeTarget, { accessLog: boolean, shape: RouteShape, note: string }> = {
+const NODE_VARIANTS: Record<NodeTarget, { accessLog: boolean, shape: RouteShape, note: string, relay?: 'js' }> = {
   hellogate: { accessLog: false, shape: 'single', note: '' },
   'hellogate-log': { accessLog: true, shape: 'single', note: '; access log on as shipped (log: { level: info, access: true }), lines to a file' },
   'hellogate-pool': { accessLog: false, shape: 'pool', note: '; route → explicit one-server upstream (leastconn, tcp health check)' },
   'hellogate-pp2': { accessLog: false, shape: 'pp2', note: '; upstream proxyProtocol: v2 → HAProxy accept-proxy → origin' },
+  'hellogate-js': { accessLog: false, shape: 'single', note: '; HELLOGATE_RELAY=js: the JavaScript relay, the A/B against the native splice relay', relay: 'js' },
   standin: { accessLog: false, shape: 'single', note: '' },
 }
 /** Latency probes run unsaturated (one request in flight) so p99 shows the hop, not queueing on the load CPU. */
@@ -194,7 +197,7 @@ async function main (): Promise<void> {
           ppFront ??= await startProxyProtocolFront({ dir, originPort: origin.port, cpu: loadCpu, nofile, maxConn: idleMax })
           upstreamPort = ppFront.port
         }
-        return await startNodeProxy(r.kind, { originPort: upstreamPort, cpu: proxyCpu, nofile, dir, accessLog: variant.accessLog, shape: variant.shape, label: name })
+        return await startNodeProxy(r.kind, { originPort: upstreamPort, cpu: proxyCpu, nofile, dir, accessLog: variant.accessLog, shape: variant.shape, label: name, relay: variant.relay })
       },
       ...(skip !== undefined ? { skip } : {}),
     })

@@ -10,6 +10,8 @@
 export const LogEvent = {
   /** main thread, once: version, node version, config file, pid */
   Startup: 'startup',
+  /** main thread, once at start: which data-phase relay the workers run, `relay` (splice | js), and `reason` */
+  Relay: 'relay',
   /** main thread, once all listeners are bound: addresses (ports resolved), workers, accept, routes, default */
   Listening: 'listening',
   /** access log line, one per connection at close (when log.access): client, sni, alpn, route, origin,

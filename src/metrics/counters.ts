@@ -78,6 +78,8 @@ export const Counter = {
   QuicDropOrphan: 29,
   /** hellos that carry encrypted_client_hello (ECH): routed on their outer SNI, the public name */
   EchHellos: 30,
+  /** connections whose data phase was handed to the native splice(2) relay (relay/splice.ts) */
+  RelaySpliced: 31,
 } as const
 export type Counter = typeof Counter[keyof typeof Counter]
 

@@ -45,6 +45,7 @@ const COUNTER_HELP: Readonly<Record<string, string>> = {
   origin_retry: 'Connect attempts retried on another server of the pool after a failed one.',
   quic_flows_active: 'QUIC flows in the flow tables now.',
   ech_hellos: 'Hellos that carry encrypted_client_hello (routed on their outer, public name).',
+  relay_spliced: 'Connections whose data phase ran in the native splice(2) relay.',
 }
 export const METRIC_PREFIX = 'hellogate_'
 

@@ -30,6 +30,7 @@ import { Supervisor, type MetricSources } from './supervisor.ts'
 import type { LiveSettings } from './messages.ts'
 import { HandoffDispatcher, openHandoffListeners } from './handoff.ts'
 import { closeServers } from './listen.ts'
+import { chooseRelay } from '../relay/splice.ts'
 import { reloadFromFile, type ReloadResult } from './reload.ts'
 import type { WorkerPrestart } from './prestart.ts'
 
@@ -142,6 +143,8 @@ export async function startProxy (config: ProxyConfig, logger: Logger, options: 
   const tlsCount = config.listen.length
   if (!handoff) addresses = supervisor.addresses.slice(0, tlsCount)
   const httpAddresses = handoff ? handoffHttp : supervisor.addresses.slice(tlsCount)
+  const relay = chooseRelay()
+  logger.info({ evt: LogEvent.Relay, relay: relay.relay, reason: relay.reason }, LogEvent.Relay)
   logger.info({
     evt: LogEvent.Listening,
     addresses: addresses.map((a) => formatHostPort(a)),

@@ -19,10 +19,10 @@ import { once } from 'node:events'
 import net, { type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { parentPort, workerData, threadId } from 'node:worker_threads'
-import { createLogger, flushLogger, reopenLogger } from '../log/index.ts'
+import { createLogger, flushLogger, LogEvent, reopenLogger } from '../log/index.ts'
 import { RelayContext, buildConnector, clientLimitOptions, handleConnection, type RelayOptions } from '../relay/index.ts'
 import { Outcome } from '../metrics/outcomes.ts'
-import { setOutcome } from '../relay/index.ts'
+import { chooseRelay, closeSession, initSplice } from '../relay/index.ts'
 import { verifyTable } from '../routes/index.ts'
 import { startLoopStats } from '../metrics/loop-stats.ts'
 import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
@@ -48,6 +48,9 @@ const counters = new Float64Array(data.counters)
 const ctx = new RelayContext(data.state, relayOptions(data.live), counters, logger)
 ctx.histograms = new Float64Array(data.histograms)
 ctx.setRouteSlab(data.routeSlab, data.id)
+// the native splice relay for the data phase where it loads (relay/splice.ts; pool/main.ts logs which runs)
+const relay = initSplice(ctx)
+if (relay.relay === 'js' && chooseRelay().relay === 'splice') logger.warn({ evt: LogEvent.Relay, relay: relay.relay, reason: relay.reason }, LogEvent.Relay)
 const stopLoopStats = startLoopStats(new Float64Array(data.loopStats))
 
 const servers: net.Server[] = []
@@ -169,11 +172,7 @@ function beginDrain (graceMs: number): void {
 
 function onDrainDeadline (): void {
   drainTimer = null
-  for (const s of ctx.sessions) {
-    setOutcome(s, Outcome.Shutdown)
-    s.client.destroy()
-    s.origin?.destroy()
-  }
+  for (const s of ctx.sessions) closeSession(s, Outcome.Shutdown)
 }
 
 function finishDrain (): void {

@@ -15,6 +15,8 @@
  *   connection and a re-insert into the timer list on every read and every write of that socket
  *   (profiles/20261204-ab-idle-sweep). A session closes after between `idle` and `idle` + 2 ticks of
  *   silence; it covers the origin leg alone too, once the client has closed first.
+ * - Below JavaScript: once the hello is written and Node holds no bytes of the connection, the data
+ *   phase moves to the native splice(2) relay where it loaded (splice.ts); the rules above hold there too.
  * - Counting: bytes go into the worker's shared counters per chunk as they are written on (a Float64Array
  *   add), so a long transfer shows in the metrics while it runs; the session keeps its own totals for
  *   the access log.
@@ -24,6 +26,7 @@ import { Counter } from '../metrics/counters.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import type { RelayContext } from './context.ts'
 import { kSession, SessionState, setOutcome, type Session, type SessionSocket } from './session.ts'
+import { splicedSinceLastLook, stopSplice, trySplice } from './splice.ts'
 
 /** Coarsest idle sweep: an idle timeout is minutes in production; a second of slack is invisible there. */
 export const IDLE_TICK_MAX_MS = 1000
@@ -70,6 +73,8 @@ export function startRelay (s: Session, origin: SessionSocket): void {
   if (s.clientEnded) origin.end()
   else if (!helloFlushed) client.pause()
   else if (client.isPaused()) client.resume()
+  // the data phase below JavaScript where the addon runs and Node holds no bytes of the connection
+  else trySplice(s)
 }
 
 /**
@@ -162,12 +167,22 @@ function sweepIdle (ctx: RelayContext): void {
   }
   const limit = idleMs + ctx.idleTickMs
   for (const s of ctx.sessions) {
-    if (s.state === SessionState.Relaying && now - s.lastActive >= limit) {
-      setOutcome(s, Outcome.IdleTimeout)
-      s.client.destroy()
-      s.origin?.destroy()
-    }
+    if (s.state !== SessionState.Relaying) continue
+    // a session in the splice relay is stamped here, by the addon's byte count, once per tick
+    if (s.splice >= 0) splicedSinceLastLook(s, now)
+    if (now - s.lastActive >= limit) closeSession(s, Outcome.IdleTimeout)
   }
+}
+
+/**
+ * Close a session from JS whatever phase it is in (idle timeout, drain deadline): every such close goes
+ * through here, so that the splice relay lets go of the fds before Node closes them (splice.ts).
+ */
+export function closeSession (s: Session, outcome: Outcome): void {
+  setOutcome(s, outcome)
+  stopSplice(s)
+  s.client.destroy()
+  s.origin?.destroy()
 }
 
 /** An origin socket error once relaying (connect errors are connect.ts's). */

@@ -98,6 +98,10 @@ export class Session {
   connectError: ProxyError | null = null
   /** the worker's idle clock (ctx.idleNow) at the last relayed chunk; the idle sweep reads it (pipe.ts) */
   lastActive = 0
+  /** addon slot while the data phase runs in the native splice relay (splice.ts), else -1 */
+  splice = -1
+  /** bytes the splice relay had moved at the idle sweep's last look (splice.ts splicedSinceLastLook) */
+  spliceSeen = 0
   /** client bytes received during the origin connect, written after the hello (pipe.ts holdEarly) */
   early: Buffer | null = null
   /** bytes written to the origin before the hello (e.g. a PROXY protocol header); null: none */

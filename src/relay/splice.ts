@@ -1,0 +1,233 @@
+/**
+ * The data phase below JavaScript: a connection whose hello is written is handed to a small native
+ * addon (src/native/splice.c, built into dist/native/splice.node by `npm run build`) that moves its bytes
+ * socket → pipe → socket with splice(2) on the worker's own event loop, and calls back once when the
+ * connection ends. No Buffer, no stream event and no user-space copy per chunk: the JS relay's per-chunk
+ * cost (Readable.push → 'data', a 64 KiB allocation per read, GC) goes; accept, hello, connect and close
+ * stay in Node.
+ *
+ * This is the ONE module that touches Node's private socket handles (`socket._handle.fd`,
+ * `readStop()`, the handle's `reading` flag, and the stream's `_readableState.ended`), behind a feature
+ * check per connection; where anything is
+ * missing the connection stays on the JS relay (pipe.ts), which is also the whole worker's relay when
+ * the addon cannot be loaded, is switched off (HELLOGATE_RELAY=js), or the platform is not Linux.
+ *
+ * Contract of the hand-over (`trySplice`, after startRelay wrote the hello):
+ *  - only when Node holds none of the connection's bytes: nothing queued for writing on either socket,
+ *    nothing buffered for reading, no FIN seen yet (it would be lost), both handles open with an fd;
+ *    otherwise the connection stays on the JS relay, correct either way;
+ *  - Node's reads are stopped on both sockets and the handles' `reading` flag is left true, so that no
+ *    later `read(0)` / resume from the stream machinery restarts them (net.Socket `_read` starts reads
+ *    only when the flag is false); from then on JS never reads, writes or ends either socket;
+ *  - the end callback (`onSpliceEnd`), or `stopSplice` for a close decided in JS (idle timeout, drain
+ *    deadline), releases the connection in the addon BEFORE the sockets are destroyed, so the fds are
+ *    never closed while the addon watches them.
+ *
+ * Limits: one slot per handed-over connection in the addon (a few dozen bytes), pipes only while a
+ * direction has bytes in flight (at most one 64 KiB pipe per direction: backpressure).
+ */
+import { createRequire } from 'node:module'
+import { constants as osConstants } from 'node:os'
+import { Counter } from '../metrics/counters.ts'
+import { Outcome } from '../metrics/outcomes.ts'
+import type { RelayContext } from './context.ts'
+import { setOutcome, type Session, type SessionSocket } from './session.ts'
+
+/** The addon's interface (src/native/splice.c). */
+interface SpliceAddon {
+  init (counters: Float64Array, upIndex: number, downIndex: number,
+    onEnd: (slot: number, bytesUp: number, bytesDown: number, errno: number) => void, scratch: Float64Array): void
+  /** hand both fds over: a slot ≥ 0, or −errno when nothing was changed */
+  start (clientFd: number, originFd: number): number
+  /** stop without the callback; bytes in the scratch array; false when the slot is not live */
+  stop (slot: number): boolean
+  /** bytes moved both ways so far, −1 when the slot is not live */
+  activity (slot: number): number
+  /** [connections handed over, empty pipes pooled, pipes in use] */
+  stats (): [number, number, number]
+}
+
+/** Which relay the process runs, and why (the startup log line, pool/main.ts). */
+export interface RelayChoice {
+  readonly relay: 'splice' | 'js'
+  readonly reason: string
+}
+
+/** HELLOGATE_RELAY: `js` forces the JavaScript relay; `auto` (or unset): splice when the addon loads. */
+export const RELAY_ENV = 'HELLOGATE_RELAY'
+/** Test hook: load the addon from this path instead of dist/native/splice.node. */
+export const SPLICE_ADDON_ENV = 'HELLOGATE_SPLICE_ADDON'
+/** Where `npm run build` puts the addon; src/relay and dist/relay are both two levels below the package root. */
+const ADDON_URL = new URL('../../dist/native/splice.node', import.meta.url)
+
+/** Node's private TCP handle, as far as this module uses it. */
+interface TcpHandle {
+  fd?: unknown
+  reading?: unknown
+  readStop?: unknown
+  readStart?: unknown
+}
+
+let addon: SpliceAddon | null = null
+/** the path `addon` came from, and the reason it did not load; a path is tried once per thread */
+let addonPath = ''
+let addonError = ''
+/** this thread's addon is initialised with its counters: hand-overs happen */
+let active = false
+/** sessions by addon slot (this thread's) */
+const bySlot: (Session | undefined)[] = []
+/** stop() writes the connection's byte totals here */
+const scratch = new Float64Array(2)
+
+/**
+ * Which relay runs on this thread, from the environment as it is now: the switch, the platform, then
+ * whether the addon loads (a process starting several pools, as the tests do, may change the switch).
+ */
+export function chooseRelay (): RelayChoice {
+  const mode = process.env[RELAY_ENV] ?? 'auto'
+  if (mode === 'js') return { relay: 'js', reason: RELAY_ENV + '=js' }
+  if (process.platform !== 'linux') return { relay: 'js', reason: 'splice(2) is Linux only (platform ' + process.platform + ')' }
+  const path = process.env[SPLICE_ADDON_ENV] ?? ADDON_URL.pathname
+  if (path !== addonPath) {
+    addonPath = path
+    try {
+      addon = createRequire(import.meta.url)(path) as SpliceAddon
+      addonError = ''
+    } catch (err) {
+      addon = null
+      addonError = (err as Error).message.split('\n')[0] ?? ''
+    }
+  }
+  const unknown = mode === 'auto' ? '' : '; ' + RELAY_ENV + '=' + mode + ' is neither js nor auto: read as auto'
+  if (addon === null) return { relay: 'js', reason: 'native addon not loaded (' + addonError + ')' + unknown }
+  return { relay: 'splice', reason: 'native addon loaded from ' + path + unknown }
+}
+
+/** A worker's start: from now on its connections are handed to the addon, when it loaded and starts. */
+export function initSplice (ctx: RelayContext): RelayChoice {
+  const c = chooseRelay()
+  if (c.relay !== 'splice' || active) return c
+  try {
+    addon!.init(ctx.counters, Counter.BytesUp, Counter.BytesDown, onSpliceEnd, scratch)
+  } catch (err) {
+    // e.g. no epoll fd left: this worker relays in JS, and says so (the caller logs it)
+    return { relay: 'js', reason: 'native addon did not start (' + (err as Error).message + ')' }
+  }
+  active = true
+  return c
+}
+
+/** True where the handle has what the hand-over uses (the feature check: private API may change). */
+function usableHandle (h: TcpHandle | null | undefined): h is TcpHandle & { fd: number, readStop: () => number } {
+  return h != null && typeof h.fd === 'number' && h.fd >= 0 && typeof h.readStop === 'function' &&
+    typeof h.readStart === 'function' && typeof h.reading === 'boolean'
+}
+
+/** The stream has read its FIN (`readableEnded` is only true once 'end' was emitted, a tick later). */
+function finRead (socket: SessionSocket): boolean {
+  return (socket as unknown as { _readableState?: { ended?: unknown } })._readableState?.ended === true
+}
+
+function handleOf (socket: SessionSocket): TcpHandle | null {
+  return (socket as unknown as { _handle: TcpHandle | null })._handle
+}
+
+/**
+ * Hand a relaying session's two sockets to the addon, when Node holds none of its bytes (module header).
+ * False: the session stays on the JS relay (nothing was changed).
+ */
+export function trySplice (s: Session): boolean {
+  if (!active) return false
+  const client = s.client
+  const origin = s.origin!
+  if (client.writableLength !== 0 || origin.writableLength !== 0 || client.readableLength !== 0 ||
+    origin.readableLength !== 0 || client.readableEnded || origin.readableEnded || s.clientEnded ||
+    client.writableEnded || origin.writableEnded || client.destroyed || origin.destroyed) return false
+  // a FIN Node has read but whose 'end' is still to be emitted: its listener would act on the socket
+  if (finRead(client) || finRead(origin)) return false
+  const ch = handleOf(client)
+  const oh = handleOf(origin)
+  if (!usableHandle(ch) || !usableHandle(oh)) return false
+  if (ch.readStop() !== 0) return false
+  if (oh.readStop() !== 0) {
+    (ch.readStart as () => number)()
+    return false
+  }
+  const slot = addon!.start(ch.fd, oh.fd)
+  if (slot < 0) {
+    // e.g. the fd still has a libuv watcher: read on in JS
+    (ch.readStart as () => number)();
+    (oh.readStart as () => number)()
+    return false
+  }
+  // the streams stop flowing, and `reading` stays true: net.Socket's _read restarts reads only when it
+  // is false, so nothing in the stream machinery touches the fds again (module header)
+  ch.reading = true
+  oh.reading = true
+  client.pause()
+  origin.pause()
+  s.splice = slot
+  s.spliceSeen = 0
+  bySlot[slot] = s
+  s.ctx.counters[Counter.RelaySpliced]!++
+  return true
+}
+
+/**
+ * The addon's one callback: the connection ended (both FINs passed on, or `errno` ≠ 0), its fds are no
+ * longer watched. Take the byte totals, record an error, close both sockets.
+ */
+function onSpliceEnd (slot: number, bytesUp: number, bytesDown: number, errno: number): void {
+  const s = bySlot[slot]
+  if (s === undefined) return
+  bySlot[slot] = undefined
+  s.splice = -1
+  s.bytesUp += bytesUp
+  s.bytesDown += bytesDown
+  if (errno !== 0) {
+    setOutcome(s, Outcome.RelayError)
+    if (s.detail === null) s.detail = errnoName(errno)
+  }
+  s.client.destroy()
+  s.origin!.destroy()
+}
+
+/** A close decided in JS: release the session in the addon first (module header). No-op when not handed over. */
+export function stopSplice (s: Session): void {
+  const slot = s.splice
+  if (slot < 0) return
+  s.splice = -1
+  bySlot[slot] = undefined
+  if (!addon!.stop(slot)) return
+  s.bytesUp += scratch[0]!
+  s.bytesDown += scratch[1]!
+}
+
+/**
+ * For the idle sweep: whether a handed-over session moved bytes since the last look (then `lastActive`
+ * is restamped with `now`). Asked only of sessions whose stamp says idle, so a busy one costs one call
+ * per idle period, not one per chunk.
+ */
+export function splicedSinceLastLook (s: Session, now: number): boolean {
+  const moved = addon!.activity(s.splice)
+  if (moved === s.spliceSeen) return false
+  s.spliceSeen = moved
+  s.lastActive = now
+  return true
+}
+
+/** The addon's counts on this thread (tests): connections handed over, pooled pipes, pipes in use. */
+export function spliceStats (): [number, number, number] {
+  return active ? addon!.stats() : [0, 0, 0]
+}
+
+let errnoNames: Map<number, string> | null = null
+
+/** ECONNRESET for 104: the access log's reason, as the JS relay writes the socket error's code. */
+function errnoName (errno: number): string {
+  if (errnoNames === null) {
+    errnoNames = new Map()
+    for (const [name, n] of Object.entries(osConstants.errno)) errnoNames.set(n, name)
+  }
+  return errnoNames.get(errno) ?? 'errno_' + String(errno)
+}

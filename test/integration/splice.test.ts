@@ -1,0 +1,339 @@
+/**
+ * The data phase in whichever relay this run selects (vitest project `integration`: the native splice
+ * relay where dist/native/splice.node is built; project `integration-js`: HELLOGATE_RELAY=js), with
+ * what the relay must keep whatever moves the bytes: exact bytes both ways under backpressure, half-close
+ * each way, a reset mid-transfer, the idle timeout and the shutdown deadline on handed-over sessions,
+ * and the startup line that says which relay runs (and the fallback when the addon cannot load).
+ * Real sockets on 127.0.0.1:0; the origins here are raw TCP servers, the client sends a real ClientHello
+ * and then arbitrary bytes, as a TLS client's records would be to the proxy.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import net from 'node:net'
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { buildClientHello, wrapRecords } from '../helpers/build-hello.ts'
+import { startCliProxy, startTestProxy, startTlsOrigin, tlsRequest, waitFor } from '../helpers/servers.ts'
+import { RELAY_ENV, SPLICE_ADDON_ENV } from '../../src/relay/index.ts'
+
+const NAME = 'splice.test.hellogate.example'
+const HELLO = Buffer.from(wrapRecords(buildClientHello({ sni: NAME }), 1))
+/** the relay this run expects: what the startup line must say and what relay_spliced must show */
+const ADDON_BUILT = process.platform === 'linux' && existsSync(new URL('../../dist/native/splice.node', import.meta.url))
+const MODE = process.env[RELAY_ENV] !== 'js' && ADDON_BUILT ? 'splice' : 'js'
+/** several pipes' worth (64 KiB each) both ways, small enough for 2 shared cores */
+const BIG = 8 * 1024 * 1024
+
+/** Deterministic bytes, different per seed (a shifted pattern: a lost or repeated chunk changes the hash). */
+function pattern (n: number, seed: number): Buffer {
+  const b = Buffer.allocUnsafe(n)
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed + (i >>> 16)) & 0xff
+  return b
+}
+
+function sha (b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex')
+}
+
+/** A raw TCP origin: `onConnection` gets each accepted socket (allowHalfOpen, as the proxy's origins). */
+async function startOrigin (onConnection: (s: net.Socket) => void): Promise<{ port: number, close: () => Promise<void> }> {
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer({ allowHalfOpen: true }, (s) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+    s.on('error', () => {})
+    onConnection(s)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+/**
+ * Collect everything a socket reads; `closed` settles with the bytes at its FIN or its close, whichever
+ * comes first (these sockets are half-open capable: a FIN alone does not close them).
+ */
+function collect (s: net.Socket): { chunks: Buffer[], ended: () => boolean, closed: Promise<Buffer> } {
+  const chunks: Buffer[] = []
+  let ended = false
+  s.on('data', (c: Buffer) => chunks.push(c))
+  const closed = new Promise<Buffer>((resolve) => {
+    s.on('end', () => { ended = true; resolve(Buffer.concat(chunks)) })
+    s.on('close', () => resolve(Buffer.concat(chunks)))
+  })
+  return { chunks, ended: () => ended, closed }
+}
+
+function connect (port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => resolve(s))
+    s.once('error', reject)
+  })
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe('data-phase relay (' + MODE + ')', () => {
+  it('says at startup which relay runs, and why', async () => {
+    const origin = await startOrigin((s) => s.end())
+    const proxy = await startCliProxy({ workers: 1, routes: { [NAME]: '127.0.0.1:' + String(origin.port) } })
+    try {
+      const line = await proxy.waitForLog((l) => l.evt === 'relay')
+      expect(line.relay).toBe(MODE)
+      expect(String(line.reason)).toMatch(MODE === 'splice' ? /native addon loaded from .*splice\.node/ : /HELLOGATE_RELAY=js|not loaded|Linux only/)
+    } finally {
+      await proxy.close()
+      await origin.close()
+    }
+  })
+
+  it('falls back to the JavaScript relay, and says so, when the addon cannot be loaded', async () => {
+    const alpha = await startTlsOrigin('alpha', [NAME])
+    const saved = process.env[SPLICE_ADDON_ENV]
+    process.env[SPLICE_ADDON_ENV] = '/nonexistent/hellogate/splice.node'
+    let proxy: Awaited<ReturnType<typeof startCliProxy>> | undefined
+    try {
+      proxy = await startCliProxy({ workers: 1, routes: { [NAME]: '127.0.0.1:' + String(alpha.port) } })
+      const line = await proxy.waitForLog((l) => l.evt === 'relay')
+      expect(line.relay).toBe('js')
+      expect(String(line.reason)).toMatch(process.env[RELAY_ENV] === 'js' ? /HELLOGATE_RELAY=js/ : /native addon not loaded \(.*nonexistent/)
+      // and the proxy relays all the same
+      const res = await tlsRequest(proxy.port, NAME, alpha.cert)
+      expect(res.body).toContain('origin alpha')
+    } finally {
+      if (saved === undefined) delete process.env[SPLICE_ADDON_ENV]
+      else process.env[SPLICE_ADDON_ENV] = saved
+      await proxy?.close()
+      await alpha.close()
+    }
+  })
+
+  it('writes each session\'s exact bytes in the access log, ended by FINs or by the idle timeout', async () => {
+    const reply = pattern(700_000, 17)
+    const origin = await startOrigin((s) => {
+      s.write(reply)
+      s.resume()
+      s.on('end', () => s.end())
+    })
+    const proxy = await startCliProxy({ workers: 1, routes: { [NAME]: '127.0.0.1:' + String(origin.port) }, timeouts: { idle: '1s' } })
+    try {
+      const sent = pattern(500_000, 19)
+      for (const finish of ['fin', 'idle'] as const) {
+        const client = await connect(proxy.port)
+        const got = collect(client)
+        client.write(HELLO)
+        await sleep(50)
+        client.write(sent)
+        while (Buffer.concat(got.chunks).length < reply.length) await sleep(10)
+        if (finish === 'fin') client.end()
+        await got.closed
+        client.destroy()
+        const line = await proxy.waitForLog((l) => l.evt === 'conn.close' && l.outcome === (finish === 'fin' ? 'ok' : 'idle_timeout'), 5000)
+        expect(line.bytesUp).toBe(HELLO.length + sent.length)
+        expect(line.bytesDown).toBe(reply.length)
+      }
+    } finally {
+      await proxy.close()
+      await origin.close()
+    }
+  })
+
+  describe('bytes', () => {
+    const down = pattern(BIG, 7)
+    const up = pattern(BIG, 91)
+    let origin: Awaited<ReturnType<typeof startOrigin>>
+    let received: Promise<Buffer>[] = []
+    let originSockets: net.Socket[] = []
+    /** what the origin does with each connection, set per test */
+    let behave: (s: net.Socket) => void = () => {}
+    let proxy: Awaited<ReturnType<typeof startTestProxy>>
+
+    beforeAll(async () => {
+      origin = await startOrigin((s) => {
+        originSockets.push(s)
+        received.push(collect(s).closed)
+        behave(s)
+      })
+      proxy = await startTestProxy({ workers: 1, routes: { [NAME]: '127.0.0.1:' + String(origin.port) }, timeouts: { idle: '1s' } })
+    })
+
+    afterAll(async () => {
+      await proxy.close(500)
+      await origin.close()
+    })
+
+    function reset (b: (s: net.Socket) => void): void {
+      received = []
+      originSockets = []
+      behave = b
+    }
+
+    it('relays 8 MiB each way at once with slow readers: exact bytes, counted', async () => {
+      const before = proxy.stats().counters
+      reset((s) => { s.write(down, () => s.end()) })
+      const client = await connect(proxy.port)
+      const got = collect(client)
+      client.pause()
+      client.write(HELLO)
+      // after the origin connect: bytes sent during it are held by Node, and the connection would stay on
+      // the JavaScript relay (splice.ts trySplice)
+      await waitFor(() => originSockets.length === 1)
+      await sleep(20)
+      client.write(up, () => client.end())
+      // a slow reader: bursts with pauses
+      for (let i = 0; i < 10 && !got.ended(); i++) {
+        client.resume()
+        await sleep(20)
+        client.pause()
+        await sleep(20)
+      }
+      client.resume()
+      const clientGot = await got.closed
+      const originGot = await received[0]!
+      expect(clientGot.length).toBe(down.length)
+      expect(sha(clientGot)).toBe(sha(down))
+      expect(originGot.length).toBe(HELLO.length + up.length)
+      expect(sha(originGot)).toBe(sha(Buffer.concat([HELLO, up])))
+      await waitFor(() => proxy.stats().outcomes.ok === before.outcome_ok! + 1)
+      const after = proxy.stats().counters
+      expect(after.bytes_up! - before.bytes_up!).toBe(HELLO.length + up.length)
+      expect(after.bytes_down! - before.bytes_down!).toBe(down.length)
+      expect(after.relay_spliced! - before.relay_spliced!).toBe(MODE === 'splice' ? 1 : 0)
+    })
+
+    it('holds a 64 MiB sender back while the reader reads nothing, then delivers every byte', async () => {
+      const size = 64 * 1024 * 1024
+      const block = pattern(1024 * 1024, 13)
+      reset((s) => {
+        for (let i = 0; i < size / block.length; i++) s.write(block)
+        s.end()
+      })
+      const client = await connect(proxy.port)
+      let n = 0
+      const hash = createHash('sha256')
+      client.on('data', (c: Buffer) => { n += c.length; hash.update(c) })
+      const done = new Promise((resolve) => client.on('end', resolve))
+      client.pause()
+      client.write(HELLO)
+      await waitFor(() => originSockets.length === 1)
+      // the reader waits: what the origin's kernel accepted stays far below what it wrote (loopback
+      // buffers can grow to tens of MiB), i.e. the proxy passes the backpressure on, taking in no more
+      // than its socket buffers and one pipe
+      await sleep(500)
+      const o = originSockets[0]!
+      expect(o.writableLength).toBeGreaterThan(0)
+      client.resume()
+      await done
+      client.destroy()
+      const whole = createHash('sha256')
+      for (let i = 0; i < size / block.length; i++) whole.update(block)
+      expect(n).toBe(size)
+      expect(hash.digest('hex')).toBe(whole.digest('hex'))
+    })
+
+    it('client FIN first: it reaches the origin, which then still sends 1 MiB that arrives whole', async () => {
+      const reply = pattern(1024 * 1024, 3)
+      reset((s) => { s.on('end', () => s.end(reply)) })
+      const client = await connect(proxy.port)
+      const got = collect(client)
+      client.write(HELLO)
+      await waitFor(() => originSockets.length === 1)
+      await sleep(50)
+      client.end(up.subarray(0, 200_000))
+      const clientGot = await got.closed
+      expect(sha(clientGot)).toBe(sha(reply))
+      expect(sha(await received[0]!)).toBe(sha(Buffer.concat([HELLO, up.subarray(0, 200_000)])))
+    })
+
+    it('origin FIN first: it reaches the client, which then still sends 1 MiB that arrives whole', async () => {
+      const greeting = pattern(300_000, 5)
+      const more = pattern(1024 * 1024, 11)
+      let originEnded = false
+      reset((s) => {
+        s.end(greeting)
+        s.on('end', () => { originEnded = true })
+      })
+      const client = await connect(proxy.port)
+      const got = collect(client)
+      client.write(HELLO)
+      await waitFor(() => got.ended(), 5000)
+      expect(sha(Buffer.concat(got.chunks))).toBe(sha(greeting))
+      client.end(more)
+      await got.closed
+      await waitFor(() => originEnded)
+      expect(sha(await received[0]!)).toBe(sha(Buffer.concat([HELLO, more])))
+    })
+
+    it('an origin reset mid-transfer closes the client promptly and counts relay_error', async () => {
+      const before = proxy.stats().outcomes.relay_error!
+      reset((s) => {
+        s.write(down.subarray(0, 256 * 1024))
+        setTimeout(() => s.resetAndDestroy(), 100)
+      })
+      const client = await connect(proxy.port)
+      client.on('error', () => {})
+      const got = collect(client)
+      client.write(HELLO)
+      // keep the client sending: the proxy's write towards the reset origin fails
+      const timer = setInterval(() => { if (client.writable) client.write(up.subarray(0, 16 * 1024)) }, 5)
+      try {
+        await got.closed
+      } finally {
+        clearInterval(timer)
+      }
+      await waitFor(() => proxy.stats().outcomes.relay_error === before + 1)
+    })
+
+    it('closes a relayed session silent both ways past timeouts.idle (idle_timeout), not one with traffic', async () => {
+      const before = proxy.stats()
+      reset(() => {})
+      const busy = await connect(proxy.port)
+      const quiet = await connect(proxy.port)
+      const busyGot = collect(busy)
+      const quietGot = collect(quiet)
+      busy.write(HELLO)
+      quiet.write(HELLO)
+      await waitFor(() => originSockets.length === 2)
+      const t0 = Date.now()
+      // bytes on the busy one every 300 ms for 2 s: about two idle periods
+      for (let i = 0; i < 7; i++) {
+        await sleep(300)
+        busy.write('ping')
+      }
+      await quietGot.closed
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(900)
+      expect(busyGot.ended()).toBe(false)
+      expect(busy.destroyed).toBe(false)
+      await busyGot.closed
+      await waitFor(() => proxy.stats().outcomes.idle_timeout === before.outcomes.idle_timeout! + 2)
+      expect(proxy.stats().counters.relay_spliced! - before.counters.relay_spliced!).toBe(MODE === 'splice' ? 2 : 0)
+    })
+  })
+
+  it('close({ deadline }) ends relayed sessions at the deadline (shutdown) and returns', async () => {
+    const origin = await startOrigin(() => {})
+    const proxy = await startTestProxy({ workers: 1, routes: { [NAME]: '127.0.0.1:' + String(origin.port) } })
+    const clients: Array<ReturnType<typeof collect>> = []
+    try {
+      for (let i = 0; i < 3; i++) {
+        const c = await connect(proxy.port)
+        clients.push(collect(c))
+        c.write(HELLO)
+      }
+      await waitFor(() => proxy.stats().counters.origin_connect_ok === 3)
+      await sleep(50)
+      expect(proxy.stats().counters.relay_spliced).toBe(MODE === 'splice' ? 3 : 0)
+      const t0 = Date.now()
+      await proxy.close(400)
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(350)
+      await Promise.all(clients.map((c) => c.closed))
+      expect(proxy.stats().outcomes.shutdown).toBe(3)
+    } finally {
+      await origin.close()
+    }
+  })
+})
