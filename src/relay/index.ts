@@ -2,7 +2,7 @@
 export { handleConnection, REJECT_LINGER_MS } from './accept.ts'
 export { setOutcome, type Session } from './session.ts'
 export { closeSession } from './pipe.ts'
-export { chooseRelay, initSplice, spliceStats, RELAY_ENV, SPLICE_ADDON_ENV, type RelayChoice } from './splice.ts'
+export { chooseRelay, initSplice, spliceStats, RELAY_ENV, SPLICE_ADDON_ENV, SPLICE_AFTER_BYTES, SPLICE_AFTER_ENV, type RelayChoice } from './splice.ts'
 export { buildConnector, type Connect, type ConnectorOptions } from './connect.ts'
 export { RelayContext, type RouteState, type RelayOptions } from './context.ts'
 export { alertFor, AlertDescription } from './reject.ts'

@@ -26,7 +26,7 @@ import { Counter } from '../metrics/counters.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import type { RelayContext } from './context.ts'
 import { kSession, SessionState, setOutcome, type Session, type SessionSocket } from './session.ts'
-import { splicedSinceLastLook, stopSplice, trySplice } from './splice.ts'
+import { spliceDue, splicedSinceLastLook, stopSplice, trySplice } from './splice.ts'
 
 /** Coarsest idle sweep: an idle timeout is minutes in production; a second of slack is invisible there. */
 export const IDLE_TICK_MAX_MS = 1000
@@ -73,8 +73,9 @@ export function startRelay (s: Session, origin: SessionSocket): void {
   if (s.clientEnded) origin.end()
   else if (!helloFlushed) client.pause()
   else if (client.isPaused()) client.resume()
-  // the data phase below JavaScript where the addon runs and Node holds no bytes of the connection
-  else trySplice(s)
+  // the data phase below JavaScript where the addon runs and Node holds no bytes of the connection,
+  // once the connection has relayed past the hand-over point (at once when it is 0)
+  else if (spliceDue(s)) trySplice(s)
 }
 
 /**
@@ -99,6 +100,7 @@ export function relayUp (s: Session, client: SessionSocket, chunk: Buffer): void
   s.lastActive = ctx.idleNow
   ctx.counters[Counter.BytesUp]! += n
   if (!s.origin!.write(chunk)) client.pause()
+  else if (spliceDue(s)) trySplice(s)
 }
 
 function onOriginDrain (this: SessionSocket): void {
@@ -113,6 +115,7 @@ function onOriginData (this: SessionSocket, chunk: Buffer): void {
   s.lastActive = ctx.idleNow
   ctx.counters[Counter.BytesDown]! += n
   if (!s.client.write(chunk)) this.pause()
+  else if (spliceDue(s)) trySplice(s)
 }
 
 function onClientDrain (this: SessionSocket): void {

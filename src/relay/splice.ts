@@ -57,6 +57,17 @@ export interface RelayChoice {
 export const RELAY_ENV = 'HELLOGATE_RELAY'
 /** Test hook: load the addon from this path instead of dist/native/splice.node. */
 export const SPLICE_ADDON_ENV = 'HELLOGATE_SPLICE_ADDON'
+/**
+ * Bytes a connection relays in JS (hello included, both ways) before it is handed over. The hand-over
+ * costs about six syscalls (2 readStop, 2 EPOLL_CTL_ADD, 2 DEL) and a callback; a TLS handshake and a
+ * small request/response are 3–6 chunks that the JS relay moves for about that much, so handing them over
+ * at once made a new TLS connection dearer (1.52× HAProxy against 1.26× for the JS relay in one
+ * bench:peers run, profiles/20261204-ab-splice-after) while a bulk transfer crosses 16 KiB within its
+ * first read or two and gets the per-KiB gain all the same.
+ */
+export const SPLICE_AFTER_BYTES = 16 * 1024
+/** Override of SPLICE_AFTER_BYTES (a byte count; 0 = at once, after the hello), read at a worker's start. */
+export const SPLICE_AFTER_ENV = 'HELLOGATE_SPLICE_AFTER'
 /** Where `npm run build` puts the addon; src/relay and dist/relay are both two levels below the package root. */
 const ADDON_URL = new URL('../../dist/native/splice.node', import.meta.url)
 
@@ -74,6 +85,8 @@ let addonPath = ''
 let addonError = ''
 /** this thread's addon is initialised with its counters: hand-overs happen */
 let active = false
+/** this thread's hand-over point in relayed bytes (SPLICE_AFTER_BYTES or SPLICE_AFTER_ENV) */
+let spliceAfter = SPLICE_AFTER_BYTES
 /** sessions by addon slot (this thread's) */
 const bySlot: (Session | undefined)[] = []
 /** stop() writes the connection's byte totals here */
@@ -100,7 +113,7 @@ export function chooseRelay (): RelayChoice {
   }
   const unknown = mode === 'auto' ? '' : '; ' + RELAY_ENV + '=' + mode + ' is neither js nor auto: read as auto'
   if (addon === null) return { relay: 'js', reason: 'native addon not loaded (' + addonError + ')' + unknown }
-  return { relay: 'splice', reason: 'native addon loaded from ' + path + unknown }
+  return { relay: 'splice', reason: 'native addon loaded from ' + path + handOverPoint().note + unknown }
 }
 
 /** A worker's start: from now on its connections are handed to the addon, when it loaded and starts. */
@@ -114,7 +127,25 @@ export function initSplice (ctx: RelayContext): RelayChoice {
     return { relay: 'js', reason: 'native addon did not start (' + (err as Error).message + ')' }
   }
   active = true
+  spliceAfter = handOverPoint().bytes
   return c
+}
+
+/** The hand-over point from SPLICE_AFTER_ENV (a byte count), else SPLICE_AFTER_BYTES; `note` says which. */
+function handOverPoint (): { bytes: number, note: string } {
+  const v = process.env[SPLICE_AFTER_ENV]
+  if (v === undefined) return { bytes: SPLICE_AFTER_BYTES, note: '; hand-over after ' + SPLICE_AFTER_BYTES + ' bytes' }
+  if (/^\d{1,10}$/.test(v)) return { bytes: Number(v), note: '; hand-over after ' + v + ' bytes (' + SPLICE_AFTER_ENV + ')' }
+  return { bytes: SPLICE_AFTER_BYTES, note: '; ' + SPLICE_AFTER_ENV + '=' + v + ' is not a byte count: hand-over after ' + SPLICE_AFTER_BYTES + ' bytes' }
+}
+
+/**
+ * True when this session should be handed over now: the addon runs on this thread, the session is on
+ * the JS relay, and it has relayed at least the hand-over point (SPLICE_AFTER_BYTES). One compare per
+ * chunk; trySplice then checks that Node holds none of the connection's bytes.
+ */
+export function spliceDue (s: Session): boolean {
+  return active && s.splice < 0 && s.bytesUp + s.bytesDown >= spliceAfter
 }
 
 /** True where the handle has what the hand-over uses (the feature check: private API may change). */

@@ -13,13 +13,17 @@ import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { buildClientHello, wrapRecords } from '../helpers/build-hello.ts'
 import { startCliProxy, startTestProxy, startTlsOrigin, tlsRequest, waitFor } from '../helpers/servers.ts'
-import { RELAY_ENV, SPLICE_ADDON_ENV } from '../../src/relay/index.ts'
+import { RELAY_ENV, SPLICE_ADDON_ENV, SPLICE_AFTER_BYTES, SPLICE_AFTER_ENV } from '../../src/relay/index.ts'
 
 const NAME = 'splice.test.hellogate.example'
 const HELLO = Buffer.from(wrapRecords(buildClientHello({ sni: NAME }), 1))
 /** the relay this run expects: what the startup line must say and what relay_spliced must show */
 const ADDON_BUILT = process.platform === 'linux' && existsSync(new URL('../../dist/native/splice.node', import.meta.url))
 const MODE = process.env[RELAY_ENV] !== 'js' && ADDON_BUILT ? 'splice' : 'js'
+// every proxy below hands its connections over right after the hello (the shipped default waits for
+// SPLICE_AFTER_BYTES), so that each case runs in the splice relay from its first byte; the last describe
+// starts its proxy with the default
+process.env[SPLICE_AFTER_ENV] = '0'
 /** several pipes' worth (64 KiB each) both ways, small enough for 2 shared cores */
 const BIG = 8 * 1024 * 1024
 
@@ -77,6 +81,20 @@ function connect (port: number): Promise<net.Socket> {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
+/**
+ * A connection through the proxy: the hello, a pause (the origin connect), `up`, then wait until
+ * `downLength` bytes came back; the caller ends it.
+ */
+async function exchange (port: number, up: Buffer, downLength: number): Promise<{ client: net.Socket, got: ReturnType<typeof collect> }> {
+  const client = await connect(port)
+  const got = collect(client)
+  client.write(HELLO)
+  await sleep(50)
+  client.write(up)
+  while (Buffer.concat(got.chunks).length < downLength) await sleep(10)
+  return { client, got }
+}
+
 describe('data-phase relay (' + MODE + ')', () => {
   it('says at startup which relay runs, and why', async () => {
     const origin = await startOrigin((s) => s.end())
@@ -84,7 +102,7 @@ describe('data-phase relay (' + MODE + ')', () => {
     try {
       const line = await proxy.waitForLog((l) => l.evt === 'relay')
       expect(line.relay).toBe(MODE)
-      expect(String(line.reason)).toMatch(MODE === 'splice' ? /native addon loaded from .*splice\.node/ : /HELLOGATE_RELAY=js|not loaded|Linux only/)
+      expect(String(line.reason)).toMatch(MODE === 'splice' ? /native addon loaded from .*splice\.node; hand-over after 0 bytes \(HELLOGATE_SPLICE_AFTER\)/ : /HELLOGATE_RELAY=js|not loaded|Linux only/)
     } finally {
       await proxy.close()
       await origin.close()
@@ -123,12 +141,7 @@ describe('data-phase relay (' + MODE + ')', () => {
     try {
       const sent = pattern(500_000, 19)
       for (const finish of ['fin', 'idle'] as const) {
-        const client = await connect(proxy.port)
-        const got = collect(client)
-        client.write(HELLO)
-        await sleep(50)
-        client.write(sent)
-        while (Buffer.concat(got.chunks).length < reply.length) await sleep(10)
+        const { client, got } = await exchange(proxy.port, sent, reply.length)
         if (finish === 'fin') client.end()
         await got.closed
         client.destroy()
@@ -336,4 +349,63 @@ describe('data-phase relay (' + MODE + ')', () => {
       await origin.close()
     }
   })
+})
+
+describe('hand-over point (' + MODE + ', the shipped default of ' + String(SPLICE_AFTER_BYTES) + ' bytes)', () => {
+  let proxy: Awaited<ReturnType<typeof startTestProxy>>
+  let origin: Awaited<ReturnType<typeof startOrigin>>
+  /** what the next connection's origin sends back once it has read `expectUp` bytes, then its FIN */
+  let reply: Buffer = Buffer.alloc(0)
+  let expectUp = 0
+  const received: Array<Promise<Buffer>> = []
+
+  beforeAll(async () => {
+    origin = await startOrigin((s) => {
+      const chunks: Buffer[] = []
+      let n = 0
+      let replied = false
+      received.push(new Promise((resolve) => s.on('end', () => { s.end(); resolve(Buffer.concat(chunks)) })))
+      s.on('data', (c: Buffer) => {
+        chunks.push(c)
+        n += c.length
+        if (!replied && n >= expectUp) { replied = true; s.write(reply) }
+      })
+    })
+    const saved = process.env[SPLICE_AFTER_ENV]
+    delete process.env[SPLICE_AFTER_ENV]
+    try {
+      proxy = await startTestProxy({ workers: 1, routes: { [NAME]: '127.0.0.1:' + String(origin.port) } })
+    } finally {
+      process.env[SPLICE_AFTER_ENV] = saved
+    }
+  })
+  afterAll(async () => {
+    await proxy.close()
+    await origin.close()
+  })
+
+  for (const [label, upBytes, downBytes, spliced] of [
+    ['a short exchange (handshake-sized) stays on the JavaScript relay', 1500, 4000, 0],
+    ['a bulk transfer is handed over mid-stream, every byte exact both ways', 1024 * 1024, 3 * 1024 * 1024, 1],
+  ] as const) {
+    it(label, async () => {
+      const before = proxy.stats()
+      const up = pattern(upBytes, 23)
+      const down = pattern(downBytes, 29)
+      reply = down
+      expectUp = HELLO.length + up.length
+      const { client, got } = await exchange(proxy.port, up, down.length)
+      client.end()
+      const clientGot = await got.closed
+      const originGot = await received[received.length - 1]!
+      expect(sha(clientGot)).toBe(sha(down))
+      expect(sha(originGot)).toBe(sha(Buffer.concat([HELLO, up])))
+      await waitFor(() => proxy.stats().outcomes.ok === before.outcomes.ok! + 1)
+      const after = proxy.stats().counters
+      expect(after.bytes_up! - before.counters.bytes_up!).toBe(HELLO.length + up.length)
+      expect(after.bytes_down! - before.counters.bytes_down!).toBe(down.length)
+      expect(after.relay_spliced! - before.counters.relay_spliced!).toBe(MODE === 'splice' ? spliced : 0)
+      client.destroy()
+    })
+  }
 })
