@@ -22,7 +22,7 @@
  *
  * Limits: the prefix is held in memory as text (PrefixEntries: arrays as read, Maps once the watch edits);
  * it is read READ_PAGE_KEYS keys per answer, each answer's bytes decoded by range-decode.ts and dropped
- * before the next but one, and one answer may be up to MAX_RESPONSE_BYTES (a page is ~15 MB; a watch
+ * before the next but one, and one answer may be up to MAX_RESPONSE_BYTES (a page is ~30 MB; a watch
  * batch can be larger).
  */
 import { readFile } from 'node:fs/promises'
@@ -188,13 +188,14 @@ export class PrefixEntries implements Iterable<FleetEntry> {
 
 /**
  * Keys per range request of a prefix read. etcd 3.4 walks its index over the whole rest of the range
- * for every page (to count it), so a million keys in pages of 100 000 cost etcd ~3.5 s of CPU against
- * ~2 s in pages of 250 000 or in one answer (bench:etcd --load, profiles/20261204-large-tables/NOTES.md),
- * CPU taken from the proxy on a small host. Not larger: a page is decoded from its raw bytes
- * (range-decode.ts), so it costs its wire size (~15 MB here) and grpc-js' copy of it, and the first page
- * must come within START_TIMEOUT_MS on a loaded host; one answer of a million keys added ~60 MiB of peak RSS.
+ * for every page (to count it), so the fewer the pages the less of etcd's CPU, taken from the proxy on a
+ * small host: a million keys cost etcd ~3.5 s of CPU in pages of 100 000, 1.4–1.9 s in pages of 250 000
+ * and 1.2–1.4 s in pages of 500 000, and the read takes 2.7–2.9 s instead of 3.6–3.8 (bench:etcd --load,
+ * profiles/20261204-large-tables/NOTES.md). Not larger: a page is decoded from its raw bytes
+ * (range-decode.ts), so it costs its wire size (~30 MB here) and grpc-js' copy of it, and one answer of
+ * a million keys added ~60 MiB of peak RSS against none for pages of 500 000.
  */
-export const READ_PAGE_KEYS = 250_000
+export const READ_PAGE_KEYS = 500_000
 
 /**
  * Read every key under `prefix` at one revision: pages of READ_PAGE_KEYS in key order, each after the
