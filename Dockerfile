@@ -19,7 +19,10 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY scripts/build-native.ts ./scripts/
-# the full install runs the `prepare` script, which builds dist/ with typescript
+# a C compiler for the splice(2) relay addon (dist/native/splice.node); only in this stage: the image
+# runs the compiled addon on the same Debian base (without it, the proxy falls back to the JS relay)
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
+# the full install runs the `prepare` script, which builds dist/ with typescript and the addon
 RUN npm ci --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
