@@ -217,17 +217,19 @@ export interface ReadHooks {
  * state as strings, then dropped (rangePage: why not the client's decoder). Other keys under the prefix
  * are not read.
  * `pageKeys`: keys per page (tests read small prefixes in several).
- * `firstPageMs`: how long to wait for the first page (etcd unreachable) — not for the whole read, which
- * at a million keys takes longer than any sensible "etcd is down" deadline on a loaded host.
+ * `firstPageMs`: how long to wait for the first page of each range (etcd unreachable) — not for the whole
+ * read, which at a million keys takes longer than any sensible "etcd is down" deadline on a loaded host.
  */
 export async function readPrefix (client: Etcd3, prefix: string, firstPageMs?: number, pageKeys = READ_PAGE_KEYS, hooks?: ReadHooks): Promise<PrefixState> {
   const reader = new PageReader(prefix)
   const state: PrefixState = { revision: 0, routes: new PrefixEntries(), upstreams: new PrefixEntries() }
+  // each range's first answer within firstPageMs: the routes' first page is the large one
+  const bounded = (p: Promise<Buffer>): Promise<Buffer> => firstPageMs === undefined ? p : withTimeout(p, firstPageMs)
   const first = rangePage(client, rangeRequest(prefix + UPSTREAMS_DIR, null, pageKeys, 0))
-  await readRange(client, prefix + UPSTREAMS_DIR, firstPageMs === undefined ? first : withTimeout(first, firstPageMs), pageKeys, reader, state, null)
+  await readRange(client, prefix + UPSTREAMS_DIR, bounded(first), pageKeys, reader, state, null)
   hooks?.upstreams(state)
   const routes = rangePage(client, rangeRequest(prefix + ROUTES_DIR, null, pageKeys, state.revision))
-  await readRange(client, prefix + ROUTES_DIR, routes, pageKeys, reader, state, hooks === undefined ? null : () => { hooks.routes(state.routes.columns()) })
+  await readRange(client, prefix + ROUTES_DIR, bounded(routes), pageKeys, reader, state, hooks === undefined ? null : () => { hooks.routes(state.routes.columns()) })
   return state
 }
 
