@@ -4,8 +4,9 @@
  *
  * Contract:
  *  - `load()` (before the proxy starts): reads the config file's value and the whole prefix at one
- *    revision (pages of READ_PAGE_KEYS, all at the first one's revision) and compiles the merge (fleet.ts)
- *    on this thread — nothing is listening yet. When etcd does not answer within START_TIMEOUT_MS (its
+ *    revision (the pools, then the routes in pages of READ_PAGE_KEYS, all at the first answer's revision)
+ *    and compiles the merge (fleet.ts) on this thread — nothing is listening yet. Each page of routes is
+ *    checked (RouteChecks) while etcd reads the next, the full parse runs once the last is in. When etcd does not answer within START_TIMEOUT_MS (its
  *    first page) it compiles the `cache` snapshot
  *    instead (or the file alone when there is none or it is unusable: a coded log line, never a crash)
  *    and the source is not ready-from-etcd (log `source.not_ready`, /readyz details) until etcd answers.
@@ -36,7 +37,7 @@ import type { EtcdSourceConfig } from '../config/types.ts'
 import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
 import { LogEvent } from '../log/index.ts'
 import { loadRoutesOffThread, reloadWith, type Reloadable, type ReloadResult } from '../pool/reload.ts'
-import { compileFleet, ROUTES_DIR, splitKey, UPSTREAMS_DIR, type FleetEntries, type FleetEntry, type FleetInput, type FleetResult, type SkippedKey } from './fleet.ts'
+import { compileFleet, RouteChecks, ROUTES_DIR, splitKey, UPSTREAMS_DIR, type FleetEntries, type FleetEntry, type FleetInput, type FleetResult, type SkippedKey } from './fleet.ts'
 import { decodeRangeResponse, RANGE_STATUS_TEXT, RangePage, RangeStatus } from './range-decode.ts'
 import { readSnapshot, writeSnapshot } from './snapshot.ts'
 
@@ -198,35 +199,68 @@ export class PrefixEntries implements Iterable<FleetEntry> {
 export const READ_PAGE_KEYS = 500_000
 
 /**
- * Read every key under `prefix` at one revision: pages of READ_PAGE_KEYS in key order, each after the
- * previous one's last key, all at the first page's revision (a consistent copy however long it takes;
- * should that revision be compacted meanwhile, the read fails and is retried like any other failure).
- * Each page is one raw gRPC answer decoded by range-decode.ts, its route and pool entries copied into
- * `state` as strings, then dropped (rangePage: why not the client's decoder).
- * `pageKeys`: keys per page (tests read small prefixes in several).
- * `firstPageMs`: how long to wait for the first page (etcd unreachable) — not for the whole read, which
- * at a million keys takes longer than any sensible "etcd is down" deadline on a loaded host.
+ * What a read calls as it goes (both synchronous, neither may throw): `upstreams` once every pool is in
+ * and before any route; `routes` after each page of routes, with the entries so far (the same arrays,
+ * grown) while the next page is in flight — the start checks each page then (RouteChecks), not after.
  */
-export async function readPrefix (client: Etcd3, prefix: string, firstPageMs?: number, pageKeys = READ_PAGE_KEYS): Promise<PrefixState> {
-  const range = Range.prefix(prefix)
-  const first = rangePage(client, { key: range.start, range_end: range.end, limit: pageKeys })
-  let buf = firstPageMs === undefined ? await first : await withTimeout(first, firstPageMs)
-  const page = new RangePage()
+export interface ReadHooks {
+  readonly upstreams: (state: PrefixState) => void
+  readonly routes: (routes: FleetEntries) => void
+}
+
+/**
+ * Read every route and pool under `prefix` at one revision: PREFIX/upstreams/ first (a handful; the
+ * routes name them, so a route can be checked as soon as its page is in), then PREFIX/routes/, each in
+ * pages of `pageKeys` in key order, all at the first page's revision (a consistent copy however long it
+ * takes; should that revision be compacted meanwhile, the read fails and is retried like any other
+ * failure). Each page is one raw gRPC answer decoded by range-decode.ts, its entries copied into the
+ * state as strings, then dropped (rangePage: why not the client's decoder). Other keys under the prefix
+ * are not read.
+ * `pageKeys`: keys per page (tests read small prefixes in several).
+ * `firstPageMs`: how long to wait for the first page of each range (etcd unreachable) — not for the whole
+ * read, which at a million keys takes longer than any sensible "etcd is down" deadline on a loaded host.
+ */
+export async function readPrefix (client: Etcd3, prefix: string, firstPageMs?: number, pageKeys = READ_PAGE_KEYS, hooks?: ReadHooks): Promise<PrefixState> {
   const reader = new PageReader(prefix)
+  const state: PrefixState = { revision: 0, routes: new PrefixEntries(), upstreams: new PrefixEntries() }
+  // each range's first answer within firstPageMs: the routes' first page is the large one
+  const bounded = (p: Promise<Buffer>): Promise<Buffer> => firstPageMs === undefined ? p : withTimeout(p, firstPageMs)
+  const first = rangePage(client, rangeRequest(prefix + UPSTREAMS_DIR, null, pageKeys, 0))
+  await readRange(client, prefix + UPSTREAMS_DIR, bounded(first), pageKeys, reader, state, null)
+  hooks?.upstreams(state)
+  const routes = rangePage(client, rangeRequest(prefix + ROUTES_DIR, null, pageKeys, state.revision))
+  await readRange(client, prefix + ROUTES_DIR, bounded(routes), pageKeys, reader, state, hooks === undefined ? null : () => { hooks.routes(state.routes.columns()) })
+  return state
+}
+
+/** A Range request of the keys under `dir`, after `after` (a key) when given, at `revision` (0: the latest). */
+function rangeRequest (dir: string, after: Buffer | null, pageKeys: number, revision: number): IRangeRequest {
+  const range = Range.prefix(dir)
+  return { key: after ?? range.start, range_end: range.end, limit: pageKeys, ...(revision === 0 ? {} : { revision }) }
+}
+
+/**
+ * The pages of one range, `first` already asked for, into `state` (its revision set from the first
+ * page when still 0). The next page is asked for before this one is copied out: etcd reads it while
+ * this thread works (and `onPage` runs).
+ */
+async function readRange (client: Etcd3, dir: string, first: Promise<Buffer>, pageKeys: number, reader: PageReader, state: PrefixState, onPage: (() => void) | null): Promise<void> {
+  const page = new RangePage()
+  let buf = await first
   decodePage(buf, page)
-  const state: PrefixState = { revision: page.revision, routes: new PrefixEntries(), upstreams: new PrefixEntries() }
+  if (state.revision === 0) state.revision = page.revision
   for (;;) {
-    // the next page is asked for before this one is copied out: etcd reads it while this thread works
     let next: Promise<Buffer> | null = null
     if (page.more && page.kvs > 0) {
       const last = page.kvs - 1
       // the least key greater than the page's last: its bytes and a zero byte
       const after = Buffer.alloc(page.keyEnd[last]! - page.keyStart[last]! + 1)
       buf.copy(after, 0, page.keyStart[last], page.keyEnd[last])
-      next = rangePage(client, { key: after, range_end: range.end, limit: pageKeys, revision: state.revision })
+      next = rangePage(client, rangeRequest(dir, after, pageKeys, state.revision))
     }
     reader.apply(state, buf, page)
-    if (next === null) return state
+    onPage?.()
+    if (next === null) return
     buf = await next
     decodePage(buf, page)
   }
@@ -419,17 +453,29 @@ export class EtcdSource {
     this.fileValue = this.inline === null ? await loadConfigValue(this.file) : this.inline.value
     this.client = new Etcd3(await etcdClientOptions(this.config))
     let from: 'etcd' | 'snapshot' | 'file' = 'etcd'
+    // the routes checked page by page while the next page is read (ReadHooks); dropped if the read
+    // fails, and if a check throws (compileFleet then runs them all and reports it as it always did)
+    let checks: RouteChecks | undefined
+    const hooks: ReadHooks = {
+      upstreams: (s) => {
+        try { checks = new RouteChecks(this.fileValue, this.config.prefix, [...s.upstreams]) } catch { checks = undefined }
+      },
+      routes: (routes) => {
+        try { checks?.check(routes, routes.names.length) } catch { checks = undefined }
+      },
+    }
     try {
-      this.state = await readPrefix(this.client, this.config.prefix, START_TIMEOUT_MS)
+      this.state = await readPrefix(this.client, this.config.prefix, START_TIMEOUT_MS, READ_PAGE_KEYS, hooks)
       this.fromEtcd = true
       this.connected = true
     } catch (err) {
       this.reason = etcdError(this.config, 'not ready from etcd', err).message
       from = await this.loadSnapshot() ? 'snapshot' : 'file'
+      checks = undefined
       this.logger.warn({ evt: LogEvent.SourceNotReady, code: ErrorCode.SOURCE_ETCD, reason: this.reason, from, revision: this.state.revision }, LogEvent.SourceNotReady)
     }
     const input = this.input()
-    const result = compileFleet(input)
+    const result = compileFleet(input, checks)
     this.applied(result.skipped, result.shadowed, result.config.routes.length, from, input, this.state.revision)
     return result
   }

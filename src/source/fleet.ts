@@ -14,7 +14,8 @@
  *  - One bad key never takes the table down: it is left out and reported in `skipped` (its etcd key, the
  *    error code and the reason); the rest compiles. A fault in the file itself still throws, as a reload
  *    of that file would (the running table stays).
- *  - Cheap checks first (pattern, value syntax, pool names; each pool once through parseConfig), then
+ *  - Cheap checks first (pattern, value syntax, pool names; each pool once through parseConfig; a
+ *    read may run them a page at a time as the routes arrive: RouteChecks), then
  *    one parseConfigWithRoutes of the whole, the file's routes and then etcd's streamed into the
  *    compiler (no merged routes object: at a million routes that object alone cost hundreds of MB);
  *    whatever that still refuses in an etcd key is left out and the whole is parsed again, at most
@@ -175,67 +176,118 @@ function under (errorKey: string | undefined, path: string): boolean {
 }
 
 /**
- * Merge etcd's entries into the file's value and validate the whole (module header). Throws the
- * ProxyError of a fault in the file itself, or HG_ERR_CONFIG_INVALID when MAX_COMPILE_PASSES is spent.
+ * The cheap checks of compileFleet (module header), before the full parse: each pool alone, then each
+ * route's pattern, clash with the file, value syntax and targets, in key order. `check` takes the routes
+ * a range at a time, so that a read can check each page while the next is in flight (source/etcd.ts);
+ * the result is the same as one pass over all of them except where two keys share a canonical pattern
+ * (a duplicate is only known once every key is seen): then `streamed` is false and compileFleet checks
+ * the whole again, knowing every alias first (today's order, today's reasons).
  */
-export function compileFleet (input: FleetInput): FleetResult {
-  const skipped: SkippedKey[] = []
-  const shadowed: string[] = []
-  const skip = (key: string, code: ErrorCode, reason: string): void => { skipped.push({ key, code, reason }) }
-  const routeKey = (name: string): string => input.prefix + ROUTES_DIR + name
-  const poolKey = (name: string): string => input.prefix + UPSTREAMS_DIR + name
+export class RouteChecks {
+  readonly skipped: SkippedKey[] = []
+  readonly shadowed: string[] = []
+  /** the file's pools and the etcd pools that passed */
+  readonly pools: JsonObject
+  readonly etcdPools = new Set<string>()
+  readonly fileRoutes: JsonObject
+  /** the etcd routes left out (skipped or shadowed), and the long-form values parsed */
+  readonly left = new Set<string>()
+  readonly parsed = new Map<string, unknown>()
+  /** routes checked so far (the first `checked` of the entries) */
+  checked = 0
+  readonly #prefix: string
+  readonly #targets: TargetChecks
+  readonly #filePatterns = new Set<string>()
+  /**
+   * canonical forms of non-canonical keys: two etcd keys clash only when one of them is not canonical
+   * (etcd keys are distinct), so only these are tracked, not every pattern (at a million keys ~100 MB)
+   */
+  readonly #aliased: Set<string>
+  readonly #seen = new Map<string, string>()
+  readonly #streamed: boolean
 
-  const fileRoutes = fileMap(input.raw, 'routes')
-  const filePools = fileMap(input.raw, 'upstreams')
-
-  // pools: each one checked alone, by the file's validator (a handful, however many routes use them)
-  const pools: JsonObject = { ...filePools }
-  const etcdPools = new Set<string>()
-  for (const [name, text] of input.upstreams) {
-    if (Object.hasOwn(filePools, name)) { shadowed.push(poolKey(name)); continue }
-    let value: unknown
-    try {
-      value = JSON.parse(text)
-      parseConfig({ upstreams: { [name]: value }, routes: { [POOL_CHECK_ROUTE]: name } }, poolKey(name))
-    } catch (err) {
-      skip(poolKey(name), isProxyError(err) ? err.code : ErrorCode.CONFIG_SYNTAX, (err as Error).message)
-      continue
+  /** `routes`: every entry, to learn their aliases first; absent, the routes come a range at a time */
+  constructor (raw: unknown, prefix: string, upstreams: readonly FleetEntry[], routes?: FleetEntries) {
+    this.#prefix = prefix
+    this.fileRoutes = fileMap(raw, 'routes')
+    const filePools = fileMap(raw, 'upstreams')
+    // pools: each one checked alone, by the file's validator (a handful, however many routes use them)
+    this.pools = { ...filePools }
+    for (const [name, text] of upstreams) {
+      if (Object.hasOwn(filePools, name)) { this.shadowed.push(this.poolKey(name)); continue }
+      let value: unknown
+      try {
+        value = JSON.parse(text)
+        parseConfig({ upstreams: { [name]: value }, routes: { [POOL_CHECK_ROUTE]: name } }, this.poolKey(name))
+      } catch (err) {
+        this.skip(this.poolKey(name), isProxyError(err) ? err.code : ErrorCode.CONFIG_SYNTAX, (err as Error).message)
+        continue
+      }
+      this.pools[name] = value
+      this.etcdPools.add(name)
     }
-    pools[name] = value
-    etcdPools.add(name)
+    this.#targets = new TargetChecks(new Set(Object.keys(this.pools)))
+    for (const source of Object.keys(this.fileRoutes)) this.#filePatterns.add(normalizePattern(source) ?? source)
+    this.#aliased = new Set()
+    this.#streamed = routes === undefined
+    if (routes === undefined) return
+    for (const name of routes.names) {
+      const canonical = normalizePattern(name)
+      if (canonical !== null && canonical !== name) this.#aliased.add(canonical)
+    }
   }
-  const targets = new TargetChecks(new Set(Object.keys(pools)))
 
-  // routes: pattern, clash with the file or another key, targets. Two keys clash only when one of
-  // them is not canonical (etcd keys are distinct), so only the canonical forms of non-canonical keys
-  // are tracked: no set of every pattern beside the table (at a million keys, ~100 MB and a second)
-  const filePatterns = new Set<string>()
-  for (const source of Object.keys(fileRoutes)) filePatterns.add(normalizePattern(source) ?? source)
-  const { names, texts } = input.routes
-  const aliased = new Set<string>()
-  for (const name of names) {
-    const canonical = normalizePattern(name)
-    if (canonical !== null && canonical !== name) aliased.add(canonical)
+  /** checked a range at a time, with no two keys of one canonical pattern: the same as one pass knowing all */
+  get streamed (): boolean {
+    return this.#streamed && this.#aliased.size === 0
   }
-  const seen = new Map<string, string>()
-  // the etcd routes left out (skipped or shadowed), and the long-form values parsed
-  const left = new Set<string>()
-  const parsed = new Map<string, unknown>()
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i]!
-    const key = routeKey(name)
-    const canonical = normalizePattern(name)
-    if (canonical === null) { left.add(name); skip(key, ErrorCode.ROUTE_INVALID, `'${name}' is not a host name or *.wildcard route pattern`); continue }
-    if (filePatterns.has(canonical)) { left.add(name); shadowed.push(key); continue }
-    const first = aliased.has(canonical) ? seen.get(canonical) : undefined
-    if (first !== undefined) { left.add(name); skip(key, ErrorCode.ROUTE_DUPLICATE, `same pattern as ${routeKey(first)} (both are '${canonical}')`); continue }
-    const value = parseRouteValue(texts[i]!)
-    if (value instanceof ProxyError) { left.add(name); skip(key, value.code, value.message); continue }
-    const fault = routeFault(value, targets)
-    if (fault !== null) { left.add(name); skip(key, ErrorCode.CONFIG_INVALID, fault); continue }
-    if (aliased.has(canonical)) seen.set(canonical, name)
-    if (typeof value !== 'string') parsed.set(name, value)
+
+  skip (key: string, code: ErrorCode, reason: string): void { this.skipped.push({ key, code, reason }) }
+  routeKey (name: string): string { return this.#prefix + ROUTES_DIR + name }
+  poolKey (name: string): string { return this.#prefix + UPSTREAMS_DIR + name }
+
+  /** the routes [checked, to) of `routes` (the same entries each call, grown by a read) */
+  check (routes: FleetEntries, to: number): void {
+    const { names, texts } = routes
+    const aliased = this.#aliased
+    const seen = this.#seen
+    const left = this.left
+    for (let i = this.checked; i < to; i++) {
+      const name = names[i]!
+      const key = this.routeKey(name)
+      const canonical = normalizePattern(name)
+      if (canonical === null) { left.add(name); this.skip(key, ErrorCode.ROUTE_INVALID, `'${name}' is not a host name or *.wildcard route pattern`); continue }
+      if (this.#streamed && canonical !== name) aliased.add(canonical)
+      if (this.#filePatterns.has(canonical)) { left.add(name); this.shadowed.push(key); continue }
+      const first = aliased.has(canonical) ? seen.get(canonical) : undefined
+      if (first !== undefined) { left.add(name); this.skip(key, ErrorCode.ROUTE_DUPLICATE, `same pattern as ${this.routeKey(first)} (both are '${canonical}')`); continue }
+      const value = parseRouteValue(texts[i]!)
+      if (value instanceof ProxyError) { left.add(name); this.skip(key, value.code, value.message); continue }
+      const fault = routeFault(value, this.#targets)
+      if (fault !== null) { left.add(name); this.skip(key, ErrorCode.CONFIG_INVALID, fault); continue }
+      if (aliased.has(canonical)) seen.set(canonical, name)
+      if (typeof value !== 'string') this.parsed.set(name, value)
+    }
+    this.checked = Math.max(this.checked, to)
   }
+}
+
+/**
+ * Merge etcd's entries into the file's value and validate the whole (module header). `checked`: the
+ * cheap checks already run on these entries a page at a time (RouteChecks); used when complete and
+ * `streamed`, else they are run here. Throws the ProxyError of a fault in the file itself, or
+ * HG_ERR_CONFIG_INVALID when MAX_COMPILE_PASSES is spent.
+ */
+export function compileFleet (input: FleetInput, checked?: RouteChecks): FleetResult {
+  let c = checked
+  if (c === undefined || !c.streamed || c.checked !== input.routes.names.length) {
+    c = new RouteChecks(input.raw, input.prefix, input.upstreams, input.routes)
+    c.check(input.routes, input.routes.names.length)
+  }
+  const { skipped, shadowed, left, parsed, pools, etcdPools, fileRoutes } = c
+  const skip = (key: string, code: ErrorCode, reason: string): void => { c.skip(key, code, reason) }
+  const routeKey = (name: string): string => c.routeKey(name)
+  const poolKey = (name: string): string => c.poolKey(name)
   const etcdRoutes = new EtcdRoutes(input.routes, left, parsed)
 
   // the whole, once, the routes streamed in (the file's first, then etcd's: no merged million-key

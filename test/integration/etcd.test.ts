@@ -20,6 +20,7 @@ import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { COALESCE_MS, readPrefix } from '../../src/source/etcd.ts'
+import { compileFleet, RouteChecks } from '../../src/source/fleet.ts'
 import { haveEtcd, startEtcd, type EtcdServer } from '../helpers/etcd.ts'
 import { NODE, ROOT, rawConfig, startCliProxy, startTlsOrigin, waitFor, type CliProxy, type TlsOrigin } from '../helpers/servers.ts'
 
@@ -309,6 +310,41 @@ describe.skipIf(!HAVE_ETCD)('source.etcd with a real etcd', () => {
     expect([...paged.routes]).toEqual([...whole.routes])
     expect([...paged.upstreams.keys()]).toEqual(['web'])
     expect(paged.revision).toBe(whole.revision)
+  }, TEST_MS)
+
+  it('a read gives the pools first, then checks each page of routes as it comes: a pool keyed after the routes resolves, a bad key on the second page is left out once', async () => {
+    const prefix = '/t11/'
+    // upstreams/ sorts after routes/: a read in key order would give the pool after every route naming it
+    await putMany(etcd.client, [
+      [prefix + 'routes/a.fleet.example', 'web'],
+      [prefix + 'routes/b.fleet.example', at(alpha)],
+      [prefix + 'routes/c..fleet.example', at(alpha)], // second page: not a pattern
+      [prefix + 'routes/d.fleet.example', 'web'],
+      [prefix + 'routes/e.fleet.example', '{"upstream": "web"}'],
+      [prefix + 'upstreams/web', JSON.stringify({ servers: [at(beta)] })],
+    ])
+    const raw = rawConfig({ workers: 1, routes: { [FILE_ROUTE]: at(alpha) } })
+    let checks: RouteChecks | undefined
+    const calls: string[] = []
+    const state = await readPrefix(etcd.client, prefix, undefined, 2, {
+      upstreams: (s) => {
+        calls.push(`upstreams ${[...s.upstreams.keys()].join(',')}, ${s.routes.size} routes`)
+        checks = new RouteChecks(raw, prefix, [...s.upstreams])
+      },
+      routes: (routes) => {
+        calls.push(`routes ${routes.names.length}, ${checks!.skipped.length} skipped`)
+        checks!.check(routes, routes.names.length)
+      },
+    })
+    // pages of 2: the pool before any route, each page of routes checked before the next is applied
+    expect(calls).toEqual(['upstreams web, 0 routes', 'routes 2, 0 skipped', 'routes 4, 0 skipped', 'routes 5, 1 skipped'])
+    const input = { file: 'fleet.yaml', raw, prefix, routes: state.routes.columns(), upstreams: [...state.upstreams] }
+    const { config, skipped } = compileFleet(input, checks)
+    expect(skipped).toBe(checks!.skipped)
+    expect(skipped.map((k) => [k.key, k.code])).toEqual([[prefix + 'routes/c..fleet.example', 'HG_ERR_ROUTE_INVALID']])
+    const upstreamOf = (p: string): string | undefined => config.upstreams[config.routes.find((r) => r.pattern === p)?.upstream ?? -1]?.name
+    expect(['a', 'b', 'd', 'e'].map((l) => upstreamOf(`${l}.fleet.example`))).toEqual(['web', at(alpha), 'web', 'web'])
+    expect(config.routes).toHaveLength(5) // the file's route too
   }, TEST_MS)
 
   it('createProxy with source.etcd serves etcd\'s routes, follows a put, and a reload keeps them', async () => {

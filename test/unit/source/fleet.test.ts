@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest'
 
 import { parseConfig } from '../../../src/config/index.ts'
 import { ErrorCode, isProxyError } from '../../../src/errors.ts'
-import { compileFleet, fleetEntries, parseRouteValue, splitKey, type FleetInput } from '../../../src/source/fleet.ts'
+import { compileFleet, fleetEntries, parseRouteValue, RouteChecks, splitKey, type FleetInput } from '../../../src/source/fleet.ts'
 import { readSnapshot, writeSnapshot } from '../../../src/source/snapshot.ts'
 
 const PREFIX = '/hg/prod/'
@@ -95,6 +95,49 @@ describe('compileFleet', () => {
     ])
     expect(skipped[0]!.reason).toContain(PREFIX + 'routes/b.example.com')
     expect(['b', 'c', 'd', 'e'].map((l) => pattern(config, `${l}.example.com`))).toEqual(['10.0.0.1:443', '10.0.0.4:443', '10.0.0.5:443', '10.0.0.7:443'])
+  })
+
+  it('checked a page at a time (as a read feeds them): the same result as one pass, a bad key on the second page left out once', () => {
+    const fleet = input([
+      ['a.example.com', 'web'],
+      ['b.example.com', 'nopool'], // first page: no such pool
+      ['c..example.com', '10.0.0.1:443'], // second page: not a pattern
+      ['d.example.com', 'api'],
+      ['f.example.com', '{"upstream": "api", "alpn": {"h2": "web"}}'],
+      ['file.example.com', '10.0.0.2:443'], // the file's wins
+    ], [['api', '{"servers": ["10.0.0.9:443"]}'], ['bad', '{"servers": []}']])
+    const checks = new RouteChecks(fleet.raw, PREFIX, fleet.upstreams)
+    const { names, texts } = fleet.routes
+    checks.check({ names: names.slice(0, 2), texts: texts.slice(0, 2) }, 2)
+    checks.check(fleet.routes, names.length)
+    expect(checks.streamed).toBe(true)
+    const paged = compileFleet(fleet, checks)
+    const whole = compileFleet(fleet)
+    // the page-by-page checks were used, not run again
+    expect(paged.skipped).toBe(checks.skipped)
+    expect(paged.skipped).toEqual(whole.skipped)
+    expect(paged.shadowed).toEqual(whole.shadowed)
+    expect(paged.skipped.map((s) => [s.key.slice(PREFIX.length), s.code])).toEqual([
+      ['upstreams/bad', ErrorCode.CONFIG_INVALID],
+      ['routes/b.example.com', ErrorCode.CONFIG_INVALID],
+      ['routes/c..example.com', ErrorCode.ROUTE_INVALID],
+    ])
+    expect(paged.shadowed).toEqual([PREFIX + 'routes/file.example.com'])
+    expect(paged.config.routes.map((r) => [r.pattern, paged.config.upstreams[r.upstream]!.name])).toEqual(whole.config.routes.map((r) => [r.pattern, whole.config.upstreams[r.upstream]!.name]))
+    expect(pattern(paged.config, 'f.example.com')).toBe('api')
+  })
+
+  it('checked a page at a time with an alias on a later page: checked again knowing every alias, the same duplicate as one pass', () => {
+    // 'a.example.com.' sorts after 'a.example.com' and names the same pattern: the first key wins
+    const fleet = input([['a.example.com', '10.0.0.1:443'], ['a.example.com.', '10.0.0.2:443'], ['b.example.com', '10.0.0.3:443']])
+    const checks = new RouteChecks(fleet.raw, PREFIX, fleet.upstreams)
+    checks.check(fleet.routes, 1)
+    checks.check(fleet.routes, 3)
+    expect(checks.streamed).toBe(false)
+    const { config, skipped } = compileFleet(fleet, checks)
+    expect(skipped.map((s) => [s.key.slice(PREFIX.length), s.code])).toEqual([['routes/a.example.com.', ErrorCode.ROUTE_DUPLICATE]])
+    expect(skipped[0]!.reason).toContain(PREFIX + 'routes/a.example.com ')
+    expect(pattern(config, 'a.example.com')).toBe('10.0.0.1:443')
   })
 
   it('throws a fault of the file itself, as a reload of that file would', () => {
