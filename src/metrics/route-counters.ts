@@ -32,7 +32,9 @@ export const ROUTE_SLAB_SETTLE_MS = 10_000
 /** Float64 slots per 64-byte cache line. */
 const LINE_SLOTS = 8
 
-/** Session.target value for "sent to the default origin" (relay/session.ts). */
+/** A session's or flow's `routeIndex` when no route matched yet (or none will). */
+export const TARGET_NONE = -1
+/** A session's or flow's `routeIndex` when it was sent to the `default:` origin. */
 export const TARGET_DEFAULT = -2
 
 export interface RouteSlab {

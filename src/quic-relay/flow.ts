@@ -13,6 +13,7 @@
 import type { Socket as UdpSocket } from 'node:dgram'
 import type { QuicInitialDecoder } from '../quic/index.ts'
 import type { Outcome } from '../metrics/outcomes.ts'
+import { TARGET_NONE } from '../metrics/route-counters.ts'
 import type { ServerTable } from '../upstreams/state.ts'
 import type { QuicListener } from './relay.ts'
 
@@ -43,9 +44,6 @@ export const FlowState = {
 } as const
 export type FlowState = typeof FlowState[keyof typeof FlowState]
 
-/** `routeIndex` when no route matched yet (or none will); matches relay/'s ROUTE_NONE */
-export const FLOW_ROUTE_NONE = -1
-
 export class Flow {
   readonly listener: QuicListener
   /** the flow table key (client address and port) */
@@ -71,8 +69,8 @@ export class Flow {
   alpn: string | null = null
   /** Initial datagrams the hello took */
   helloDatagrams = 0
-  /** matched route (index into the config's routes), -2 for the default, FLOW_ROUTE_NONE */
-  routeIndex = FLOW_ROUTE_NONE
+  /** matched route (index into the config's routes), TARGET_DEFAULT, or TARGET_NONE */
+  routeIndex = TARGET_NONE
   route: string | null = null
   /** the server table the flow was routed in; pool and server index it */
   table: ServerTable | null = null

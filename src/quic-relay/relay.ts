@@ -36,9 +36,8 @@ import type { HostPort, QuicConfig } from '../config/types.ts'
 import { alpnToStrings, sniToString } from '../hello/index.ts'
 import { QuicInitialDecoder, QuicStatus } from '../quic/index.ts'
 import { MIN_INITIAL_DATAGRAM_BYTES } from '../quic/constants.ts'
-import { matchServerName, patternOf, routePool } from '../routes/index.ts'
+import { matchServerName, routePool } from '../routes/index.ts'
 import { Counter, outcomeSlot } from '../metrics/counters.ts'
-import { countRoute, TARGET_DEFAULT } from '../metrics/route-counters.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import { LogEvent } from '../log/events.ts'
 import { formatHostPort } from '../config/index.ts'
@@ -47,6 +46,7 @@ import { acquireServer, BalanceCode, releaseServer } from '../upstreams/state.ts
 import { pickServer } from '../upstreams/balance.ts'
 import { hashClientAddress } from '../upstreams/hash.ts'
 import type { RelayContext } from '../relay/context.ts'
+import { recordRoute } from '../relay/accept.ts'
 import { Flow, FlowState, kFlow, kListener, type FlowSocket, type ListenerSocket } from './flow.ts'
 
 /**
@@ -303,7 +303,7 @@ function hold (flow: Flow, msg: Buffer): void {
 
 /**
  * The hello is complete (`st` Ok or NoSni; null: a version we cannot read, sent to the default pool):
- * the same route choice as TCP (relay/accept.ts routeHello), then the origin socket.
+ * the same route choice as TCP (relay/accept.ts recordRoute), then the origin socket.
  */
 function routeFlow (flow: Flow, st: QuicStatus | null): void {
   const relay = flow.listener.relay
@@ -313,6 +313,7 @@ function routeFlow (flow: Flow, st: QuicStatus | null): void {
   const dec = flow.decoder
   flow.tHello = performance.now()
   let target = -1
+  let pool = -1
   if (dec !== null) {
     const info = dec.info
     flow.version = dec.version
@@ -324,28 +325,15 @@ function routeFlow (flow: Flow, st: QuicStatus | null): void {
       if (info.alpnStart >= 0) flow.alpn = alpnToStrings(dec.hello, info).join(',')
     }
     if (st === QuicStatus.Ok) target = matchServerName(state.routes, dec.hello, info.sniStart, info.sniEnd)
-    if (target >= 0) {
-      counters[Counter.RouteHit]!++
-      flow.routeIndex = target
-      if (ctx.options.accessLog) flow.route = patternOf(state.routes, target)
-      flow.pool = routePool(state, target, dec.hello, info.alpnStart, info.alpnEnd)
-    }
+    if (target >= 0) pool = routePool(state, target, dec.hello, info.alpnStart, info.alpnEnd)
   }
-  if (target < 0) {
-    if (state.defaultUpstream < 0) {
-      refuseFlow(flow, st === QuicStatus.Ok ? Outcome.NoRoute : Outcome.NoSni, null)
-      return
-    }
-    counters[Counter.RouteDefault]!++
-    flow.routeIndex = TARGET_DEFAULT
-    flow.route = 'default'
-    flow.pool = state.defaultUpstream
+  if (!recordRoute(ctx, flow, target, pool)) {
+    refuseFlow(flow, st === QuicStatus.Ok ? Outcome.NoRoute : Outcome.NoSni, null)
+    return
   }
   flow.decoder = null
   relay.pendingFlows--
   const t = state.servers
-  flow.table = t
-  countRoute(ctx.routeCounts, ctx.routeBase, ctx.routeTracked, flow.routeIndex)
   const hash = t.poolBalance[flow.pool] === BalanceCode.Hash ? hashClientAddress(flow.clientAddress) : 0
   const server = pickServer(t, flow.pool, hash, 0)
   if (server < 0) {

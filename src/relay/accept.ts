@@ -29,6 +29,7 @@ import { ForwardPort, forwardSession } from '../forward/dial.ts'
 import { admitRouted, sessionJa4 } from './policy.ts'
 import { clientAddressText, ProxyInState, pushProxyHeader, reasonOf, trustedPeer, type ProxyInPolicy } from './proxy-in.ts'
 import { PpStatus } from '../proxyproto/index.ts'
+import type { ServerTable } from '../upstreams/state.ts'
 
 /**
  * How long a refused client may take to read our alert and close before we destroy the socket.
@@ -242,30 +243,50 @@ function routeHello (s: Session, status: HelloStatus): void {
  */
 export function settleRoute (s: Session, target: number, pool: number, noRoute: Outcome,
   noRouteReply?: Uint8Array | null, deniedReply?: Uint8Array | null): boolean {
-  const ctx = s.ctx
-  const state = ctx.state
-  if (target >= 0) {
-    ctx.counters[Counter.RouteHit]!++
-    s.routeIndex = target
-    // the pattern string is rebuilt from the shared trie only for a connection that is logged
-    if (ctx.options.accessLog) s.route = patternOf(state.routes, target)
-    s.pool = pool
-  } else if (state.defaultUpstream >= 0) {
-    ctx.counters[Counter.RouteDefault]!++
-    s.routeIndex = ROUTE_DEFAULT
-    s.route = 'default'
-    s.pool = state.defaultUpstream
-  } else {
+  if (!recordRoute(s.ctx, s, target, pool)) {
     rejectClient(s, noRoute, noRouteReply)
     return false
   }
-  s.table = state.servers
-  countRoute(ctx.routeCounts, ctx.routeBase, ctx.routeTracked, s.routeIndex)
   if (!admitRouted(s)) {
     rejectClient(s, Outcome.Denied, deniedReply)
     return false
   }
   s.state = SessionState.Connecting
+  return true
+}
+
+/** What a TCP/HTTP session and a QUIC flow (quic-relay/flow.ts) record of their route choice. */
+export interface RouteChoice {
+  routeIndex: number
+  route: string | null
+  pool: number
+  table: ServerTable | null
+}
+
+/**
+ * The route choice's bookkeeping, one for TLS, plain HTTP and QUIC: `target` ≥ 0 is the matched route
+ * and `pool` the pool chosen for it, else the default pool when there is one. Records route index,
+ * pool and the server table every attempt will use, counts the hit or default and the route. False:
+ * no route and no default (nothing recorded; the caller refuses).
+ */
+export function recordRoute (ctx: RelayContext, r: RouteChoice, target: number, pool: number): boolean {
+  const state = ctx.state
+  if (target >= 0) {
+    ctx.counters[Counter.RouteHit]!++
+    r.routeIndex = target
+    // the pattern string is rebuilt from the shared trie only for a connection that is logged
+    if (ctx.options.accessLog) r.route = patternOf(state.routes, target)
+    r.pool = pool
+  } else if (state.defaultUpstream >= 0) {
+    ctx.counters[Counter.RouteDefault]!++
+    r.routeIndex = ROUTE_DEFAULT
+    r.route = 'default'
+    r.pool = state.defaultUpstream
+  } else {
+    return false
+  }
+  r.table = state.servers
+  countRoute(ctx.routeCounts, ctx.routeBase, ctx.routeTracked, r.routeIndex)
   return true
 }
 

@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks'
 import { HelloAssembler } from '../hello/index.ts'
 import { Counter, outcomeSlot } from '../metrics/counters.ts'
 import { HistogramId, observe } from '../metrics/histograms.ts'
+import { TARGET_DEFAULT, TARGET_NONE } from '../metrics/route-counters.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import type { ProxyError } from '../errors.ts'
 import { releaseServer, type ServerTable } from '../upstreams/state.ts'
@@ -43,10 +44,10 @@ export const SessionState = {
 } as const
 export type SessionState = typeof SessionState[keyof typeof SessionState]
 
-/** `routeIndex` when no route matched yet (or none will) */
-export const ROUTE_NONE = -1
-/** `routeIndex` when the `default:` origin was used */
-export const ROUTE_DEFAULT = -2
+/** `routeIndex` when no route matched yet (or none will); the route counters' own sentinel */
+export const ROUTE_NONE = TARGET_NONE
+/** `routeIndex` when the `default:` origin was used; the route counters' own sentinel */
+export const ROUTE_DEFAULT = TARGET_DEFAULT
 
 export class Session {
   readonly ctx: RelayContext
