@@ -47,6 +47,8 @@ import { pickServer } from '../upstreams/balance.ts'
 import { hashClientAddress } from '../upstreams/hash.ts'
 import type { RelayContext } from '../relay/context.ts'
 import { recordRoute } from '../relay/accept.ts'
+import { admit, helloJa4 } from '../relay/policy.ts'
+import { parseIp } from '../proxyproto/index.ts'
 import { Flow, FlowState, kFlow, kListener, type FlowSocket, type ListenerSocket } from './flow.ts'
 
 /**
@@ -331,6 +333,11 @@ function routeFlow (flow: Flow, st: QuicStatus | null): void {
     refuseFlow(flow, st === QuicStatus.Ok ? Outcome.NoRoute : Outcome.NoSni, null)
     return
   }
+  // the access lists, as for TCP (relay/policy.ts), before any datagram reaches the origin
+  if (!admit(flow, state.access, flowAddressBytes, flowJa4)) {
+    refuseFlow(flow, Outcome.Denied, null)
+    return
+  }
   flow.decoder = null
   relay.pendingFlows--
   const t = state.servers
@@ -362,6 +369,16 @@ function routeFlow (flow: Flow, st: QuicStatus | null): void {
 }
 
 /** Refuse a Pending flow: nothing was or will be sent for it; it lingers until its hello deadline. */
+/** The flow's client address into `out` (access lists); its family. */
+function flowAddressBytes (flow: Flow, out: Uint8Array): number {
+  return parseIp(flow.clientAddress, out, 0)
+}
+
+/** The flow's JA4 (`q…`: QUIC) from its reassembled hello, or null (a version we cannot read). */
+function flowJa4 (flow: Flow): string | null {
+  return flow.decoder === null ? null : helloJa4(flow.decoder.hello, 'q')
+}
+
 function refuseFlow (flow: Flow, outcome: Outcome, st: QuicStatus | null): void {
   if (flow.state === FlowState.Pending) flow.listener.relay.pendingFlows--
   flow.state = FlowState.Refused

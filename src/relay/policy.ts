@@ -68,13 +68,13 @@ export function buildAccessTables (config: ProxyConfig): AccessTables {
 const ADDR = new Uint8Array(16)
 
 /** The client's address into `ADDR` (carried, else the socket's); its family, 0 when unknown. */
-function clientAddressBytes (s: Session): number {
+function clientAddressBytes (s: Session, out: Uint8Array): number {
   const pin = s.proxyIn
   if (pin !== null && pin.family !== 0) {
-    ADDR.set(pin.srcAddr)
+    out.set(pin.srcAddr)
     return pin.family
   }
-  return parseIp(s.client.remoteAddress, ADDR, 0)
+  return parseIp(s.client.remoteAddress, out, 0)
 }
 
 /**
@@ -82,35 +82,61 @@ function clientAddressBytes (s: Session): number {
  * assembler). True: go on to the origin. False: refused; `s.detail` says which list.
  */
 export function admitRouted (s: Session): boolean {
-  const tables = s.ctx.state.access
-  const ruleIndex = s.routeIndex >= 0 && s.routeIndex < tables.routeRule.length ? tables.routeRule[s.routeIndex]! : -1
+  return admit(s, s.ctx.state.access, clientAddressBytes, sessionJa4)
+}
+
+/** What the access decision reads of a TCP session or a QUIC flow (quic-relay/). */
+export interface AccessSubject {
+  readonly routeIndex: number
+  detail: string | null
+}
+
+/**
+ * The access decision, one for every transport: the global list, then the route's CIDR list, then its
+ * JA4 lists; deny wins, a non-empty allow list admits only its members. `addressOf` writes the client
+ * address into ADDR and returns its family, `ja4Of` gives the hello's JA4 (or null); both are module-level
+ * functions, asked only when a list needs them.
+ */
+export function admit<T extends AccessSubject> (x: T, tables: AccessTables, addressOf: (x: T, out: Uint8Array) => number, ja4Of: (x: T) => string | null): boolean {
+  const ruleIndex = x.routeIndex >= 0 && x.routeIndex < tables.routeRule.length ? tables.routeRule[x.routeIndex]! : -1
   if (tables.global === null && ruleIndex < 0) return true
   let family = -1
   if (tables.global !== null) {
-    family = clientAddressBytes(s)
+    family = addressOf(x, ADDR)
     if (checkAccess(tables.global, ADDR, 0, family) === AccessVerdict.Deny) {
-      s.detail = 'access'
+      x.detail = 'access'
       return false
     }
   }
   if (ruleIndex < 0) return true
   const rule = tables.rules[ruleIndex]!
   if (rule.cidr !== null) {
-    if (family < 0) family = clientAddressBytes(s)
+    if (family < 0) family = addressOf(x, ADDR)
     if (checkAccess(rule.cidr, ADDR, 0, family) === AccessVerdict.Deny) {
-      s.detail = 'route_access'
+      x.detail = 'route_access'
       return false
     }
   }
   if (rule.denyJa4 !== null || rule.allowJa4 !== null) {
     // an SSLv2 hello has no JA4: it matches no entry (so an allowJa4 list refuses it)
-    const ja4 = sessionJa4(s)
+    const ja4 = ja4Of(x)
     if ((ja4 !== null && rule.denyJa4?.has(ja4) === true) || (rule.allowJa4 !== null && (ja4 === null || !rule.allowJa4.has(ja4)))) {
-      s.detail = 'ja4'
+      x.detail = 'ja4'
       return false
     }
   }
   return true
+}
+
+/**
+ * JA4 of a handshake held as bytes (`hs[0, hs.length)`), with its transport letter: `t` for TCP, `q` for
+ * QUIC (JA4's first character). Null when the hello has none.
+ */
+export function helloJa4 (hs: Uint8Array, transport: 't' | 'q'): string | null {
+  if (writeJa4(hs, 0, hs.length, JA4_BUF, 0) !== JA4_LENGTH) return null
+  if (transport === 'q') JA4_BUF[0] = 0x71
+  // one native latin1 string of 36 characters (the log line and the rule sets want a string)
+  return JA4_BUF.toString('latin1', 0, JA4_LENGTH)
 }
 
 /**
@@ -121,10 +147,7 @@ export function sessionJa4 (s: Session): string | null {
   if (s.ja4 !== null) return s.ja4
   const asm = s.assembler
   if (asm === null || asm.info.sslv2) return null
-  const hs = asm.hs
-  if (writeJa4(hs, 0, hs.length, JA4_BUF, 0) !== JA4_LENGTH) return null
-  // one native latin1 string of 36 characters (the log line and the rule sets want a string)
-  s.ja4 = JA4_BUF.toString('latin1', 0, JA4_LENGTH)
+  s.ja4 = helloJa4(asm.hs, 't')
   return s.ja4
 }
 

@@ -231,76 +231,98 @@ describe('QUIC flows: routing, order and relay', () => {
   })
 })
 
-describe('QUIC flows: a flood of new 4-tuples meets the flow caps', () => {
-  let a: UdpEnd
-  let proxy: ProxyHandle & { port: number }
-  let port = 0
-
+/**
+ * One hellogate with a QUIC listener in front of one UDP origin for a describe block: `config` gets the
+ * origin's port; started in beforeAll, stopped in afterAll.
+ */
+function quicRig (config: (origin: number) => Parameters<typeof startTestProxy>[0]): { a: UdpEnd, proxy: ProxyHandle & { port: number }, port: number } {
+  const rig = { a: undefined as unknown as UdpEnd, proxy: undefined as unknown as ProxyHandle & { port: number }, port: 0 }
   beforeAll(async () => {
-    a = await udpEnd()
-    proxy = await startTestProxy({
-      workers: 1,
-      routes: { 'a.example': '127.0.0.1:' + String(a.port) },
-      timeouts: { hello: '300ms' },
-      quic: { listen: '127.0.0.1:0', idleTimeout: '1s', maxFlows: 3, maxPendingFlows: 2 },
-    })
-    port = proxy.quicAddresses[0]!.port
+    rig.a = await udpEnd()
+    rig.proxy = await startTestProxy(config(rig.a.port))
+    rig.port = rig.proxy.quicAddresses[0]!.port
   })
-
   afterAll(async () => {
-    await proxy?.close(100)
-    await a?.close()
+    await rig.proxy?.close(100)
+    await rig.a?.close()
   })
+  return rig
+}
+
+describe('QUIC flows: a flood of new 4-tuples meets the flow caps', () => {
+  const rig = quicRig((origin) => ({
+    workers: 1,
+    routes: { 'a.example': '127.0.0.1:' + String(origin) },
+    timeouts: { hello: '300ms' },
+    quic: { listen: '127.0.0.1:0', idleTimeout: '1s', maxFlows: 3, maxPendingFlows: 2 },
+  }))
 
   it('pending flows past maxPendingFlows and flows past maxFlows are dropped and counted; the admitted ones work', async () => {
     const clients = await Promise.all(Array.from({ length: 5 }, () => udpEnd()))
     // half hellos from 5 addresses: 2 may wait, 3 are dropped
-    for (const c of clients) await send(c, port, twoDatagramHello('a.example')[0]!)
-    await waitFor(() => counter(proxy, 'quic_drop_pending_limit') === 3)
-    expect(counter(proxy, 'quic_flows_opened')).toBe(2)
-    await waitFor(() => counter(proxy, 'outcome_hello_timeout') === 2, 3000)
+    for (const c of clients) await send(c, rig.port, twoDatagramHello('a.example')[0]!)
+    await waitFor(() => counter(rig.proxy, 'quic_drop_pending_limit') === 3)
+    expect(counter(rig.proxy, 'quic_flows_opened')).toBe(2)
+    await waitFor(() => counter(rig.proxy, 'outcome_hello_timeout') === 2, 3000)
     // whole hellos from 5 addresses: 3 flows, 2 dropped
     const others = await Promise.all(Array.from({ length: 5 }, () => udpEnd()))
-    for (const c of others) await send(c, port, oneDatagramHello('a.example'))
-    await waitFor(() => counter(proxy, 'quic_drop_flow_limit') === 2)
+    for (const c of others) await send(c, rig.port, oneDatagramHello('a.example'))
+    await waitFor(() => counter(rig.proxy, 'quic_drop_flow_limit') === 2)
     await sleep(SETTLE_MS)
-    expect(a.got).toHaveLength(3)
-    expect(counter(proxy, 'quic_flows_active')).toBe(3)
+    expect(rig.a.got).toHaveLength(3)
+    expect(counter(rig.proxy, 'quic_flows_active')).toBe(3)
     for (const c of [...clients, ...others]) await c.close()
   })
 })
 
 describe('QUIC flows: quic.unknownVersion: default', () => {
-  let a: UdpEnd
-  let proxy: ProxyHandle & { port: number }
-  let port = 0
-
-  beforeAll(async () => {
-    a = await udpEnd()
-    proxy = await startTestProxy({
-      workers: 1,
-      routes: { 'x.example': '127.0.0.1:' + String(a.port) },
-      default: '127.0.0.1:' + String(a.port),
-      quic: { listen: '127.0.0.1:0', unknownVersion: 'default' },
-    })
-    port = proxy.quicAddresses[0]!.port
-  })
-
-  afterAll(async () => {
-    await proxy?.close(100)
-    await a?.close()
-  })
+  const rig = quicRig((origin) => ({
+    workers: 1,
+    routes: { 'x.example': '127.0.0.1:' + String(origin) },
+    default: '127.0.0.1:' + String(origin),
+    quic: { listen: '127.0.0.1:0', unknownVersion: 'default' },
+  }))
 
   it('relays a flow of a version it cannot read to the default pool, unless its first datagram is under 1200 bytes', async () => {
     const c = await udpEnd()
     const draft29 = Buffer.from(oneDatagramHello('x.example'))
     draft29.writeUInt32BE(0xff00001d, 1)
-    await send(c, port, draft29.subarray(0, 1000), draft29)
-    await waitFor(() => a.got.length >= 1)
+    await send(c, rig.port, draft29.subarray(0, 1000), draft29)
+    await waitFor(() => rig.a.got.length >= 1)
     await sleep(SETTLE_MS)
-    expect(a.got.map((g) => g.data.toString('hex'))).toEqual([draft29.toString('hex')])
-    expect(counter(proxy, 'quic_drop_version')).toBe(1)
-    expect(counter(proxy, 'route_default')).toBe(1)
+    expect(rig.a.got.map((g) => g.data.toString('hex'))).toEqual([draft29.toString('hex')])
+    expect(counter(rig.proxy, 'quic_drop_version')).toBe(1)
+    expect(counter(rig.proxy, 'route_default')).toBe(1)
     await c.close()
+  })
+})
+
+describe('QUIC flows: the access lists, as on TCP', () => {
+  const rig = quicRig((origin) => ({
+    workers: 1,
+    routes: {
+      'open.example': '127.0.0.1:' + String(origin),
+      'closed.example': { upstream: '127.0.0.1:' + String(origin), deny: ['127.0.0.0/8'] },
+      'ja4.example': { upstream: '127.0.0.1:' + String(origin), allowJa4: ['t13d1516h2_8daaf6152771_02713d6af862'] },
+    },
+    quic: { listen: '127.0.0.1:0' },
+  }))
+
+  it('refuses a flow whose client a route denies, or whose QUIC JA4 its allowJa4 list lacks (denied, nothing forwarded); admits the open route', async () => {
+    // one client address and port per flow: a second hello on a refused flow's 4-tuple is dropped with it
+    const c = await udpEnd()
+    const e = await udpEnd()
+    await send(c, rig.port, oneDatagramHello('closed.example'))
+    await send(e, rig.port, oneDatagramHello('ja4.example'))
+    await waitFor(() => counter(rig.proxy, 'outcome_denied') === 2)
+    await sleep(SETTLE_MS)
+    expect(rig.a.got).toHaveLength(0)
+    await c.close()
+    await e.close()
+    const d = await udpEnd()
+    await send(d, rig.port, oneDatagramHello('open.example'))
+    await waitFor(() => rig.a.got.length >= 1)
+    expect(counter(rig.proxy, 'outcome_denied')).toBe(2)
+    await d.close()
   })
 })
