@@ -29,6 +29,10 @@ export interface Snapshot {
   procStatMs: number
   /** cross-check: /proc/PID/task/PID/stat (main thread), ms */
   mainStatMs: number
+  /** /proc/PID/stat stime alone (all threads), ms: the kernel's share of procStatMs */
+  sysStatMs: number
+  /** /proc/stat softirq+irq time on the proxy's CPUs, ms (0 unpinned: then it is the load's too) */
+  proxyCpuSoftirqMs: number
   accepted: number[]
   completed: number
   /** sum over load processes of completed connections' durations, ms */
@@ -54,6 +58,10 @@ export interface RunRow {
   /** /proc cross-checks of the two figures above (tick resolution) */
   procStatMainUsPerConn: number
   procStatProcessUsPerConn: number
+  /** the kernel's part of procStatProcessUsPerConn (stime) */
+  sysUsPerConn: number
+  /** softirq+irq time on the proxy's CPUs per connection, charged to no process (NaN when not pinned apart) */
+  softirqUsPerConn: number
   /** CPUs' worth of time the proxy used in the window (processCpu / wall) */
   processCpus: number
   /** the same for the main thread alone (1.0 = one CPU saturated) */
@@ -94,6 +102,9 @@ export interface SummaryRow {
   connsPerSec: number
   mainCpuUsPerConn: number
   processCpuUsPerConn: number
+  /** medians of RunRow's sysUsPerConn and softirqUsPerConn */
+  sysUsPerConn: number
+  softirqUsPerConn: number
   processCpus: number
   mainCpus: number
   balanceMaxDevPct: number
@@ -165,6 +176,8 @@ export interface RowInput {
   clientErrors: Record<string, number>
   proxyNonOk: Record<string, number>
   loadAverage1m: number
+  /** proxy and load processes ran on the same CPUs (the proxy CPUs' softirq time is then not the proxy's) */
+  sharedCpus: boolean
 }
 
 /** A thread (or the proxy's CPU set) busier than this fraction is taken as the bottleneck. */
@@ -211,6 +224,8 @@ export function computeRow (r: RowInput, inflight: number): RunRow {
     processCpuUsPerConn: per(r.b.processCpuUs - r.a.processCpuUs),
     procStatMainUsPerConn: per((r.b.mainStatMs - r.a.mainStatMs) * 1000),
     procStatProcessUsPerConn: per((r.b.procStatMs - r.a.procStatMs) * 1000),
+    sysUsPerConn: per((r.b.sysStatMs - r.a.sysStatMs) * 1000),
+    softirqUsPerConn: r.sharedCpus ? Number.NaN : per((r.b.proxyCpuSoftirqMs - r.a.proxyCpuSoftirqMs) * 1000),
     processCpus,
     mainCpus: (r.b.mainCpuUs - r.a.mainCpuUs) / 1e6 / windowSec,
     perWorkerAccepted,
@@ -226,7 +241,7 @@ export function computeRow (r: RowInput, inflight: number): RunRow {
     loadAverage1m: r.loadAverage1m,
     warnings,
     proxyCpuList: '',
-    sharedCpus: false,
+    sharedCpus: r.sharedCpus,
     listenOverflows: 0,
     listenDrops: 0,
   }
@@ -241,6 +256,10 @@ export interface ScalingRow {
   efficiency: number
   /** proxy µs/conn at 1 worker ÷ at W */
   cpuEfficiency: number
+  /** proxy µs/conn split: user (JavaScript, V8, GC), sys (kernel, charged to the proxy), and softirq on its CPUs */
+  userUsPerConn: number
+  sysUsPerConn: number
+  softirqUsPerConn: number
   proxyCpus: number
   sharedCpus: boolean
   listenOverflows: number
@@ -262,6 +281,9 @@ export function scaling (summary: readonly SummaryRow[], rows: readonly RunRow[]
       connsPerSecPerWorker: s.connsPerSec / s.workers,
       efficiency: s.connsPerSec / (s.workers * base.connsPerSec),
       cpuEfficiency: base.processCpuUsPerConn / s.processCpuUsPerConn,
+      userUsPerConn: s.processCpuUsPerConn - s.sysUsPerConn,
+      sysUsPerConn: s.sysUsPerConn,
+      softirqUsPerConn: s.softirqUsPerConn,
       proxyCpus: s.processCpus,
       sharedCpus: runs.some((r) => r.sharedCpus),
       listenOverflows: runs.reduce((t, r) => t + r.listenOverflows, 0),
@@ -274,9 +296,10 @@ export function scaling (summary: readonly SummaryRow[], rows: readonly RunRow[]
 
 export function scalingTable (rows: readonly ScalingRow[]): string {
   return table(
-    ['model', 'workers', 'conns/s', 'per worker', 'efficiency', 'CPU efficiency', 'proxy CPUs', 'max dev %', 'listen overflows', 'shared CPUs', 'limited by'],
+    ['model', 'workers', 'conns/s', 'per worker', 'efficiency', 'CPU efficiency', 'user µs/conn', 'sys µs/conn', 'softirq µs/conn', 'proxy CPUs', 'max dev %', 'listen overflows', 'shared CPUs', 'limited by'],
     rows.map((s) => [
       s.model, String(s.workers), fmt(s.connsPerSec), fmt(s.connsPerSecPerWorker), fmt(s.efficiency * 100) + ' %', fmt(s.cpuEfficiency * 100) + ' %',
+      fmt(s.userUsPerConn, 1), fmt(s.sysUsPerConn, 1), fmt(s.softirqUsPerConn, 1),
       fmt(s.proxyCpus, 2), fmt(s.balanceMaxDevPct, 1), String(s.listenOverflows), s.sharedCpus ? 'yes' : 'no', s.limitedBy,
     ]),
   )
@@ -303,6 +326,8 @@ export function summarize (rows: readonly RunRow[]): SummaryRow[] {
       connsPerSec: median(list.map((r) => r.connsPerSec)),
       mainCpuUsPerConn: main,
       processCpuUsPerConn: median(list.map((r) => r.processCpuUsPerConn)),
+      sysUsPerConn: median(list.map((r) => r.sysUsPerConn)),
+      softirqUsPerConn: median(list.map((r) => r.softirqUsPerConn)),
       processCpus: median(list.map((r) => r.processCpus)),
       mainCpus: median(list.map((r) => r.mainCpus)),
       balanceMaxDevPct: median(list.map((r) => r.balanceMaxDevPct)),

@@ -49,7 +49,7 @@ import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { envHeader, formatEnvHeader } from '../lib/env.ts'
 import { freePort, hasTaskset, sleep } from '../lib/children.ts'
-import { cpuTimeMs, threadCpuTimeMs } from '../lib/proc.ts'
+import { cpuSetTimesMs, cpuTimeMs, sysTimeMs, threadCpuTimeMs } from '../lib/proc.ts'
 import { REPO_ROOT, timestamp, writeResults } from '../lib/results.ts'
 import { threadTimes } from './threads.ts'
 import { ask, installIpcCleanup, nextMessage, send, spawnIpc, stopIpc, type IpcChild } from './ipc.ts'
@@ -261,7 +261,7 @@ async function snapClients (rig: Rig): Promise<ClientSnapReply[]> {
   return await Promise.all(rig.clients.map((c) => ask<ClientSnapReply>(c, { type: 'snap' }, 'snap')))
 }
 
-async function snapshot (rig: Rig, proxy: IpcChild): Promise<Snapshot> {
+async function snapshot (rig: Rig, proxy: IpcChild, proxyCpus: readonly number[]): Promise<Snapshot> {
   const t0 = performance.now()
   const [stats, clients] = await Promise.all([
     ask<ProxyStatsReply>(proxy, { type: 'stats' }, 'stats'),
@@ -274,6 +274,8 @@ async function snapshot (rig: Rig, proxy: IpcChild): Promise<Snapshot> {
     processCpuUs: stats.processCpuUs,
     procStatMs: cpuTimeMs(proxy.pid),
     mainStatMs: threadCpuTimeMs(proxy.pid, proxy.pid),
+    sysStatMs: sysTimeMs(proxy.pid),
+    proxyCpuSoftirqMs: cpuSetTimesMs(proxyCpus).softirq,
     threads: threadTimes(proxy.pid),
     accepted: stats.stats.accepted,
     completed: clients.reduce((t, c) => t + c.completed, 0),
@@ -305,10 +307,10 @@ async function oneRun (rig: Rig, model: AcceptModelName, workers: number, round:
     const base = await snapClients(rig)
     for (const c of rig.clients) send(c, { type: 'start', port: ready.port })
     await sleep(warmupSec * 1000)
-    const a = await snapshot(rig, proxy)
+    const a = await snapshot(rig, proxy, cpus.proxy)
     const listenA = listenCounters()
     await sleep(durationSec * 1000)
-    const b = await snapshot(rig, proxy)
+    const b = await snapshot(rig, proxy, cpus.proxy)
     const listenB = listenCounters()
     for (const c of rig.clients) send(c, { type: 'stop-load' })
     const drained = await Promise.all(rig.clients.map((c) => nextMessage<ClientDrained>(c, 'drained', DRAIN_WAIT_MS)))
@@ -318,9 +320,8 @@ async function oneRun (rig: Rig, model: AcceptModelName, workers: number, round:
     for (const k of Object.keys(nonOk)) if (nonOk[k] === 0) delete nonOk[k]
     const clientErrors = diffCounts(sumErrors(drained), sumErrors(base))
     const leftOpen = drained.reduce((t, d) => t + d.leftOpen, 0)
-    const row = computeRow({ model, workers, round, pid: proxy.pid, proxyCpus: cpus.proxy.length, loadCpus: cpus.load.length, a, b, clientErrors, proxyNonOk: nonOk, loadAverage1m }, rig.inflight)
+    const row = computeRow({ model, workers, round, pid: proxy.pid, proxyCpus: cpus.proxy.length, loadCpus: cpus.load.length, a, b, clientErrors, proxyNonOk: nonOk, loadAverage1m, sharedCpus: cpus.shared }, rig.inflight)
     row.proxyCpuList = formatCpuList(cpus.proxy)
-    row.sharedCpus = cpus.shared
     row.listenOverflows = listenB.overflows - listenA.overflows
     row.listenDrops = listenB.drops - listenA.drops
     if (row.listenOverflows > 0) row.warnings.push(`${row.listenOverflows} listen-queue overflows in the window`)

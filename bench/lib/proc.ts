@@ -62,6 +62,47 @@ export function threadCpuTimeMs (pid: number, tid: number): number {
   return (ticks * 1000) / clockTicksPerSecond()
 }
 
+/**
+ * stime alone of the whole process (all threads), in milliseconds; 0 when the pid is gone: the part of
+ * cpuTimeMs spent in the kernel on the process's behalf (syscalls, and the softirq work the kernel
+ * charges to the task that was running: on loopback, much of the peer's receive path).
+ */
+export function sysTimeMs (pid: number): number {
+  const f = readStat(pid)
+  if (f === undefined) return 0
+  return (Number(f[STAT_FIELD.stime]) * 1000) / clockTicksPerSecond()
+}
+
+/**
+ * /proc/stat time of a set of CPUs, in milliseconds, summed over them (proc(5): the cpuN lines, in
+ * clock ticks): what ran there whoever it belonged to. `softirq` (+ `irq`) is kernel work the
+ * scheduler charged to no process — the loopback receive path when it runs from ksoftirqd or an
+ * interrupt's tail — which a process's own utime/stime misses.
+ */
+export interface CpuSetTimes { user: number, system: number, softirq: number, idle: number }
+
+export function cpuSetTimesMs (cpus: readonly number[]): CpuSetTimes {
+  const out = { user: 0, system: 0, softirq: 0, idle: 0 }
+  let text: string
+  try {
+    text = readFileSync('/proc/stat', 'utf8')
+  } catch {
+    return out
+  }
+  const want = new Set(cpus)
+  const tick = 1000 / clockTicksPerSecond()
+  for (const line of text.split('\n')) {
+    const m = /^cpu(\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(line)
+    if (m === null || !want.has(Number(m[1]))) continue
+    // user nice system idle iowait irq softirq
+    out.user += (Number(m[2]) + Number(m[3])) * tick
+    out.system += Number(m[4]) * tick
+    out.idle += (Number(m[5]) + Number(m[6])) * tick
+    out.softirq += (Number(m[7]) + Number(m[8])) * tick
+  }
+  return out
+}
+
 /** VmRSS of the process in KiB; 0 when the pid is gone. */
 export function rssKiB (pid: number): number {
   let text: string
