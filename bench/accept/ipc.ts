@@ -50,13 +50,15 @@ export interface IpcSpawnOptions {
   nofile?: number | undefined
   /** Log file for stdout+stderr (appended). */
   log: string
+  /** Node/V8 options before the script (e.g. `--max-semi-space-size=64`): process-wide, so the proxy's workers run with them too. */
+  nodeArgs?: readonly string[] | undefined
 }
 
 const live = new Set<IpcChild>()
 
 /** Start `node script args` with an IPC channel, registered for cleanup. */
 export function spawnIpc (name: string, script: string, args: readonly string[], opts: IpcSpawnOptions): IpcChild {
-  let argv = [process.execPath, script, ...args]
+  let argv = [process.execPath, ...(opts.nodeArgs ?? []), script, ...args]
   if (opts.cpus !== undefined && hasTaskset()) argv = ['taskset', '-c', opts.cpus, ...argv]
   if (opts.nofile !== undefined && hasCommand('prlimit')) {
     const n = achievableNofile(opts.nofile)

@@ -93,10 +93,14 @@ const { values } = parseArgs({
     'cpus-per-worker': { type: 'boolean', default: false },
     hello: { type: 'string', default: 'chromium' },
     impl: { type: 'string', default: 'dist' },
+    // V8/Node flags for the proxy process (space-separated), for GC A/Bs: --proxy-node-args='--max-semi-space-size=64'
+    'proxy-node-args': { type: 'string', default: '' },
     out: { type: 'string' },
     'keep-tmp': { type: 'boolean', default: false },
   },
 })
+/** --proxy-node-args split on spaces (no quoting: V8 flags have none) */
+const PROXY_NODE_ARGS: readonly string[] = values['proxy-node-args'].split(' ').filter((a) => a !== '')
 
 function fail (msg: string): never {
   process.stderr.write(`bench:accept: ${msg}\n`)
@@ -301,6 +305,7 @@ async function oneRun (rig: Rig, model: AcceptModelName, workers: number, round:
     cpus: rig.place.pinned ? formatCpuList(cpus.proxy) : undefined,
     nofile: NOFILE,
     log: path.join(rig.tmp, `proxy-${model}-${workers}-${round}.log`),
+    nodeArgs: PROXY_NODE_ARGS,
   })
   try {
     const ready = await nextMessage<ProxyReady>(proxy, 'ready', PROXY_READY_MS)
@@ -431,6 +436,7 @@ async function main (): Promise<void> {
       hello: path.relative(REPO_ROOT, hello.file),
       helloBytes: hello.bytes,
       impl: values.impl,
+      proxyNodeArgs: PROXY_NODE_ARGS,
       proxyCpus: formatCpuList(place.proxyCpus),
       clientCpus: formatCpuList(place.clientCpus),
       pinned: place.pinned,
