@@ -27,7 +27,7 @@ import type { ProxyHandle, ReloadResult, WorkerPrestart } from './pool/index.ts'
 import type { EtcdSource } from './source/etcd.ts'
 
 /** What the lifecycle needs from a running proxy (startProxy's handle has it). */
-export type OperatedProxy = Pick<ProxyHandle, 'config' | 'stats' | 'reload' | 'metricSources'>
+export type OperatedProxy = Pick<ProxyHandle, 'config' | 'stats' | 'reload' | 'metricSources'> & Partial<Pick<ProxyHandle, 'collectGarbage'>>
 
 export interface Lifecycle {
   readonly phase: Phase
@@ -90,6 +90,7 @@ export function createLifecycle (proxy: OperatedProxy, logger: Logger, version: 
         ...proxy.metricSources(),
         reloads: () => ledger.snapshot(),
         reload: () => reload(),
+        ...(proxy.collectGarbage === undefined ? {} : { collectGarbage: () => proxy.collectGarbage!() }),
         ...(source === undefined ? {} : { source: source.readiness }),
         ...(source?.metrics === undefined ? {} : { etcd: source.metrics }),
       })

@@ -108,6 +108,7 @@ const ENDPOINTS: ReadonlyMap<string, Endpoint> = new Map<string, Endpoint>([
   ['/metrics', { method: 'GET', auth: true, handle: onMetrics }],
   ['/status', { method: 'GET', auth: true, handle: onStatus }],
   ['/reload', { method: 'POST', auth: true, handle: onReload }],
+  ['/debug/gc', { method: 'POST', auth: true, handle: onGc }],
 ])
 
 /** Start the admin endpoint. Refuses (HG_ERR_ADMIN_TOKEN) to listen off loopback without a token. */
@@ -282,6 +283,16 @@ async function onMetrics (ctx: Ctx, res: ServerResponse): Promise<void> {
 function onStatus (ctx: Ctx, res: ServerResponse): Promise<void> {
   sendJson(res, 200, ctx.target.status())
   return Promise.resolve()
+}
+
+/**
+ * POST /debug/gc: a full GC in every thread (pool/gc.ts says why a bench needs it); 409 with the reason
+ * when node runs without --expose-gc. Behind the token like /reload: a full GC pauses every thread.
+ */
+async function onGc (ctx: Ctx, res: ServerResponse): Promise<void> {
+  const r = await ctx.target.collectGarbage()
+  endIfClosing(ctx, res)
+  sendJson(res, r.ok ? 200 : 409, r)
 }
 
 async function onReload (ctx: Ctx, res: ServerResponse): Promise<void> {

@@ -114,12 +114,22 @@ export interface StatusJson {
 }
 
 /** What the admin server calls. */
+/** POST /debug/gc's answer (pool/gc.ts GcResult has this shape; kept here so admin/ needs nothing of pool/) */
+export type GcOutcome =
+  | { readonly ok: true, readonly threads: number, readonly ms: number }
+  | { readonly ok: false, readonly reason: string }
+
+/** Without a proxy that can collect (an AdminTarget built without collectGarbage). */
+const NO_GC: GcOutcome = { ok: false, reason: 'this proxy offers no garbage collection hook' }
+
 export interface AdminTarget {
   status: () => StatusJson
   ready: () => Readiness
   reload: () => Promise<ReloadOutcome>
   /** Prometheus text format */
   metrics: () => Promise<string>
+  /** POST /debug/gc (pool/gc.ts): a full GC in every thread; not ok without --expose-gc or without a proxy that can */
+  collectGarbage: () => Promise<GcOutcome>
 }
 
 export interface AdminTargetSources extends MetricsSources {
@@ -133,6 +143,8 @@ export interface AdminTargetSources extends MetricsSources {
   readonly reloads: () => ReloadSnapshot
   /** the route source's readiness (source.etcd); absent: the file only */
   readonly source?: () => SourceReadiness
+  /** a full GC in every thread of the proxy (ProxyHandle.collectGarbage); absent: the proxy cannot */
+  readonly collectGarbage?: () => Promise<GcOutcome>
 }
 
 export function createAdminTarget (src: AdminTargetSources): AdminTarget {
@@ -181,7 +193,8 @@ export function createAdminTarget (src: AdminTargetSources): AdminTarget {
     }
   }
 
-  return { status, ready, reload: src.reload, metrics: exporter.metrics }
+  const collectGarbage = src.collectGarbage ?? (() => Promise.resolve(NO_GC))
+  return { status, ready, reload: src.reload, metrics: exporter.metrics, collectGarbage }
 }
 
 /**

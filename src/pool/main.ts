@@ -33,6 +33,8 @@ import { closeServers } from './listen.ts'
 import { chooseRelay } from '../relay/splice.ts'
 import { reloadFromFile, type ReloadResult } from './reload.ts'
 import type { WorkerPrestart } from './prestart.ts'
+import { collectGarbage, GC_UNAVAILABLE, type GcResult } from './gc.ts'
+import { performance } from 'node:perf_hooks'
 
 export { RESPAWN_MIN_MS, RESPAWN_MAX_MS } from './supervisor.ts'
 export { MAX_PENDING_HANDOFF } from './handoff.ts'
@@ -84,6 +86,11 @@ export interface ProxyHandle {
   metricSources: () => MetricSources
   /** reopen log.file by name in the main thread and every worker (SIGUSR2, after logrotate renamed it) */
   reopenLogs: () => void
+  /**
+   * Measurement hook (POST /debug/gc, pool/gc.ts): one full GC in the main thread and every worker, when
+   * node runs with --expose-gc; otherwise nothing is collected and the result says why.
+   */
+  collectGarbage: () => Promise<GcResult>
 }
 
 /** Internal: the test hook behind `crashWorker`, kept off the public handle. */
@@ -254,6 +261,13 @@ class PoolHandle implements ProxyHandle {
 
   metricSources (): MetricSources {
     return this.supervisor.metricSources()
+  }
+
+  async collectGarbage (): Promise<GcResult> {
+    const t0 = performance.now()
+    if (!collectGarbage()) return { ok: false, reason: GC_UNAVAILABLE }
+    const workers = await this.supervisor.collectGarbage()
+    return { ok: true, threads: 1 + workers, ms: Math.round(performance.now() - t0) }
   }
 
   reopenLogs (): void {

@@ -61,6 +61,8 @@ export type MainToWorker =
   | { readonly type: 'reopen' }
   /** test hook (pool/main.ts crashWorker): raise an uncaught error, as a bug would */
   | { readonly type: 'crash' }
+  /** measurement hook (POST /debug/gc): one full GC now, when node runs with --expose-gc; answered by `gc-done` */
+  | { readonly type: 'gc' }
 
 export type WorkerToMain =
   /** listening (reuseport: with the ports its listeners got, which resolves port 0 for the others) */
@@ -69,3 +71,5 @@ export type WorkerToMain =
   | { readonly type: 'fatal', readonly error: ProxyErrorJSON }
   /** after 'drain': every session closed and the log flushed; the main thread may terminate the worker */
   | { readonly type: 'drained' }
+  /** after 'gc': the full collection ran (false: node runs without --expose-gc) */
+  | { readonly type: 'gc-done', readonly collected: boolean }

@@ -27,6 +27,7 @@ import { ErrorCode, ErrorSource, ProxyError } from '../errors.ts'
 import { LogEvent } from '../log/index.ts'
 import type { LiveSettings, MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
 import { newWorker, type WorkerPrestart } from './prestart.ts'
+import { GC_ACK_MS } from './gc.ts'
 
 /** First respawn delay after a crash; doubles per consecutive crash. */
 export const RESPAWN_MIN_MS = 100
@@ -117,6 +118,9 @@ export class Supervisor {
   private state: RouteState
   /** timeouts, limits, log level in force: the config's, then each reload's */
   private live: LiveSettings
+  /** collectGarbage: the round waiting for `gc-done` answers, and the chain that keeps rounds one at a time */
+  private gcPending: { done: (collected: boolean) => void } | null = null
+  private gcRound: Promise<void> = Promise.resolve()
   /** reuseport: what workers bind (ports resolved by worker 0); handoff: nothing */
   private listen: readonly HostPort[]
   /** quic.listen: what every worker binds over UDP (ports resolved by worker 0) */
@@ -228,6 +232,9 @@ export class Supervisor {
       case 'drained':
         // every session is closed and the log flushed: nothing left to wait for
         worker.terminate().catch(noop)
+        return
+      case 'gc-done':
+        this.gcPending?.done(msg.collected)
     }
   }
 
@@ -272,6 +279,26 @@ export class Supervisor {
   /** Every running worker reopens log.file (SIGUSR2); a worker started later opens the new file anyway. */
   reopenLogs (): void {
     for (const slot of this.slots) slot.worker?.postMessage({ type: 'reopen' } satisfies MainToWorker)
+  }
+
+  /**
+   * Measurement hook (pool/gc.ts): every worker up runs one full GC; resolves with how many did, once
+   * each has answered or after GC_ACK_MS. One round at a time: a second call waits for the first.
+   */
+  collectGarbage (): Promise<number> {
+    const run = async (): Promise<number> => await new Promise<number>((resolve) => {
+      const workers = this.slots.flatMap((s) => s.up && s.worker !== null ? [s.worker] : [])
+      let left = workers.length
+      let collected = 0
+      const finish = (): void => { clearTimeout(timer); this.gcPending = null; resolve(collected) }
+      const timer = setTimeout(finish, GC_ACK_MS)
+      this.gcPending = { done: (ok) => { if (ok) collected++; if (--left === 0) finish() } }
+      if (left === 0) { finish(); return }
+      for (const w of workers) w.postMessage({ type: 'gc' } satisfies MainToWorker)
+    })
+    const next = this.gcRound.then(run)
+    this.gcRound = next.then(noop, noop)
+    return next
   }
 
   /** Test hook: make worker i raise an uncaught error. */

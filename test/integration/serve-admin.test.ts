@@ -129,6 +129,14 @@ describe('hellogate serve with admin.listen', () => {
     expect(await exited).toBe(0)
   })
 
+  it('POST /debug/gc answers 409 with the reason when node runs without --expose-gc, and needs the token', async () => {
+    const r = await gcRequest(addr, TOKEN)
+    expect(r.status).toBe(409)
+    expect(r.body).toMatchObject({ ok: false })
+    expect(String(r.body.reason)).toContain('--expose-gc')
+    expect((await gcRequest(addr, 'not-the-token-at-all')).status).toBe(401)
+  })
+
   it('/readyz is 200 while running and 503 "draining" once SIGTERM began the drain', async () => {
     expect((await fetch('http://' + addr + '/readyz')).status).toBe(200)
     // an open relay keeps the drain going
@@ -150,3 +158,36 @@ describe('hellogate serve with admin.listen', () => {
     await proxy.waitForLog((l) => l.evt === 'shutdown.done')
   })
 })
+
+describe('hellogate serve under node --expose-gc', () => {
+  it('POST /debug/gc runs a full GC in the main thread and in every worker', async () => {
+    process.env.NODE_OPTIONS = '--expose-gc'
+    process.env.HELLOGATE_ADMIN_TOKEN = TOKEN
+    let gcProxy: CliProxy
+    try {
+      gcProxy = await startCliProxy({
+        workers: 3,
+        routes: { [ALPHA]: '127.0.0.1:' + String(alpha.port) },
+        admin: { listen: '127.0.0.1:0', token: '${HELLOGATE_ADMIN_TOKEN}' },
+      })
+    } finally {
+      delete process.env.NODE_OPTIONS
+      delete process.env.HELLOGATE_ADMIN_TOKEN
+    }
+    try {
+      const listening = await gcProxy.waitForLog((l) => l.evt === 'admin.listening')
+      const r = await gcRequest(String(listening.url).slice('http://'.length), TOKEN)
+      expect(r.status).toBe(200)
+      // the main thread and each of the 3 workers
+      expect(r.body).toMatchObject({ ok: true, threads: 4 })
+      expect((await tlsRequest(gcProxy.port, ALPHA, alpha.cert)).body).toContain('origin alpha')
+    } finally {
+      await gcProxy.close()
+    }
+  })
+})
+
+async function gcRequest (admin: string, token: string): Promise<{ status: number, body: Record<string, unknown> }> {
+  const res = await fetch('http://' + admin + '/debug/gc', { method: 'POST', headers: { authorization: 'Bearer ' + token } })
+  return { status: res.status, body: await res.json() as Record<string, unknown> }
+}

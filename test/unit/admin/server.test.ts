@@ -53,7 +53,7 @@ describe('admin endpoint: bad requests', () => {
     const r = await startTestAdmin(null)
     const res = await call(r, '/admin/secret')
     expect(res.status).toBe(404)
-    expect(res.json()).toMatchObject({ error: 'not found: /admin/secret', endpoints: ['/healthz', '/readyz', '/metrics', '/status', '/reload'] })
+    expect(res.json()).toMatchObject({ error: 'not found: /admin/secret', endpoints: ['/healthz', '/readyz', '/metrics', '/status', '/reload', '/debug/gc'] })
     expect((await call(r, '/metrics?name[]=x')).status).toBe(200)
   })
 
