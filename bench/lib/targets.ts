@@ -35,6 +35,12 @@ export type NodeProxyKind = 'hellogate' | 'standin'
 export interface Running {
   child: Child
   port: number
+  /**
+   * hellogate only: one full GC in every thread of the proxy (POST /debug/gc; it runs under
+   * NODE_OPTIONS=--expose-gc and with an admin endpoint for this): the heaps' live bytes after it, or
+   * null when it was refused
+   */
+  collectGarbage?: () => Promise<number | null>
 }
 
 export async function startOrigin (opts: { cpu: number | undefined, nofile: number | undefined, dir: string }): Promise<Running> {
@@ -73,7 +79,7 @@ export interface ProxyLogOptions {
 export type RouteShape = 'single' | 'pool' | 'pp2'
 
 /** The YAML config both Node proxies read (hellogate's public config shape). */
-export function proxyConfigYaml (listenPort: number, originPort: number, log: ProxyLogOptions = {}, shape: RouteShape = 'single'): string {
+export function proxyConfigYaml (listenPort: number, originPort: number, log: ProxyLogOptions = {}, shape: RouteShape = 'single', adminPort?: number): string {
   const route = shape === 'single'
     ? ['routes:', `  ${BENCH_SNI}: 127.0.0.1:${originPort}`]
     : [
@@ -95,6 +101,7 @@ export function proxyConfigYaml (listenPort: number, originPort: number, log: Pr
     'timeouts: { hello: 5s, connect: 5s, idle: 5m }',
     'limits: { maxHelloBytes: 16384, maxConnections: 100000 }',
     `log: { level: ${log.level ?? 'warn'}, access: ${String(log.accessLog ?? false)} }`,
+    ...(adminPort === undefined ? [] : [`admin: { listen: 127.0.0.1:${adminPort} }`]),
     '',
   ].join('\n')
 }
@@ -116,16 +123,30 @@ export async function startNodeProxy (kind: NodeProxyKind, opts: {
   const port = await freePort()
   const label = opts.label ?? kind
   const config = path.join(opts.dir, `${label}.yaml`)
+  // hellogate: an admin endpoint on loopback (no token) for POST /debug/gc, and gc exposed for it
+  const adminPort = kind === 'hellogate' ? await freePort() : undefined
   // access lines are `info`: the access log needs the shipped level, not bench's quieter `warn`
-  writeFileSync(config, proxyConfigYaml(port, opts.originPort, opts.accessLog === true ? { level: 'info', accessLog: true } : {}, opts.shape))
+  writeFileSync(config, proxyConfigYaml(port, opts.originPort, opts.accessLog === true ? { level: 'info', accessLog: true } : {}, opts.shape, adminPort))
   const entry = kind === 'hellogate' ? HELLOGATE_CLI : STANDIN
+  const env: NodeJS.ProcessEnv = { ...process.env }
+  if (opts.relay !== undefined) env.HELLOGATE_RELAY = opts.relay
+  if (adminPort !== undefined) env.NODE_OPTIONS = [process.env.NODE_OPTIONS, '--expose-gc'].filter(Boolean).join(' ')
   const child = spawnChild(label, NODE, [entry, 'serve', '--config', config], {
     cpu: opts.cpu,
     nofile: opts.nofile,
     log: path.join(opts.dir, `${label}.log`),
     cwd: REPO_ROOT,
-    env: opts.relay === undefined ? process.env : { ...process.env, HELLOGATE_RELAY: opts.relay },
+    env,
   })
   await waitForPort(port, child)
-  return { child, port }
+  if (adminPort === undefined) return { child, port }
+  await waitForPort(adminPort, child)
+  return { child, port, collectGarbage: () => postGc(adminPort) }
+}
+
+/** POST /debug/gc on a hellogate admin endpoint: every heap's live bytes after the GC, or null when refused. */
+async function postGc (adminPort: number): Promise<number | null> {
+  const res = await fetch(`http://127.0.0.1:${adminPort}/debug/gc`, { method: 'POST' })
+  const body = await res.json() as { ok?: boolean, heapUsedBytes?: number }
+  return res.status === 200 && body.ok === true && typeof body.heapUsedBytes === 'number' ? body.heapUsedBytes : null
 }

@@ -57,6 +57,8 @@ import { renderChart } from './chart.ts'
 const WANTED_NOFILE = 1_048_576
 /** fds each process keeps for itself beyond the connections (listeners, logs, pipes, epoll…). */
 const FD_HEADROOM = 200
+/** After a forced GC, before reading RSS: V8 unmaps freed pages shortly after the collection, not inside it. */
+const GC_SETTLE_MS = 1_000
 /** After the last idle handshake, let the proxy finish connect/relay bookkeeping before reading RSS. */
 const IDLE_SETTLE_MS = 1_500
 /** Between phases, let closed connections drain so one phase's teardown is not billed to the next. */
@@ -108,7 +110,11 @@ interface Row {
   rounds: Partial<Record<Scenario, Array<PhaseResult & { proxyCpuMs: number, round: number, loadAvg: number }>>>
   /** Paired latency probes: one request in flight, direct run immediately before the via run. */
   latency?: Record<LatencyProbe, { direct: LatencySummary, via: LatencySummary }>
-  idle?: { requested: number, opened: number, errors: number, rssBeforeKiB: number, rssAfterKiB: number, stillOpen: number, handshakeSec: number }
+  /**
+   * rssBefore/AfterKiB: read after POST /debug/gc where the proxy offers it (`collected`: hellogate, every
+   * thread's heap collected first), else as is; rssAfterUncollectedKiB: the after reading before that GC
+   */
+  idle?: { requested: number, opened: number, errors: number, rssBeforeKiB: number, rssAfterKiB: number, stillOpen: number, handshakeSec: number, collected: boolean, rssAfterUncollectedKiB: number, heapBeforeBytes: number | null, heapAfterBytes: number | null }
   metrics: {
     /** median over rounds */
     cpuUsPerConnection: number | null
@@ -117,6 +123,10 @@ interface Row {
     cpuPerKiBVsRef: number | null
     cpuNsPerKiB: number | null
     rssKiBPerIdleConnection: number | null
+    /** hellogate: the same from the after reading taken before its forced GC (what the figure was before POST /debug/gc) */
+    rssKiBPerIdleConnectionUncollected: number | null
+    /** hellogate: live V8 heap bytes per idle connection, every thread collected before both readings (native memory not included) */
+    heapKiBPerIdleConnection: number | null
     p99AddedMsKeepAlive: number | null
     p99AddedMsNewConnection: number | null
     p99MsKeepAlive: number | null
@@ -125,7 +135,7 @@ interface Row {
 }
 
 const emptyMetrics = (): Row['metrics'] => ({
-  cpuUsPerConnection: null, cpuPerConnectionVsRef: null, cpuPerKiBVsRef: null, cpuNsPerKiB: null, rssKiBPerIdleConnection: null, p99AddedMsKeepAlive: null, p99AddedMsNewConnection: null, p99MsKeepAlive: null, p99MsNewConnection: null,
+  cpuUsPerConnection: null, cpuPerConnectionVsRef: null, cpuPerKiBVsRef: null, cpuNsPerKiB: null, rssKiBPerIdleConnection: null, rssKiBPerIdleConnectionUncollected: null, heapKiBPerIdleConnection: null, p99AddedMsKeepAlive: null, p99AddedMsNewConnection: null, p99MsKeepAlive: null, p99MsNewConnection: null,
 })
 
 async function main (): Promise<void> {
@@ -304,17 +314,37 @@ function median (xs: number[]): number {
 async function idlePhase (running: Running, n: number): Promise<NonNullable<Row['idle']>> {
   await sleep(DRAIN_MS)
   const pid = running.child.pid
+  const heapBeforeBytes = await collectAndSettle(running)
   const rssBeforeKiB = treeRssKiB(pid)
   let opened = 0
   const stop = progressIdle(n, () => opened)
   const r = await openIdle({ host: '127.0.0.1', port: running.port, servername: BENCH_SNI, count: n, concurrency: Number(values['idle-concurrency']) }, (k) => { opened = k })
   stop()
   await sleep(IDLE_SETTLE_MS)
+  const rssAfterUncollectedKiB = treeRssKiB(pid)
+  const heapAfterBytes = await collectAndSettle(running)
   const rssAfterKiB = treeRssKiB(pid)
   const stillOpen = r.sockets.filter((s) => !s.destroyed).length
   await closeIdle(r.sockets)
   if (r.errors > 0) console.log(`   idle: ${r.errors} errors (first: ${r.firstError ?? 'n/a'})`)
-  return { requested: n, opened: r.opened, errors: r.errors, rssBeforeKiB, rssAfterKiB, stillOpen, handshakeSec: r.elapsedMs / 1000 }
+  if (heapBeforeBytes !== null && heapAfterBytes !== null && r.opened > 0) {
+    console.log(`   idle: ${((heapAfterBytes - heapBeforeBytes) / KIB / r.opened).toFixed(2)} KiB of live V8 heap per connection (every thread collected), RSS ${((rssAfterKiB - rssBeforeKiB) / r.opened).toFixed(2)} KiB per connection (${((rssAfterUncollectedKiB - rssBeforeKiB) / r.opened).toFixed(2)} before the GC)`)
+  }
+  return { requested: n, opened: r.opened, errors: r.errors, rssBeforeKiB, rssAfterKiB, stillOpen, handshakeSec: r.elapsedMs / 1000, collected: heapBeforeBytes !== null && heapAfterBytes !== null, rssAfterUncollectedKiB, heapBeforeBytes, heapAfterBytes }
+}
+
+/**
+ * hellogate: a full GC in every thread, then GC_SETTLE_MS for V8 to hand freed pages back, so that the
+ * RSS reading is what the heaps hold live, not where they stood after their last GC (at 10 000
+ * connections that moved the figure by 1-6 KiB per connection between identical runs:
+ * profiles/20261204-idle-memory). Answers the heaps' live bytes after the GC; null for the peers (no
+ * GC) and when the proxy refused.
+ */
+async function collectAndSettle (running: Running): Promise<number | null> {
+  if (running.collectGarbage === undefined) return null
+  const heap = await running.collectGarbage().catch(() => null)
+  await sleep(GC_SETTLE_MS)
+  return heap
 }
 
 function progressIdle (n: number, read: () => number): () => void {
@@ -366,7 +396,11 @@ function computeMetrics (row: Row, ref: Row | undefined): void {
   m.cpuNsPerKiB = pick('big', perKiB)
   m.cpuPerConnectionVsRef = vsRef('new-conn', perConnection)
   m.cpuPerKiBVsRef = vsRef('big', perKiB)
-  if (row.idle !== undefined && row.idle.opened > 0) m.rssKiBPerIdleConnection = (row.idle.rssAfterKiB - row.idle.rssBeforeKiB) / row.idle.opened
+  if (row.idle !== undefined && row.idle.opened > 0) {
+    m.rssKiBPerIdleConnection = (row.idle.rssAfterKiB - row.idle.rssBeforeKiB) / row.idle.opened
+    if (row.idle.collected) m.rssKiBPerIdleConnectionUncollected = (row.idle.rssAfterUncollectedKiB - row.idle.rssBeforeKiB) / row.idle.opened
+    if (row.idle.heapBeforeBytes !== null && row.idle.heapAfterBytes !== null) m.heapKiBPerIdleConnection = (row.idle.heapAfterBytes - row.idle.heapBeforeBytes) / KIB / row.idle.opened
+  }
   if (row.latency !== undefined) {
     m.p99MsKeepAlive = row.latency.keepAlive.via.p99Ms
     m.p99MsNewConnection = row.latency.newConnection.via.p99Ms
@@ -399,7 +433,7 @@ function printTable (rows: Row[]): void {
     console.log(l.map((c, j) => j === 0 || j === l.length - 1 ? c.padEnd(w[j] ?? 0) : c.padStart(w[j] ?? 0)).join('  '))
     if (i === 0) console.log(w.map((n) => '-'.repeat(n)).join('  '))
   }
-  console.log('CPU = utime+stime of the proxy process tree (/proc, all threads) ÷ completed connections / KiB of responses relayed, median over rounds; × HAProxy = median of the per-round ratios; RSS = VmRSS delta ÷ idle connections; p99 added = p99(via) − p99(direct) from paired one-in-flight probes; the direct row shows the median absolute direct p99 in parentheses.')
+  console.log('CPU = utime+stime of the proxy process tree (/proc, all threads) ÷ completed connections / KiB of responses relayed, median over rounds; × HAProxy = median of the per-round ratios; RSS = VmRSS delta ÷ idle connections (hellogate rows: both readings after a full GC in every thread, POST /debug/gc; the figure before that GC is in the JSON as rssKiBPerIdleConnectionUncollected, and the live V8 heap per idle connection as heapKiBPerIdleConnection); p99 added = p99(via) − p99(direct) from paired one-in-flight probes; the direct row shows the median absolute direct p99 in parentheses.')
 }
 
 function chart (rows: Row[], cpuModel: string, sha: string, idleN: number): string {

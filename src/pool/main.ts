@@ -33,7 +33,7 @@ import { closeServers } from './listen.ts'
 import { chooseRelay } from '../relay/splice.ts'
 import { reloadFromFile, type ReloadResult } from './reload.ts'
 import type { WorkerPrestart } from './prestart.ts'
-import { collectGarbage, GC_UNAVAILABLE, type GcResult } from './gc.ts'
+import { collectGarbage, GC_UNAVAILABLE, heapUsedBytes, type GcResult } from './gc.ts'
 import { performance } from 'node:perf_hooks'
 
 export { RESPAWN_MIN_MS, RESPAWN_MAX_MS } from './supervisor.ts'
@@ -266,8 +266,9 @@ class PoolHandle implements ProxyHandle {
   async collectGarbage (): Promise<GcResult> {
     const t0 = performance.now()
     if (!collectGarbage()) return { ok: false, reason: GC_UNAVAILABLE }
+    const main = heapUsedBytes()
     const workers = await this.supervisor.collectGarbage()
-    return { ok: true, threads: 1 + workers, ms: Math.round(performance.now() - t0) }
+    return { ok: true, threads: 1 + workers.collected, ms: Math.round(performance.now() - t0), heapUsedBytes: main + workers.heapUsedBytes }
   }
 
   reopenLogs (): void {

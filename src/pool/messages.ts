@@ -71,5 +71,5 @@ export type WorkerToMain =
   | { readonly type: 'fatal', readonly error: ProxyErrorJSON }
   /** after 'drain': every session closed and the log flushed; the main thread may terminate the worker */
   | { readonly type: 'drained' }
-  /** after 'gc': the full collection ran (false: node runs without --expose-gc) */
-  | { readonly type: 'gc-done', readonly collected: boolean }
+  /** after 'gc': the full collection ran (false: node runs without --expose-gc), and this heap's live bytes after it */
+  | { readonly type: 'gc-done', readonly collected: boolean, readonly heapUsedBytes: number }

@@ -119,7 +119,7 @@ export class Supervisor {
   /** timeouts, limits, log level in force: the config's, then each reload's */
   private live: LiveSettings
   /** collectGarbage: the round waiting for `gc-done` answers, and the chain that keeps rounds one at a time */
-  private gcPending: { done: (collected: boolean) => void } | null = null
+  private gcPending: { done: (collected: boolean, heapUsedBytes: number) => void } | null = null
   private gcRound: Promise<void> = Promise.resolve()
   /** reuseport: what workers bind (ports resolved by worker 0); handoff: nothing */
   private listen: readonly HostPort[]
@@ -234,7 +234,7 @@ export class Supervisor {
         worker.terminate().catch(noop)
         return
       case 'gc-done':
-        this.gcPending?.done(msg.collected)
+        this.gcPending?.done(msg.collected, msg.heapUsedBytes)
     }
   }
 
@@ -282,17 +282,19 @@ export class Supervisor {
   }
 
   /**
-   * Measurement hook (pool/gc.ts): every worker up runs one full GC; resolves with how many did, once
-   * each has answered or after GC_ACK_MS. One round at a time: a second call waits for the first.
+   * Measurement hook (pool/gc.ts): every worker up runs one full GC; resolves with how many did and
+   * their heaps' live bytes after it, once each has answered or after GC_ACK_MS. One round at a time:
+   * a second call waits for the first.
    */
-  collectGarbage (): Promise<number> {
-    const run = async (): Promise<number> => await new Promise<number>((resolve) => {
+  collectGarbage (): Promise<{ collected: number, heapUsedBytes: number }> {
+    const run = async (): Promise<{ collected: number, heapUsedBytes: number }> => await new Promise((resolve) => {
       const workers = this.slots.flatMap((s) => s.up && s.worker !== null ? [s.worker] : [])
       let left = workers.length
       let collected = 0
-      const finish = (): void => { clearTimeout(timer); this.gcPending = null; resolve(collected) }
+      let heap = 0
+      const finish = (): void => { clearTimeout(timer); this.gcPending = null; resolve({ collected, heapUsedBytes: heap }) }
       const timer = setTimeout(finish, GC_ACK_MS)
-      this.gcPending = { done: (ok) => { if (ok) collected++; if (--left === 0) finish() } }
+      this.gcPending = { done: (ok, bytes) => { if (ok) { collected++; heap += bytes } if (--left === 0) finish() } }
       if (left === 0) { finish(); return }
       for (const w of workers) w.postMessage({ type: 'gc' } satisfies MainToWorker)
     })

@@ -33,7 +33,7 @@ import { QuicRelay } from '../quic-relay/index.ts'
 import { buildProxyInPolicies, type ProxyInPolicy } from '../relay/proxy-in.ts'
 import type { LiveSettings, MainToWorker, WorkerData, WorkerToMain } from './messages.ts'
 import type { HostPort } from '../config/types.ts'
-import { collectGarbage } from './gc.ts'
+import { collectGarbage, heapUsedBytes } from './gc.ts'
 
 const port = parentPort!
 // a prestarted worker (prestart.ts) has loaded its modules while the table compiled; its data is the
@@ -129,7 +129,7 @@ function onMessage (msg: MainToWorker): void {
       setImmediate(crashNow)
       return
     case 'gc':
-      post({ type: 'gc-done', collected: collectGarbage() })
+      post({ type: 'gc-done', collected: collectGarbage(), heapUsedBytes: heapUsedBytes() })
   }
 }
 

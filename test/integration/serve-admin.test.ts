@@ -181,11 +181,40 @@ describe('hellogate serve under node --expose-gc', () => {
       // the main thread and each of the 3 workers
       expect(r.body).toMatchObject({ ok: true, threads: 4 })
       expect((await tlsRequest(gcProxy.port, ALPHA, alpha.cert)).body).toContain('origin alpha')
+      // heapUsedBytes is the heaps' live bytes: IDLE connections held open through the proxy raise it
+      const held = await openIdleTls(gcProxy.port, ALPHA, alpha.cert, IDLE)
+      try {
+        const after = await gcRequest(String(listening.url).slice('http://'.length), TOKEN)
+        const perConnection = (Number(after.body.heapUsedBytes) - Number(r.body.heapUsedBytes)) / IDLE
+        expect(perConnection).toBeGreaterThan(IDLE_MIN_BYTES)
+        expect(perConnection).toBeLessThan(IDLE_MAX_BYTES)
+      } finally {
+        for (const s of held) s.destroy()
+      }
     } finally {
       await gcProxy.close()
     }
   })
 })
+
+/** idle connections opened for the heap figure, and the bounds on what one holds in the proxy's heaps */
+const IDLE = 200
+/** a Session, two net.Sockets and their handles cannot take less (measured: ~2-3 KiB) */
+const IDLE_MIN_BYTES = 500
+/** nor anywhere near a 64 KiB read buffer each */
+const IDLE_MAX_BYTES = 64 * 1024
+
+/** `n` TLS connections through the proxy, handshake complete, left open (no request sent). */
+async function openIdleTls (port: number, servername: string, ca: string | Buffer, n: number): Promise<tls.TLSSocket[]> {
+  const out: tls.TLSSocket[] = []
+  for (let i = 0; i < n; i++) {
+    out.push(await new Promise<tls.TLSSocket>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port, servername, ca }, () => { resolve(s) })
+      s.once('error', reject)
+    }))
+  }
+  return out
+}
 
 async function gcRequest (admin: string, token: string): Promise<{ status: number, body: Record<string, unknown> }> {
   const res = await fetch('http://' + admin + '/debug/gc', { method: 'POST', headers: { authorization: 'Bearer ' + token } })
