@@ -188,7 +188,7 @@ function freezeHostPort (hp: HostPort): HostPort {
  * route-state.ts would make is megabytes; below, allocating shared memory (slower than plain) for
  * every small config (tests, `reload(value)`) costs more than copying a few kilobytes once.
  */
-const SHARED_TABLE_MIN_ROUTES = 10_000
+export const SHARED_TABLE_MIN_ROUTES = 10_000
 
 /** route slots reserved before the count is known; doubled when short */
 const MIN_ROUTE_SLOTS = 64

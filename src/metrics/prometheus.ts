@@ -120,6 +120,7 @@ export interface EtcdSourceMetrics {
   readonly skipped: number
   readonly skippedTotal: number
   readonly compiles: number
+  readonly incrementalCompiles: number
 }
 
 export interface MetricsExporter {
@@ -296,6 +297,7 @@ export function createMetricsExporter (src: MetricsSources): MetricsExporter {
   }
   const etcdCounters: Array<[string, string, (m: EtcdSourceMetrics) => number]> = [
     ['hellogate_source_etcd_compiles_total', 'Tables compiled from etcd changes and applied (the start included).', (m) => m.compiles],
+    ['hellogate_source_etcd_incremental_compiles_total', 'Of those, the ones built from the changed keys alone (no full validation of the table).', (m) => m.incrementalCompiles],
     ['hellogate_source_etcd_skipped_keys_total', 'etcd keys left out, summed over every applied compile.', (m) => m.skippedTotal],
   ]
   for (const [name, help, pick] of etcdCounters) {

@@ -14,7 +14,10 @@ import type { ProxyConfig } from '../config/types.ts'
 import type { RouteTables } from '../relay/context.ts'
 import { buildRouteState } from './route-state.ts'
 import { isProxyError, type ProxyErrorJSON } from '../errors.ts'
-import { compileFleet, type FleetInput, type SkippedKey } from '../source/fleet.ts'
+import { threadId } from 'node:worker_threads'
+
+import { compileFleet, type FleetInput, type FleetResult, type SkippedKey } from '../source/fleet.ts'
+import { KeptFleet, type FleetDelta } from '../source/fleet-delta.ts'
 
 /**
  * A config error comes back as data (ProxyError.toJSON), not as a rejection: an Error thrown in a pool
@@ -25,11 +28,68 @@ import { compileFleet, type FleetInput, type SkippedKey } from '../source/fleet.
  * main thread; bench/etcd/compile.ts).
  */
 export type CompiledConfig =
-  | { readonly ok: true, readonly config: ProxyConfig, readonly state: RouteTables, readonly skipped?: readonly SkippedKey[], readonly shadowed?: readonly string[] }
+  | {
+    readonly ok: true
+    readonly config: ProxyConfig
+    readonly state: RouteTables
+    readonly skipped?: readonly SkippedKey[]
+    readonly shadowed?: readonly string[]
+    /** an etcd compile: the token of the state this thread kept of it (a later delta names it) */
+    readonly token?: string
+    /** an etcd compile built from a delta without compileFleet (source/fleet-delta.ts) */
+    readonly incremental?: boolean
+  }
   | { readonly ok: false, readonly error: ProxyErrorJSON }
+  /** a delta whose base this thread does not hold (a new thread, a failed compile since): send the whole input */
+  | { readonly ok: false, readonly miss: true }
 
-/** A config file by name, or a file's value merged with etcd's entries (source/fleet.ts). */
-export type CompileInput = string | FleetInput
+/**
+ * A config file by name, or a file's value merged with etcd's entries (source/fleet.ts), or the change
+ * to the etcd entries of the compile this thread kept (source/fleet-delta.ts).
+ */
+export type CompileInput = string | FleetInput | { readonly delta: FleetDelta }
+
+/**
+ * What this thread kept of its last etcd compile (fleet-delta.ts), null when none or when the last one
+ * failed (a failure may have left it half-applied). A thread retired after RELOAD_POOL_IDLE_MS takes it
+ * along: the next delta is a miss.
+ */
+let kept: KeptFleet | null = null
+/** tokens: this thread's id (unique in the process) and a count, so no other thread's state matches */
+let compiled = 0
+
+function nextToken (): string {
+  return `${threadId}.${++compiled}`
+}
+
+const MISS: CompiledConfig = Object.freeze({ ok: false, miss: true })
+
+/** an etcd compile, full or from a delta, keeping its state for the next delta */
+function compileEtcd (input: FleetInput | { readonly delta: FleetDelta }): CompiledConfig {
+  const token = nextToken()
+  let full: FleetInput
+  if ('delta' in input) {
+    const k = kept
+    if (k === null || k.token !== input.delta.base) return MISS
+    kept = null
+    const result = k.apply(input.delta, token)
+    if (result !== null) {
+      kept = k
+      return compiledFrom(result, token, true)
+    }
+    full = k.input()
+  } else {
+    kept = null
+    full = input
+  }
+  const result = compileFleet(full)
+  kept = KeptFleet.from(full, result, token)
+  return compiledFrom(result, token, false)
+}
+
+function compiledFrom ({ config, skipped, shadowed }: FleetResult, token: string, incremental: boolean): CompiledConfig {
+  return { ok: true, config: withoutRoutes(config), state: buildRouteState(config), skipped, shadowed, token, incremental }
+}
 
 const NO_ROUTES: ProxyConfig['routes'] = Object.freeze([])
 
@@ -40,10 +100,7 @@ function withoutRoutes (config: ProxyConfig): ProxyConfig {
 
 export default async function reloadTask (input: CompileInput): Promise<CompiledConfig> {
   try {
-    if (typeof input !== 'string') {
-      const { config, skipped, shadowed } = compileFleet(input)
-      return { ok: true, config: withoutRoutes(config), state: buildRouteState(config), skipped, shadowed }
-    }
+    if (typeof input !== 'string') return compileEtcd(input)
     const config = await loadConfigFile(input)
     return { ok: true, config: withoutRoutes(config), state: buildRouteState(config) }
   } catch (err) {

@@ -26,6 +26,8 @@ import { parseConfig } from '../config/index.ts'
 import { buildRouteState } from './route-state.ts'
 import { liveSettings } from './supervisor.ts'
 import type { LiveSettings } from './messages.ts'
+import type { FleetInput } from '../source/fleet.ts'
+import type { FleetDelta } from '../source/fleet-delta.ts'
 
 /** The pool thread exits after this long without a reload: reloads are rare, a thread is ~10 MiB. */
 const RELOAD_POOL_IDLE_MS = 30_000
@@ -60,6 +62,26 @@ export interface Reloadable {
  * Rejects with the config error (a ProxyError).
  */
 export async function loadRoutesOffThread (file: CompileInput): Promise<CompiledConfig & { ok: true }> {
+  const result = await run(file)
+  if (!result.ok) {
+    if ('miss' in result) throw new ProxyError(ErrorCode.INTERNAL, 'the reload thread holds no compile for this delta', { source: ErrorSource.Internal })
+    throw ProxyError.fromJSON(result.error)
+  }
+  return result
+}
+
+/**
+ * An etcd change as a delta against the compile the reload thread kept (source/fleet-delta.ts); when the
+ * thread no longer holds that compile (a miss), the whole input `full()` gives, read at that moment.
+ */
+export async function loadFleetDeltaOffThread (delta: FleetDelta, full: () => FleetInput): Promise<CompiledConfig & { ok: true }> {
+  const result = await run({ delta })
+  if (!result.ok && 'miss' in result) return await loadRoutesOffThread(full())
+  if (!result.ok) throw ProxyError.fromJSON(result.error)
+  return result
+}
+
+function run (input: CompileInput): Promise<CompiledConfig> {
   pool ??= new Piscina({
     filename: TASK_URL.href,
     minThreads: 0,
@@ -67,9 +89,7 @@ export async function loadRoutesOffThread (file: CompileInput): Promise<Compiled
     idleTimeout: RELOAD_POOL_IDLE_MS,
     atomics: 'disabled',
   })
-  const result = await (pool.run(file) as Promise<CompiledConfig>)
-  if (!result.ok) throw ProxyError.fromJSON(result.error)
-  return result
+  return pool.run(input) as Promise<CompiledConfig>
 }
 
 /** Reload `file` into a running proxy and log the result (`reload`, or `config.error` with the table kept). */

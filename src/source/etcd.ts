@@ -36,7 +36,8 @@ import { loadConfigValue } from '../config/load.ts'
 import type { EtcdSourceConfig } from '../config/types.ts'
 import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
 import { LogEvent } from '../log/index.ts'
-import { loadRoutesOffThread, reloadWith, type Reloadable, type ReloadResult } from '../pool/reload.ts'
+import { loadFleetDeltaOffThread, loadRoutesOffThread, reloadWith, type Reloadable, type ReloadResult } from '../pool/reload.ts'
+import { DeltaLog, deltaPays } from './fleet-delta.ts'
 import { compileFleet, RouteChecks, ROUTES_DIR, splitKey, UPSTREAMS_DIR, type FleetEntries, type FleetEntry, type FleetInput, type FleetResult, type SkippedKey } from './fleet.ts'
 import { decodeRangeResponse, RANGE_STATUS_TEXT, RangePage, RangeStatus } from './range-decode.ts'
 import { readSnapshot, writeSnapshot } from './snapshot.ts'
@@ -81,6 +82,8 @@ export interface EtcdSourceStatus {
   readonly skippedTotal: number
   /** compiles applied since start (the initial one included) */
   readonly compiles: number
+  /** of those, built from a delta without a full compile (source/fleet-delta.ts) */
+  readonly incrementalCompiles: number
   /** why the source is not ready-from-etcd, or the last etcd error; null when none */
   readonly reason: string | null
 }
@@ -153,6 +156,11 @@ export class PrefixEntries implements Iterable<FleetEntry> {
 
   delete (name: string): boolean {
     return this.#mapped().delete(name)
+  }
+
+  /** (the Map: only the watch asks, and it edits next) */
+  has (name: string): boolean {
+    return this.#mapped().has(name)
   }
 
   keys (): IterableIterator<string> {
@@ -373,17 +381,27 @@ class ValueTexts {
   }
 }
 
-function applyPut (state: PrefixState, prefix: string, key: string, value: string): boolean {
+/** a watched put into `state`, recorded in `log` (a pool's change drops it: only a whole input has it) */
+function applyPut (state: PrefixState, prefix: string, key: string, value: string, log: DeltaLog): boolean {
   const at = splitKey(prefix, key)
   if (at === null) return false
-  ;(at.kind === 'route' ? state.routes : state.upstreams).set(at.name, value)
+  if (at.kind === 'route') {
+    log.put(at.name, value, state.routes.has(at.name))
+    state.routes.set(at.name, value)
+  } else {
+    log.drop()
+    state.upstreams.set(at.name, value)
+  }
   return true
 }
 
-function applyDelete (state: PrefixState, prefix: string, key: string): boolean {
+function applyDelete (state: PrefixState, prefix: string, key: string, log: DeltaLog): boolean {
   const at = splitKey(prefix, key)
   if (at === null) return false
-  return (at.kind === 'route' ? state.routes : state.upstreams).delete(at.name)
+  const deleted = (at.kind === 'route' ? state.routes : state.upstreams).delete(at.name)
+  if (deleted && at.kind === 'route') log.delete(at.name)
+  else if (deleted) log.drop()
+  return deleted
 }
 
 function sleep (ms: number): Promise<void> {
@@ -413,6 +431,13 @@ export class EtcdSource {
   private appliedSkipped = 0
   private skippedTotal = 0
   private compiles = 0
+  private incrementalCompiles = 0
+  /**
+   * the route keys changed since the input of the last compile sent to the reload thread; with `base`
+   * (that compile's token, and the file value it merged) a compile sends only these (fleet-delta.ts)
+   */
+  private readonly changes = new DeltaLog()
+  private base: { token: string, fileValue: unknown } | null = null
   /** the prefix changed since the last compile started */
   private dirty = false
   private compiling = false
@@ -444,6 +469,7 @@ export class EtcdSource {
       skipped: this.appliedSkipped,
       skippedTotal: this.skippedTotal,
       compiles: this.compiles,
+      incrementalCompiles: this.incrementalCompiles,
       reason: this.reason,
     }
   }
@@ -476,7 +502,7 @@ export class EtcdSource {
     }
     const input = this.input()
     const result = compileFleet(input, checks)
-    this.applied(result.skipped, result.shadowed, result.config.routes.length, from, input, this.state.revision)
+    this.applied(result.skipped, result.shadowed, result.config.routes.length, from, input, this.state.revision, false)
     return result
   }
 
@@ -510,16 +536,20 @@ export class EtcdSource {
     }
   }
 
-  /** bookkeeping and log lines once a compile of `input` (read at `revision`) is going into force */
-  private applied (skipped: readonly SkippedKey[], shadowed: readonly string[], routes: number, from: string, input: FleetInput, revision: number): void {
+  /**
+   * bookkeeping and log lines once a compile of `input` (read at `revision`; null: not built, there is no
+   * snapshot to write) is going into force; `incremental`: built from a delta (fleet-delta.ts)
+   */
+  private applied (skipped: readonly SkippedKey[], shadowed: readonly string[], routes: number, from: string, input: FleetInput | null, revision: number, incremental: boolean): void {
     this.compiles++
+    if (incremental) this.incrementalCompiles++
     this.appliedSkipped = skipped.length
     this.skippedTotal += skipped.length
     this.appliedRevision = revision
     for (const s of skipped) this.logger.warn({ evt: LogEvent.SourceSkip, key: s.key, code: s.code, reason: s.reason }, LogEvent.SourceSkip)
     for (const key of shadowed) this.logger.info({ evt: LogEvent.SourceShadowed, key, kept: 'the file\'s' }, LogEvent.SourceShadowed)
-    this.logger.info({ evt: LogEvent.SourceApplied, revision, routes, skipped: skipped.length, shadowed: shadowed.length, from }, LogEvent.SourceApplied)
-    if (from === 'etcd') this.saveSnapshot(input, revision)
+    this.logger.info({ evt: LogEvent.SourceApplied, revision, routes, skipped: skipped.length, shadowed: shadowed.length, from, compile: incremental ? 'incremental' : 'full' }, LogEvent.SourceApplied)
+    if (from === 'etcd' && input !== null) this.saveSnapshot(input, revision)
   }
 
   private saveSnapshot (input: FleetInput, revision: number): void {
@@ -560,15 +590,43 @@ export class EtcdSource {
     return this.proxy
   }
 
-  /** one compile of the prefix as it is now, off the main thread, swapped in by reloadWith */
+  /**
+   * One compile of the prefix as it is now, off the main thread, swapped in by reloadWith. Only the
+   * changed route keys are sent when the reload thread keeps the last compile sent (`base`) of the same
+   * file value, the record is whole and the change small (fleet-delta.ts deltaPays); else the whole input.
+   * Either way the record restarts empty: it holds what changes after this input. A failed compile forgets
+   * `base`, so the next one sends the whole input (no change is lost with the failed one).
+   */
   private async compileNow (): Promise<ReloadResult> {
-    const input = this.input()
-    const revision = this.state.revision
+    const fileValue = this.fileValue
+    const base = this.base
+    const delta = base !== null && base.fileValue === fileValue && deltaPays(this.changes.size, this.state.routes.size)
+      ? this.changes.delta(base.token)
+      : null
+    // the snapshot needs the whole input; without a cache file a delta compile never builds it
+    let input = delta === null || this.config.cache !== null ? this.input() : null
+    let revision = this.state.revision
+    this.changes.restart()
     const from = this.fromEtcd ? 'etcd' : 'snapshot'
     return await reloadWith(this.requireProxy(), this.file, async () => {
-      const r = await loadRoutesOffThread(input)
+      let r
+      try {
+        r = delta === null
+          ? await loadRoutesOffThread(input!)
+          : await loadFleetDeltaOffThread(delta, () => {
+            // a miss: the whole prefix as it is at this moment, and the record restarts from it
+            input = this.input()
+            revision = this.state.revision
+            this.changes.restart()
+            return input
+          })
+      } catch (err) {
+        this.base = null
+        throw err
+      }
+      this.base = r.token === undefined ? null : { token: r.token, fileValue }
       // reloadWith swaps it in next, synchronously: this revision is the one in force from now on
-      this.applied(r.skipped ?? [], r.shadowed ?? [], r.state.routes.size, from, input, revision)
+      this.applied(r.skipped ?? [], r.shadowed ?? [], r.state.routes.size, from, input, revision, r.incremental === true)
       return r
     }, this.logger)
   }
@@ -592,7 +650,7 @@ export class EtcdSource {
       let changed = false
       for (const ev of res.events) {
         const key = ev.kv.key.toString()
-        changed = (ev.type === 'Put' ? applyPut(this.state, this.config.prefix, key, ev.kv.value.toString()) : applyDelete(this.state, this.config.prefix, key)) || changed
+        changed = (ev.type === 'Put' ? applyPut(this.state, this.config.prefix, key, ev.kv.value.toString(), this.changes) : applyDelete(this.state, this.config.prefix, key, this.changes)) || changed
         // the revision of the last event applied, not the header's (module header: resumeAfter)
         this.state.revision = Math.max(this.state.revision, Number(ev.kv.mod_revision))
       }
@@ -619,6 +677,7 @@ export class EtcdSource {
         try {
           const fresh = await readPrefix(this.client!, this.config.prefix)
           this.state = fresh
+          this.changes.drop()
           this.fromEtcd = true
           this.connected = true
           this.reason = null

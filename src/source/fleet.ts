@@ -91,6 +91,11 @@ export interface FleetResult {
   readonly skipped: readonly SkippedKey[]
   /** etcd keys whose route or pool the file also defines (the file's is used) */
   readonly shadowed: readonly string[]
+  /**
+   * whole-config parses this compile took: 1 when the full validation refused no etcd key (every
+   * skipped key is the cheap checks'); fleet-delta.ts only builds on such a compile
+   */
+  readonly passes: number
 }
 
 /** An etcd key below `prefix` → which map it belongs to and its name; null for any other key. */
@@ -120,7 +125,7 @@ function isObject (v: unknown): v is JsonObject {
 }
 
 /** A target string that cannot resolve: not host:port, and not a pool in `pools`; null when it may. */
-function targetFault (text: unknown, pools: ReadonlySet<string>): string | null {
+export function targetFault (text: unknown, pools: ReadonlySet<string>): string | null {
   if (typeof text !== 'string') return `${TARGET_EXPECTED} (as a string)`
   const v = text.trim()
   if (v.includes(':') || v.startsWith('[')) {
@@ -295,7 +300,7 @@ export function compileFleet (input: FleetInput, checked?: RouteChecks): FleetRe
   const raw = { ...(isObject(input.raw) ? input.raw : {}), upstreams: pools }
   for (let pass = 1; ; pass++) {
     try {
-      return { config: parseConfigWithRoutes(raw, input.file, mergedRoutes(fileRoutes, etcdRoutes)), skipped, shadowed }
+      return { config: parseConfigWithRoutes(raw, input.file, mergedRoutes(fileRoutes, etcdRoutes)), skipped, shadowed, passes: pass }
     } catch (err) {
       if (!isProxyError(err)) throw err
       const culprit = blame(err, etcdRoutes, etcdPools)

@@ -145,6 +145,13 @@ describe.skipIf(!HAVE_ETCD)('source.etcd with a real etcd', () => {
     await etcd.client.delete().key(prefix + 'routes/' + name)
     await waitFor(() => loop.last() === 'reject', 10_000)
     await loop.stop()
+    // the first compile after start is full (the start's ran on this thread; a new origin numbers a new
+    // pool); the reload thread keeps it, so a put naming an origin already in the table is compiled from
+    // the changed key alone (fleet-delta.ts)
+    expect(proxy.logs.find((l) => l.evt === 'source.applied')).toMatchObject({ compile: 'full' })
+    await etcd.client.put(prefix + 'routes/incr.fleet.example').value(at(alpha))
+    await proxy.waitForLog((l) => l.evt === 'source.applied' && l.compile === 'incremental')
+    expect(await probe(proxy.port, 'incr.fleet.example')).toBe('alpha')
     console.log(`client loop: ${loop.seen.length} connections, tables seen in order: ${runs(loop.seen).join(' → ')}`)
     expect(loop.seen.filter((s) => s.startsWith('fail'))).toEqual([])
     expect(runs(loop.seen)).toEqual(['reject', 'alpha', 'beta', 'reject'])
@@ -160,6 +167,7 @@ describe.skipIf(!HAVE_ETCD)('source.etcd with a real etcd', () => {
     const metrics = await (await fetch(proxy.admin + '/metrics')).text()
     expect(metrics).toMatch(/^hellogate_source_etcd_skipped_keys 1$/m)
     expect(metrics).toMatch(/^hellogate_source_etcd_from_etcd 1$/m)
+    expect(metrics).toMatch(/^hellogate_source_etcd_incremental_compiles_total [1-9]/m)
     const revision = Number((await etcd.client.get('/probe').exec()).header.revision)
     await waitFor(() => { try { return JSON.parse(readFileSync(cache, 'utf8')).revision === revision } catch { return false } }, 5_000)
     await stop(proxy)
