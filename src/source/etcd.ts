@@ -17,8 +17,8 @@
  *    the lifecycle's ledger). After each applied compile the snapshot is written (snapshot.ts).
  *  - etcd unreachable later: the table in force stays; the etcd3 client re-opens the watch with backoff
  *    (RECONNECT_MIN_MS..RECONNECT_MAX_MS) from the last revision seen. When that revision was compacted
- *    the watch is cancelled by etcd: the whole prefix is read again (same backoff until it answers) and
- *    the watch restarts after it.
+ *    (or etcd, restarted with auth on, refuses the old token) the watch is cancelled by etcd: a new client
+ *    (renewClient), the whole prefix read again (same backoff until it answers) and the watch restarts after it.
  *  - Only the key layout of fleet.ts is read; other keys under the prefix are ignored.
  *
  * Limits: the prefix is held in memory as text (PrefixEntries: arrays as read, Maps once the watch edits);
@@ -419,6 +419,8 @@ export class EtcdSource {
   private readonly inline: { value: unknown } | null
   private readonly logger: Logger
   private client: Etcd3 | null = null
+  /** what `client` was made from: a watch cancelled by etcd gets a new client (renewClient) */
+  private clientOptions: IOptions | null = null
   private watcher: Watcher | null = null
   /** the prefix as last seen (watch applied), revision included */
   private state: PrefixState = { revision: 0, routes: new PrefixEntries(), upstreams: new PrefixEntries() }
@@ -477,7 +479,8 @@ export class EtcdSource {
   /** Start: the file's value and etcd's prefix (or the snapshot) compiled into the first config (module header). */
   async load (): Promise<FleetResult> {
     this.fileValue = this.inline === null ? await loadConfigValue(this.file) : this.inline.value
-    this.client = new Etcd3(await etcdClientOptions(this.config))
+    this.clientOptions = await etcdClientOptions(this.config)
+    this.client = new Etcd3(this.clientOptions)
     let from: 'etcd' | 'snapshot' | 'file' = 'etcd'
     // the routes checked page by page while the next page is read (ReadHooks); dropped if the read
     // fails, and if a check throws (compileFleet then runs them all and reports it as it always did)
@@ -662,10 +665,23 @@ export class EtcdSource {
       this.watcher = null
       this.connected = false
       this.reason = err.message
-      w.cancel().catch(ignore)
+      this.renewClient()
       this.logger.warn({ evt: LogEvent.SourceDisconnected, code: ErrorCode.SOURCE_ETCD, reason: err.message, kept: 'table in force', next: 'full re-read' }, LogEvent.SourceDisconnected)
       this.reread('compacted')
     })
+  }
+
+  /**
+   * A new etcd3 client in place of the one whose watch etcd cancelled. etcd refuses a watch at its
+   * creation when the stream's auth token is not valid (every token is, after an etcd restart: simple
+   * tokens live in its memory) or the user may not read the prefix; etcd3 1.1 then leaves that client's
+   * watch stream unusable: its queue of watches to create still waits for the refused one, so a new
+   * watch is never sent (and cancelling it never returns), and the stream keeps its token. A new client
+   * logs in again and opens a new stream; once per cancel (module header), so the cost is one connection.
+   */
+  private renewClient (): void {
+    this.client?.close()
+    this.client = new Etcd3(this.clientOptions!)
   }
 
   /** Read the whole prefix again (backoff until etcd answers), replace the copy, compile, watch again. */
