@@ -667,7 +667,7 @@ export class EtcdSource {
       this.reason = err.message
       this.renewClient()
       this.logger.warn({ evt: LogEvent.SourceDisconnected, code: ErrorCode.SOURCE_ETCD, reason: err.message, kept: 'table in force', next: 'full re-read' }, LogEvent.SourceDisconnected)
-      this.reread('compacted')
+      this.reread(cancelCause(err))
     })
   }
 
@@ -762,6 +762,16 @@ export class EtcdSource {
 }
 
 function ignore (): void {}
+
+/**
+ * Why etcd cancelled a watch, for the re-read's log line: etcd refused it (an auth token it no longer
+ * knows after a restart, a user who may not read the prefix: etcd's reason names the token, the
+ * permission or the user), or its start revision was compacted away (etcd 3.4 gives no reason for that,
+ * only a compact revision, which etcd3 does not pass on: "Watcher canceled: ").
+ */
+function cancelCause (err: Error): 'compacted' | 'watch refused' {
+  return /auth|permission|user/i.test(err.message) ? 'watch refused' : 'compacted'
+}
 
 /**
  * Make the etcd3 watcher resume after `revision` when it reconnects. The library resumes from the

@@ -160,7 +160,7 @@ describe.skipIf(!HAVE_ETCD)('source.etcd with username/password (etcd auth enabl
     // the watch resumes with the token etcd forgot: etcd refuses it, hellogate reads the prefix again
     await f.etcd().restart()
     await proxy.waitForLog((l) => l.evt === 'source.disconnected' && /invalid auth token/.test(String(l.reason)))
-    await proxy.waitForLog((l) => l.evt === 'source.connected' && l.how === 'full re-read')
+    await proxy.waitForLog((l) => l.evt === 'source.connected' && l.how === 'full re-read' && l.why === 'watch refused')
     // and watches again: a put made after the re-read arrives through the new watch
     await f.etcd().client.put(prefix + 'routes/after.fleet.example').value('127.0.0.1:' + String(f.origin().port))
     await routedTo(proxy.port, 'after.fleet.example', f.origin())

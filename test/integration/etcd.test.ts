@@ -212,7 +212,7 @@ describe.skipIf(!HAVE_ETCD)('source.etcd with a real etcd', () => {
     } finally {
       process.kill(pid, 'SIGCONT')
     }
-    await proxy.waitForLog((l) => l.evt === 'source.connected' && l.how === 'full re-read', 20_000)
+    await proxy.waitForLog((l) => l.evt === 'source.connected' && l.how === 'full re-read' && l.why === 'compacted', 20_000)
     await eventually(proxy.port, 'y.fleet.example', 'beta')
     await eventually(proxy.port, 'z.fleet.example', 'beta')
     await stop(proxy)
