@@ -4,6 +4,7 @@
  *
  * Usage: `node bench/etcd/run.ts [--sizes 10,100000] [--samples 30,15]` (needs `npm run build` and an
  * etcd binary, e.g. Debian's etcd-server).
+ *        [--cli A.js,B.js]: those builds in turn against the same filled prefix (default dist/cli.js).
  *        `node bench/etcd/run.ts --load 1000000 [--runs 3] [--cli A.js,B.js]`: the start of a large table
  *        instead (below).
  *
@@ -148,8 +149,8 @@ async function load (n: number, runs: number, clis: readonly string[]): Promise<
 
 async function main (): Promise<void> {
   if (!haveEtcd()) { console.error('bench:etcd needs an etcd binary (Debian: apt-get install etcd-server)'); process.exitCode = 1; return }
+  const clis = values.cli === undefined ? [path.join(import.meta.dirname, '../../dist/cli.js')] : values.cli.split(',').map((c) => path.resolve(c))
   if (values.load !== undefined) {
-    const clis = values.cli === undefined ? [path.join(import.meta.dirname, '../../dist/cli.js')] : values.cli.split(',').map((c) => path.resolve(c))
     await load(Number(values.load), Number(values.runs), clis)
     return
   }
@@ -157,33 +158,36 @@ async function main (): Promise<void> {
   const origin = net.createServer((s) => { s.on('error', () => {}); s.once('data', () => { s.end('ORIGIN\n') }) })
   await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
   const originAt = '127.0.0.1:' + String((origin.address() as net.AddressInfo).port)
-  const results: Array<{ routes: number, samples: number, medianMs: number, p99Ms: number, maxMs: number }> = []
+  const results: Array<{ routes: number, cli: string, samples: number, medianMs: number, p99Ms: number, maxMs: number }> = []
   try {
     for (const [i, size] of sizes.entries()) {
       const prefix = `/bench${size}/`
       await fill(etcd.client, prefix, size - 1, originAt)
       const raw = { ...rawConfig({ workers: 1, routes: {} }), default: 'reject', source: { etcd: { endpoints: [etcd.endpoint], prefix } } }
-      const proxy = await startCliProxy({ routes: {} }, undefined, raw, 120_000)
-      const times: number[] = []
-      try {
-        // sample -1 is the warmup: the first compile also starts the reload thread
-        for (let n = -1; n < (samples[i] ?? samples[0]!); n++) {
-          await new Promise((resolve) => setTimeout(resolve, SAMPLE_GAP_MS))
-          const sni = `m${n}.bench.example`
-          const t0 = performance.now()
-          await etcd.client.put(`${prefix}routes/${sni}`).value(originAt)
-          while (!await routed(proxy.port, sni)) {
-            if (performance.now() - t0 > SAMPLE_TIMEOUT_MS) throw new Error(`${sni}: not routed after ${SAMPLE_TIMEOUT_MS} ms`)
+      // --cli A,B: each build in turn against the same filled prefix (each sample adds its own name)
+      for (const cli of clis) {
+        const proxy = await startCliProxy({ routes: {} }, cli, raw, 120_000)
+        const times: number[] = []
+        try {
+          // sample -1 is the warmup: the first compile also starts the reload thread
+          for (let n = -1; n < (samples[i] ?? samples[0]!); n++) {
+            await new Promise((resolve) => setTimeout(resolve, SAMPLE_GAP_MS))
+            const sni = `m${n}-${clis.indexOf(cli)}.bench.example`
+            const t0 = performance.now()
+            await etcd.client.put(`${prefix}routes/${sni}`).value(originAt)
+            while (!await routed(proxy.port, sni)) {
+              if (performance.now() - t0 > SAMPLE_TIMEOUT_MS) throw new Error(`${sni}: not routed after ${SAMPLE_TIMEOUT_MS} ms`)
+            }
+            if (n >= 0) times.push(performance.now() - t0)
           }
-          if (n >= 0) times.push(performance.now() - t0)
+        } finally {
+          await proxy.close()
         }
-      } finally {
-        await proxy.close()
+        times.sort((a, b) => a - b)
+        const r = { routes: size, cli: path.relative(process.cwd(), cli), samples: times.length, medianMs: round(quantile(times, 0.5)), p99Ms: round(quantile(times, 0.99)), maxMs: round(times[times.length - 1]!) }
+        results.push(r)
+        console.log(`${String(size).padStart(7)} routes: put → first routed connection  median ${r.medianMs} ms  p99 ${r.p99Ms} ms  (${r.samples} samples, max ${r.maxMs} ms)${clis.length > 1 ? '  ' + r.cli : ''}`)
       }
-      times.sort((a, b) => a - b)
-      const r = { routes: size, samples: times.length, medianMs: round(quantile(times, 0.5)), p99Ms: round(quantile(times, 0.99)), maxMs: round(times[times.length - 1]!) }
-      results.push(r)
-      console.log(`${String(size).padStart(7)} routes: put → first routed connection  median ${r.medianMs} ms  p99 ${r.p99Ms} ms  (${r.samples} samples, max ${r.maxMs} ms)`)
     }
   } finally {
     origin.close()
