@@ -32,15 +32,18 @@ export const NODE = process.execPath
 
 export type NodeProxyKind = 'hellogate' | 'standin'
 
+/** What POST /debug/gc reports: every V8 heap's live bytes after the GC, and malloc's in-use bytes (null: unknown). */
+export interface GcReading { heapBytes: number, mallocBytes: number | null }
+
 export interface Running {
   child: Child
   port: number
   /**
    * hellogate only: one full GC in every thread of the proxy (POST /debug/gc; it runs under
-   * NODE_OPTIONS=--expose-gc and with an admin endpoint for this): the heaps' live bytes after it, or
-   * null when it was refused
+   * NODE_OPTIONS=--expose-gc and with an admin endpoint for this): the heaps' live bytes after it and
+   * the bytes malloc holds (null where unknown), or null when it was refused
    */
-  collectGarbage?: () => Promise<number | null>
+  collectGarbage?: () => Promise<GcReading | null>
 }
 
 export async function startOrigin (opts: { cpu: number | undefined, nofile: number | undefined, dir: string }): Promise<Running> {
@@ -144,9 +147,10 @@ export async function startNodeProxy (kind: NodeProxyKind, opts: {
   return { child, port, collectGarbage: () => postGc(adminPort) }
 }
 
-/** POST /debug/gc on a hellogate admin endpoint: every heap's live bytes after the GC, or null when refused. */
-async function postGc (adminPort: number): Promise<number | null> {
+/** POST /debug/gc on a hellogate admin endpoint: every heap's live bytes after the GC and malloc's, or null when refused. */
+async function postGc (adminPort: number): Promise<GcReading | null> {
   const res = await fetch(`http://127.0.0.1:${adminPort}/debug/gc`, { method: 'POST' })
-  const body = await res.json() as { ok?: boolean, heapUsedBytes?: number }
-  return res.status === 200 && body.ok === true && typeof body.heapUsedBytes === 'number' ? body.heapUsedBytes : null
+  const body = await res.json() as { ok?: boolean, heapUsedBytes?: number, mallocInUseBytes?: number | null }
+  if (res.status !== 200 || body.ok !== true || typeof body.heapUsedBytes !== 'number') return null
+  return { heapBytes: body.heapUsedBytes, mallocBytes: typeof body.mallocInUseBytes === 'number' ? body.mallocInUseBytes : null }
 }

@@ -45,7 +45,7 @@ import { parseArgs } from 'node:util'
 import { envHeader, formatEnvHeader } from '../lib/env.ts'
 import { isAlive, treeCpuTimeMs, treeRssKiB, processTree } from '../lib/proc.ts'
 import { achievableNofile, hasTaskset, installCleanup, logTail, pinPid, planCpus, raiseNofile, sleep, stopAll, stopChild } from '../lib/children.ts'
-import { BENCH_SNI, resolveProxy, startNodeProxy, startOrigin, type RouteShape, type Running } from '../lib/targets.ts'
+import { BENCH_SNI, resolveProxy, startNodeProxy, startOrigin, type GcReading, type RouteShape, type Running } from '../lib/targets.ts'
 import { runScenario, smoke, type LoadShape, type PhaseResult, type Scenario } from '../lib/phases.ts'
 import type { LatencySummary } from '../lib/stats.ts'
 import { closeIdle, openIdle } from '../lib/tls-churn.ts'
@@ -114,7 +114,7 @@ interface Row {
    * rssBefore/AfterKiB: read after POST /debug/gc where the proxy offers it (`collected`: hellogate, every
    * thread's heap collected first), else as is; rssAfterUncollectedKiB: the after reading before that GC
    */
-  idle?: { requested: number, opened: number, errors: number, rssBeforeKiB: number, rssAfterKiB: number, stillOpen: number, handshakeSec: number, collected: boolean, rssAfterUncollectedKiB: number, heapBeforeBytes: number | null, heapAfterBytes: number | null }
+  idle?: { requested: number, opened: number, errors: number, rssBeforeKiB: number, rssAfterKiB: number, stillOpen: number, handshakeSec: number, collected: boolean, rssAfterUncollectedKiB: number, heapBeforeBytes: number | null, heapAfterBytes: number | null, mallocBeforeBytes: number | null, mallocAfterBytes: number | null }
   metrics: {
     /** median over rounds */
     cpuUsPerConnection: number | null
@@ -127,6 +127,8 @@ interface Row {
     rssKiBPerIdleConnectionUncollected: number | null
     /** hellogate: live V8 heap bytes per idle connection, every thread collected before both readings (native memory not included) */
     heapKiBPerIdleConnection: number | null
+    /** hellogate: bytes malloc holds per idle connection (libuv handles, socket wraps: glibc mallinfo2 through the native addon), after the same GCs */
+    nativeKiBPerIdleConnection: number | null
     p99AddedMsKeepAlive: number | null
     p99AddedMsNewConnection: number | null
     p99MsKeepAlive: number | null
@@ -135,7 +137,7 @@ interface Row {
 }
 
 const emptyMetrics = (): Row['metrics'] => ({
-  cpuUsPerConnection: null, cpuPerConnectionVsRef: null, cpuPerKiBVsRef: null, cpuNsPerKiB: null, rssKiBPerIdleConnection: null, rssKiBPerIdleConnectionUncollected: null, heapKiBPerIdleConnection: null, p99AddedMsKeepAlive: null, p99AddedMsNewConnection: null, p99MsKeepAlive: null, p99MsNewConnection: null,
+  cpuUsPerConnection: null, cpuPerConnectionVsRef: null, cpuPerKiBVsRef: null, cpuNsPerKiB: null, rssKiBPerIdleConnection: null, rssKiBPerIdleConnectionUncollected: null, heapKiBPerIdleConnection: null, nativeKiBPerIdleConnection: null, p99AddedMsKeepAlive: null, p99AddedMsNewConnection: null, p99MsKeepAlive: null, p99MsNewConnection: null,
 })
 
 async function main (): Promise<void> {
@@ -314,7 +316,7 @@ function median (xs: number[]): number {
 async function idlePhase (running: Running, n: number): Promise<NonNullable<Row['idle']>> {
   await sleep(DRAIN_MS)
   const pid = running.child.pid
-  const heapBeforeBytes = await collectAndSettle(running)
+  const gcBefore = await collectAndSettle(running)
   const rssBeforeKiB = treeRssKiB(pid)
   let opened = 0
   const stop = progressIdle(n, () => opened)
@@ -322,15 +324,20 @@ async function idlePhase (running: Running, n: number): Promise<NonNullable<Row[
   stop()
   await sleep(IDLE_SETTLE_MS)
   const rssAfterUncollectedKiB = treeRssKiB(pid)
-  const heapAfterBytes = await collectAndSettle(running)
+  const gcAfter = await collectAndSettle(running)
+  const heapBeforeBytes = gcBefore?.heapBytes ?? null
+  const heapAfterBytes = gcAfter?.heapBytes ?? null
+  const mallocBeforeBytes = gcBefore?.mallocBytes ?? null
+  const mallocAfterBytes = gcAfter?.mallocBytes ?? null
   const rssAfterKiB = treeRssKiB(pid)
   const stillOpen = r.sockets.filter((s) => !s.destroyed).length
   await closeIdle(r.sockets)
   if (r.errors > 0) console.log(`   idle: ${r.errors} errors (first: ${r.firstError ?? 'n/a'})`)
   if (heapBeforeBytes !== null && heapAfterBytes !== null && r.opened > 0) {
-    console.log(`   idle: ${((heapAfterBytes - heapBeforeBytes) / KIB / r.opened).toFixed(2)} KiB of live V8 heap per connection (every thread collected), RSS ${((rssAfterKiB - rssBeforeKiB) / r.opened).toFixed(2)} KiB per connection (${((rssAfterUncollectedKiB - rssBeforeKiB) / r.opened).toFixed(2)} before the GC)`)
+    const native = mallocBeforeBytes !== null && mallocAfterBytes !== null ? `, ${((mallocAfterBytes - mallocBeforeBytes) / KIB / r.opened).toFixed(2)} KiB malloc'd` : ''
+    console.log(`   idle: ${((heapAfterBytes - heapBeforeBytes) / KIB / r.opened).toFixed(2)} KiB of live V8 heap per connection (every thread collected)${native}, RSS ${((rssAfterKiB - rssBeforeKiB) / r.opened).toFixed(2)} KiB per connection (${((rssAfterUncollectedKiB - rssBeforeKiB) / r.opened).toFixed(2)} before the GC)`)
   }
-  return { requested: n, opened: r.opened, errors: r.errors, rssBeforeKiB, rssAfterKiB, stillOpen, handshakeSec: r.elapsedMs / 1000, collected: heapBeforeBytes !== null && heapAfterBytes !== null, rssAfterUncollectedKiB, heapBeforeBytes, heapAfterBytes }
+  return { requested: n, opened: r.opened, errors: r.errors, rssBeforeKiB, rssAfterKiB, stillOpen, handshakeSec: r.elapsedMs / 1000, collected: heapBeforeBytes !== null && heapAfterBytes !== null, rssAfterUncollectedKiB, heapBeforeBytes, heapAfterBytes, mallocBeforeBytes, mallocAfterBytes }
 }
 
 /**
@@ -340,7 +347,7 @@ async function idlePhase (running: Running, n: number): Promise<NonNullable<Row[
  * profiles/20261204-idle-memory). Answers the heaps' live bytes after the GC; null for the peers (no
  * GC) and when the proxy refused.
  */
-async function collectAndSettle (running: Running): Promise<number | null> {
+async function collectAndSettle (running: Running): Promise<GcReading | null> {
   if (running.collectGarbage === undefined) return null
   const heap = await running.collectGarbage().catch(() => null)
   await sleep(GC_SETTLE_MS)
@@ -400,6 +407,7 @@ function computeMetrics (row: Row, ref: Row | undefined): void {
     m.rssKiBPerIdleConnection = (row.idle.rssAfterKiB - row.idle.rssBeforeKiB) / row.idle.opened
     if (row.idle.collected) m.rssKiBPerIdleConnectionUncollected = (row.idle.rssAfterUncollectedKiB - row.idle.rssBeforeKiB) / row.idle.opened
     if (row.idle.heapBeforeBytes !== null && row.idle.heapAfterBytes !== null) m.heapKiBPerIdleConnection = (row.idle.heapAfterBytes - row.idle.heapBeforeBytes) / KIB / row.idle.opened
+    if (row.idle.mallocBeforeBytes !== null && row.idle.mallocAfterBytes !== null) m.nativeKiBPerIdleConnection = (row.idle.mallocAfterBytes - row.idle.mallocBeforeBytes) / KIB / row.idle.opened
   }
   if (row.latency !== undefined) {
     m.p99MsKeepAlive = row.latency.keepAlive.via.p99Ms
@@ -433,7 +441,7 @@ function printTable (rows: Row[]): void {
     console.log(l.map((c, j) => j === 0 || j === l.length - 1 ? c.padEnd(w[j] ?? 0) : c.padStart(w[j] ?? 0)).join('  '))
     if (i === 0) console.log(w.map((n) => '-'.repeat(n)).join('  '))
   }
-  console.log('CPU = utime+stime of the proxy process tree (/proc, all threads) ÷ completed connections / KiB of responses relayed, median over rounds; × HAProxy = median of the per-round ratios; RSS = VmRSS delta ÷ idle connections (hellogate rows: both readings after a full GC in every thread, POST /debug/gc; the figure before that GC is in the JSON as rssKiBPerIdleConnectionUncollected, and the live V8 heap per idle connection as heapKiBPerIdleConnection); p99 added = p99(via) − p99(direct) from paired one-in-flight probes; the direct row shows the median absolute direct p99 in parentheses.')
+  console.log('CPU = utime+stime of the proxy process tree (/proc, all threads) ÷ completed connections / KiB of responses relayed, median over rounds; × HAProxy = median of the per-round ratios; RSS = VmRSS delta ÷ idle connections (hellogate rows: both readings after a full GC in every thread, POST /debug/gc; the figure before that GC is in the JSON as rssKiBPerIdleConnectionUncollected, the live V8 heap per idle connection as heapKiBPerIdleConnection and the malloc figure as nativeKiBPerIdleConnection); p99 added = p99(via) − p99(direct) from paired one-in-flight probes; the direct row shows the median absolute direct p99 in parentheses.')
 }
 
 function chart (rows: Row[], cpuModel: string, sha: string, idleN: number): string {

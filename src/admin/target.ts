@@ -116,7 +116,7 @@ export interface StatusJson {
 /** What the admin server calls. */
 /** POST /debug/gc's answer (pool/gc.ts GcResult has this shape; kept here so admin/ needs nothing of pool/) */
 export type GcOutcome =
-  | { readonly ok: true, readonly threads: number, readonly ms: number, readonly heapUsedBytes: number }
+  | { readonly ok: true, readonly threads: number, readonly ms: number, readonly heapUsedBytes: number, readonly mallocInUseBytes: number | null }
   | { readonly ok: false, readonly reason: string }
 
 /** Without a proxy that can collect (an AdminTarget built without collectGarbage). */

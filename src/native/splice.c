@@ -35,6 +35,7 @@
 #define NAPI_VERSION 8
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -530,6 +531,22 @@ static napi_value js_stats (napi_env env, napi_callback_info info) {
   return r;
 }
 
+/*
+ * mallocInUse() -> bytes malloc holds for the process now (glibc mallinfo2: in-use chunks of every arena
+ * plus mmapped chunks), or -1 where that is not available. Not relay code: the measurement hook behind
+ * POST /debug/gc (pool/gc.ts) reads it, because the native memory a connection holds (libuv handles,
+ * Node's socket wraps) is malloc'd and in no V8 heap figure.
+ */
+static napi_value js_malloc_in_use (napi_env env, napi_callback_info info) {
+  (void)info;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  struct mallinfo2 mi = mallinfo2();
+  return num(env, (double)mi.uordblks + (double)mi.hblkhd);
+#else
+  return num(env, -1);
+#endif
+}
+
 NAPI_MODULE_INIT (/* napi_env env, napi_value exports */) {
   napi_property_descriptor props[] = {
     { "init", NULL, js_init, NULL, NULL, NULL, napi_default, NULL },
@@ -537,6 +554,7 @@ NAPI_MODULE_INIT (/* napi_env env, napi_value exports */) {
     { "stop", NULL, js_stop, NULL, NULL, NULL, napi_default, NULL },
     { "activity", NULL, js_activity, NULL, NULL, NULL, napi_default, NULL },
     { "stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL },
+    { "mallocInUse", NULL, js_malloc_in_use, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

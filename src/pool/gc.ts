@@ -15,10 +15,19 @@ export const GC_ACK_MS = 10_000
  * What POST /debug/gc answers. heapUsedBytes: the live bytes of every collected thread's V8 heap right
  * after its GC — deterministic where RSS is not (a collected heap keeps its pages mapped for reuse, so
  * an RSS delta depends on how much free heap earlier traffic left behind); it leaves out native memory
- * (libuv handles, Node's socket wraps, buffers outside the heap).
+ * (libuv handles, Node's socket wraps, buffers outside the heap), which mallocInUseBytes counts where the
+ * native addon loads (relay/splice.ts: glibc mallinfo2).
  */
 export type GcResult =
-  | { readonly ok: true, /** threads that collected: the main thread and each worker up */ readonly threads: number, readonly ms: number, readonly heapUsedBytes: number }
+  | {
+    readonly ok: true
+    /** threads that collected: the main thread and each worker up */
+    readonly threads: number
+    readonly ms: number
+    readonly heapUsedBytes: number
+    /** bytes malloc holds for the process after the GCs (the native side: libuv handles, socket wraps); null where unknown */
+    readonly mallocInUseBytes: number | null
+  }
   | { readonly ok: false, readonly reason: string }
 
 export const GC_UNAVAILABLE = 'node runs without --expose-gc: start it as `node --expose-gc dist/cli.js serve …` to collect on demand'

@@ -30,7 +30,7 @@ import { Supervisor, type MetricSources } from './supervisor.ts'
 import type { LiveSettings } from './messages.ts'
 import { HandoffDispatcher, openHandoffListeners } from './handoff.ts'
 import { closeServers } from './listen.ts'
-import { chooseRelay } from '../relay/splice.ts'
+import { chooseRelay, mallocInUseBytes } from '../relay/splice.ts'
 import { reloadFromFile, type ReloadResult } from './reload.ts'
 import type { WorkerPrestart } from './prestart.ts'
 import { collectGarbage, GC_UNAVAILABLE, heapUsedBytes, type GcResult } from './gc.ts'
@@ -268,7 +268,7 @@ class PoolHandle implements ProxyHandle {
     if (!collectGarbage()) return { ok: false, reason: GC_UNAVAILABLE }
     const main = heapUsedBytes()
     const workers = await this.supervisor.collectGarbage()
-    return { ok: true, threads: 1 + workers.collected, ms: Math.round(performance.now() - t0), heapUsedBytes: main + workers.heapUsedBytes }
+    return { ok: true, threads: 1 + workers.collected, ms: Math.round(performance.now() - t0), heapUsedBytes: main + workers.heapUsedBytes, mallocInUseBytes: mallocInUseBytes() }
   }
 
   reopenLogs (): void {

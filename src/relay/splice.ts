@@ -45,6 +45,8 @@ interface SpliceAddon {
   activity (slot: number): number
   /** [connections handed over, empty pipes pooled, pipes in use] */
   stats (): [number, number, number]
+  /** bytes malloc holds for the whole process (glibc mallinfo2), −1 where unknown: the measurement hook's, not the relay's */
+  mallocInUse (): number
 }
 
 /** Which relay the process runs, and why (the startup log line, pool/main.ts). */
@@ -100,6 +102,14 @@ export function chooseRelay (): RelayChoice {
   const mode = process.env[RELAY_ENV] ?? 'auto'
   if (mode === 'js') return { relay: 'js', reason: RELAY_ENV + '=js' }
   if (process.platform !== 'linux') return { relay: 'js', reason: 'splice(2) is Linux only (platform ' + process.platform + ')' }
+  const path = loadAddon()
+  const unknown = mode === 'auto' ? '' : '; ' + RELAY_ENV + '=' + mode + ' is neither js nor auto: read as auto'
+  if (addon === null) return { relay: 'js', reason: 'native addon not loaded (' + addonError + ')' + unknown }
+  return { relay: 'splice', reason: 'native addon loaded from ' + path + handOverPoint().note + unknown }
+}
+
+/** Load the addon from its path (SPLICE_ADDON_ENV or dist/native/splice.node) once per path; answers the path. */
+function loadAddon (): string {
   const path = process.env[SPLICE_ADDON_ENV] ?? ADDON_URL.pathname
   if (path !== addonPath) {
     addonPath = path
@@ -111,9 +121,19 @@ export function chooseRelay (): RelayChoice {
       addonError = (err as Error).message.split('\n')[0] ?? ''
     }
   }
-  const unknown = mode === 'auto' ? '' : '; ' + RELAY_ENV + '=' + mode + ' is neither js nor auto: read as auto'
-  if (addon === null) return { relay: 'js', reason: 'native addon not loaded (' + addonError + ')' + unknown }
-  return { relay: 'splice', reason: 'native addon loaded from ' + path + handOverPoint().note + unknown }
+  return path
+}
+
+/**
+ * Bytes malloc holds for the whole process now (the addon's glibc mallinfo2), or null where the addon
+ * does not load or glibc cannot tell. For the measurement hook (POST /debug/gc), whatever relay runs:
+ * the native memory a connection holds (libuv handles, Node's socket wraps) is malloc'd, in no V8 heap.
+ */
+export function mallocInUseBytes (): number | null {
+  if (process.platform !== 'linux') return null
+  loadAddon()
+  const bytes = addon?.mallocInUse?.() ?? -1
+  return bytes >= 0 ? bytes : null
 }
 
 /** A worker's start: from now on its connections are handed to the addon, when it loaded and starts. */

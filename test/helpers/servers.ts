@@ -202,6 +202,13 @@ export interface CliProxy {
 }
 
 /** The real CLI (`hellogate serve --config FILE`) as a child process; its stdout NDJSON is parsed. */
+/**
+ * ms. CliProxy.close sends SIGTERM, then SIGKILL after this: above the default drain deadline
+ * (timeouts.shutdown 30 s) and its slack, so a proxy that drains as configured is never killed, while one
+ * that hangs fails its test (exit code null instead of 0) instead of holding the run until CI's limit.
+ */
+export const CLI_PROXY_KILL_MS = 40_000
+
 export async function startCliProxy (o: ProxyOptions, cli = join(ROOT, 'dist/cli.js'), rawOverride?: Record<string, unknown>, startTimeoutMs = 15_000): Promise<CliProxy> {
   const dir = mkdtempSync(join(tmpdir(), 'hellogate-test-'))
   const file = join(dir, 'config.json')
@@ -246,7 +253,9 @@ export async function startCliProxy (o: ProxyOptions, cli = join(ROOT, 'dist/cli
     waitForLog,
     close: () => new Promise((resolve) => {
       if (child.exitCode !== null) { resolve(child.exitCode); return }
-      child.once('exit', (code) => { resolve(code) })
+      // a hellogate that never exits would hang the whole test run: SIGKILL past the longest drain
+      const kill = setTimeout(() => { child.kill('SIGKILL') }, CLI_PROXY_KILL_MS)
+      child.once('exit', (code) => { clearTimeout(kill); resolve(code) })
       process.kill(child.pid!, 'SIGTERM')
     }),
   }

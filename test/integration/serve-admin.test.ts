@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
 import tls from 'node:tls'
-import { writeFileSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { NODE, ROOT, rawConfig, startCliProxy, startTlsOrigin, tlsRequest, type CliProxy, type TlsOrigin } from '../helpers/servers.ts'
 
@@ -188,6 +188,12 @@ describe('hellogate serve under node --expose-gc', () => {
         const perConnection = (Number(after.body.heapUsedBytes) - Number(r.body.heapUsedBytes)) / IDLE
         expect(perConnection).toBeGreaterThan(IDLE_MIN_BYTES)
         expect(perConnection).toBeLessThan(IDLE_MAX_BYTES)
+        // where the native addon is built, malloc's figure counts the connections' native side too
+        if (existsSync(join(ROOT, 'dist/native/splice.node'))) {
+          const nativePerConnection = (Number(after.body.mallocInUseBytes) - Number(r.body.mallocInUseBytes)) / IDLE
+          expect(nativePerConnection).toBeGreaterThan(NATIVE_MIN_BYTES)
+          expect(nativePerConnection).toBeLessThan(IDLE_MAX_BYTES)
+        }
       } finally {
         for (const s of held) s.destroy()
       }
@@ -201,6 +207,8 @@ describe('hellogate serve under node --expose-gc', () => {
 const IDLE = 200
 /** a Session, two net.Sockets and their handles cannot take less (measured: ~2-3 KiB) */
 const IDLE_MIN_BYTES = 500
+/** two libuv TCP handles and two socket wraps are malloc'd per connection: a few hundred bytes at least */
+const NATIVE_MIN_BYTES = 200
 /** nor anywhere near a 64 KiB read buffer each */
 const IDLE_MAX_BYTES = 64 * 1024
 
