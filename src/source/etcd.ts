@@ -558,8 +558,8 @@ export class EtcdSource {
   private saveSnapshot (input: FleetInput, revision: number): void {
     const file = this.config.cache
     if (file === null) return
-    const { names, texts } = input.routes
-    const snap = { prefix: this.config.prefix, revision, routes: names.map((name, i): FleetEntry => [name, texts[i]!]), upstreams: input.upstreams }
+    // the columns as the compile read them: no [key, value] pair per route (snapshot.ts writes in slices)
+    const snap = { prefix: this.config.prefix, revision, routes: input.routes, upstreams: input.upstreams }
     this.writing = this.writing.then(() => writeSnapshot(file, snap)).catch((err: unknown) => {
       this.logger.error({ evt: LogEvent.SourceSnapshotError, code: ErrorCode.SOURCE_SNAPSHOT, file, message: (err as Error).message }, LogEvent.SourceSnapshotError)
     })

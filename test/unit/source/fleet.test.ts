@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../../src/config/index.ts'
 import { ErrorCode, isProxyError } from '../../../src/errors.ts'
 import { compileFleet, fleetEntries, parseRouteValue, RouteChecks, splitKey, type FleetInput } from '../../../src/source/fleet.ts'
-import { readSnapshot, writeSnapshot } from '../../../src/source/snapshot.ts'
+import { readSnapshot, SNAPSHOT_SLICE_ENTRIES, writeSnapshot } from '../../../src/source/snapshot.ts'
 
 const PREFIX = '/hg/prod/'
 const FILE = { listen: '127.0.0.1:0', workers: 1, routes: { 'file.example.com': '127.0.0.1:1000' }, upstreams: { web: { servers: ['127.0.0.1:2000'] } } }
@@ -192,6 +192,22 @@ describe('source.etcd config', () => {
 
 describe('snapshot', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hellogate-snap-'))
+
+  it('writes a table of several slices as the same JSON a reader takes back, escapes included', async () => {
+    const file = join(dir, 'big.json')
+    const n = SNAPSHOT_SLICE_ENTRIES * 2 + 7
+    const names: string[] = []
+    const texts: string[] = []
+    for (let i = 0; i < n; i++) {
+      names.push(i % 1000 === 0 ? `q"uote\\${i}\u00e9.example` : `h${i}.example`)
+      texts.push(i % 777 === 0 ? '{"servers":["10.0.0.1:443"]}' : `10.0.${i >> 8 & 255}.${i & 255}:443`)
+    }
+    await writeSnapshot(file, { prefix: PREFIX, revision: 9, routes: { names, texts }, upstreams: [['p', '{"servers":["10.9.9.9:443"]}']] })
+    const back = await readSnapshot(file, PREFIX)
+    expect(back?.revision).toBe(9)
+    expect(back?.upstreams).toEqual([['p', '{"servers":["10.9.9.9:443"]}']])
+    expect(back?.routes).toEqual(names.map((name, i) => [name, texts[i]]))
+  })
 
   it('round-trips, and refuses a torn, foreign or missing-field file with HG_ERR_SOURCE_SNAPSHOT', async () => {
     const file = join(dir, 's.json')
