@@ -217,7 +217,7 @@ export async function startCliProxy (o: ProxyOptions, cli = join(ROOT, 'dist/cli
   writeFileSync(file, JSON.stringify(raw))
   const child = spawn(NODE, [cli, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] })
   const logs: Array<Record<string, unknown>> = []
-  const waiters: Array<{ pred: (l: Record<string, unknown>) => boolean, resolve: (l: Record<string, unknown>) => void }> = []
+  const waiters: Array<{ pred: (l: Record<string, unknown>) => boolean, resolve: (l: Record<string, unknown>) => void, reject: (err: Error) => void }> = []
   let partial = ''
   let stderr = ''
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
@@ -238,11 +238,19 @@ export async function startCliProxy (o: ProxyOptions, cli = join(ROOT, 'dist/cli
   function waitForLog (pred: (l: Record<string, unknown>) => boolean, timeoutMs = 10_000): Promise<Record<string, unknown>> {
     const found = logs.find(pred)
     if (found !== undefined) return Promise.resolve(found)
+    if (ended !== null) return Promise.reject(new Error('log line not seen: hellogate ' + ended + '; stderr: ' + stderr))
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => { reject(new Error('log line not seen in ' + String(timeoutMs) + ' ms; stderr: ' + stderr)) }, timeoutMs)
-      waiters.push({ pred, resolve: (l) => { clearTimeout(t); resolve(l) } })
+      waiters.push({ pred, resolve: (l) => { clearTimeout(t); resolve(l) }, reject: (err) => { clearTimeout(t); reject(err) } })
     })
   }
+  // a proxy that died (a start error, a crash) fails its waiters now, not at their timeout; 'close' comes
+  // after stdout's last line, so a line printed just before the exit is still seen
+  let ended: string | null = null
+  child.once('close', (code, signal) => {
+    ended = 'exited (' + String(code ?? signal) + ')'
+    for (const w of waiters.splice(0)) w.reject(new Error('log line not seen: hellogate ' + ended + '; stderr: ' + stderr))
+  })
   const listening = await waitForLog((l) => l.evt === 'listening', startTimeoutMs)
   const addr = (listening.addresses as string[])[0]!
   return {
