@@ -137,6 +137,12 @@ describe.skipIf(!HAVE_OPENSSL)('source.etcd over TLS with a client certificate (
     expect(await routes(file, 'list')).toMatchObject({ code: 0, out: `p.fleet.example ${at}\n` })
     expect(await routes(file, 'rm', 'p.fleet.example')).toMatchObject({ code: 0 })
     expect(await f.etcd().client.getAll().prefix(prefix).keys()).toEqual([])
+    // a CA that did not sign etcd's certificate: a coded failure with the handshake's reason, exit 1
+    const wrong = join(dir, 'wrong-ca.json')
+    writeFileSync(wrong, JSON.stringify({ routes: {}, source: { etcd: { endpoints: [f.etcd().endpoint], prefix, tls: { ...good.tls, ca: pki.otherCa } } } }))
+    // (it fails at the first call, in under a second here, not at the 30 s call deadline)
+    const refused = await routes(wrong, 'list')
+    expect(refused).toMatchObject({ code: 1, out: '', err: expect.stringMatching(/HG_ERR_SOURCE_ETCD.*unable to verify the first certificate/) })
   }, TEST_MS)
 
   it('a CA that did not sign etcd\'s certificate, or no client certificate: not ready (HG_ERR_SOURCE_ETCD, why), the file\'s routes served', async () => {
