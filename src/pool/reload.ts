@@ -62,12 +62,14 @@ export interface Reloadable {
  * Rejects with the config error (a ProxyError).
  */
 export async function loadRoutesOffThread (file: CompileInput): Promise<CompiledConfig & { ok: true }> {
-  const result = await run(file)
-  if (!result.ok) {
-    if ('miss' in result) throw new ProxyError(ErrorCode.INTERNAL, 'the reload thread holds no compile for this delta', { source: ErrorSource.Internal })
-    throw ProxyError.fromJSON(result.error)
-  }
-  return result
+  return compiledOrThrow(await run(file))
+}
+
+/** the compiled config, or the config error (a delta's miss, handled by loadFleetDeltaOffThread, is a bug here) */
+function compiledOrThrow (result: CompiledConfig): CompiledConfig & { ok: true } {
+  if (result.ok) return result
+  if ('miss' in result) throw new ProxyError(ErrorCode.INTERNAL, 'the reload thread holds no compile for this delta', { source: ErrorSource.Internal })
+  throw ProxyError.fromJSON(result.error)
 }
 
 /**
@@ -77,8 +79,7 @@ export async function loadRoutesOffThread (file: CompileInput): Promise<Compiled
 export async function loadFleetDeltaOffThread (delta: FleetDelta, full: () => FleetInput): Promise<CompiledConfig & { ok: true }> {
   const result = await run({ delta })
   if (!result.ok && 'miss' in result) return await loadRoutesOffThread(full())
-  if (!result.ok) throw ProxyError.fromJSON(result.error)
-  return result
+  return compiledOrThrow(result)
 }
 
 function run (input: CompileInput): Promise<CompiledConfig> {

@@ -32,7 +32,7 @@ import { rememberTable } from '../config/routes.ts'
 import type { AlpnRoute, ProxyConfig, RouteEntry } from '../config/types.ts'
 import { SHARED_TABLE_MIN_ROUTES } from '../config/validate.ts'
 import { normalizePattern, RouteCompiler } from '../routes/index.ts'
-import { ROUTES_DIR, targetFault, type FleetEntry, type FleetInput, type FleetResult, type SkippedKey } from './fleet.ts'
+import { isObject, ROUTES_DIR, targetFault, type FleetEntry, type FleetInput, type FleetResult, type SkippedKey } from './fleet.ts'
 
 /**
  * Changed keys the main thread records between two compiles. Past it the record is dropped and the whole
@@ -160,10 +160,6 @@ function sameUses (a: PoolUses, b: PoolUses): boolean {
     if (a.implicitOrder[i] !== b.implicitOrder[i] || a.firstUser[i] !== b.firstUser[i]) return false
   }
   return a.exactName.every((name, i) => name === b.exactName[i])
-}
-
-function isObject (v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
 /**

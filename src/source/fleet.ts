@@ -120,7 +120,7 @@ export function parseRouteValue (text: string): unknown {
 
 type JsonObject = Record<string, unknown>
 
-function isObject (v: unknown): v is JsonObject {
+export function isObject (v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
