@@ -50,6 +50,23 @@ export default defineConfig({
           hookTimeout: 30_000,
         },
       },
+      {
+        // and with Node opening the origin connections (HELLOGATE_ORIGIN_DIAL=js) while the splice relay
+        // runs: the origin net.Socket whose data phase is handed over after SPLICE_AFTER_BYTES, and the
+        // path every host-name origin takes
+        test: {
+          name: 'integration-node-dial',
+          include: [
+            'test/integration/relay.test.ts',
+            'test/integration/relay-early.test.ts',
+            'test/integration/splice.test.ts',
+          ],
+          env: { HELLOGATE_ORIGIN_DIAL: 'js' },
+          pool: 'forks',
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
     ],
   },
 })

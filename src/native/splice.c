@@ -6,6 +6,13 @@
  * JavaScript, no Buffer and no user-space copy per chunk, until the connection ends. Then one JS
  * callback `onEnd(slot, bytesUp, bytesDown, errno)` tells the worker, which closes both sockets.
  *
+ * The origin leg can start here too (dial/attach): for an origin given as an IP literal the worker asks
+ * the addon to open and connect the origin socket itself; the result comes back as one JS callback
+ * `onDial(slot, errno)`, within which the worker attaches the client fd with the bytes to replay (PROXY
+ * header + hello + early bytes): they are written, and the connection relays as a start() slot from its
+ * first byte. No origin net.Socket, no libuv handle, no stream chunk and no origin close in JavaScript
+ * for such a connection; the origin fd is the addon's, closed by release() (Node only closes the client).
+ *
  * Contract:
  *  - Runs on the calling thread's own libuv loop (napi_get_uv_event_loop): one epoll set per thread,
  *    itself watched by one uv_poll_t on that loop; no thread, no lock, no cross-thread message, and the
@@ -41,6 +48,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdbool.h>
 #include <unistd.h>
 #include <node_api.h>
 #include <uv.h>
@@ -67,8 +78,13 @@ typedef struct dir_s {
   double bytes;   /* bytes written to `out` */
   uint8_t eof;     /* `in` returned EOF */
   uint8_t done;    /* EOF seen and the pipe drained: FIN passed on */
-  uint8_t blocked; /* `out` would block with bytes in the pipe */
+  uint8_t blocked; /* `out` would block with bytes in the pipe (or in `head`) */
   int counter;     /* index in the shared counters */
+  /* bytes given by JS to write to `out` before anything spliced (an attached origin's prefix + hello +
+   * early bytes) that the first write(2) did not take: a malloc'd copy, freed once written; JS counted them */
+  uint8_t *head;
+  uint32_t head_len;
+  uint32_t head_off;
 } dir_t;
 
 typedef struct conn_s {
@@ -80,7 +96,15 @@ typedef struct conn_s {
   uint8_t ec;   /* epoll events registered for the client fd / the origin fd, NOT_ADDED before */
   uint8_t eo;
   uint8_t live;
+  uint8_t phase;       /* PHASE_*: dialing the origin, dialed (waiting for attach), relaying */
+  uint8_t owns_origin; /* the origin fd was opened here (dial): closed here, never by Node */
 } conn_t;
+
+/* conn_t.phase: a slot from start() is relaying at once; one from dial() connects first, reports the
+ * result through onDial, and relays once JS attaches the client to it (within that callback) */
+#define PHASE_RELAY 0
+#define PHASE_DIAL 1
+#define PHASE_DIALED 2
 
 /* conn_t.ec/eo before the fd is in the epoll set (EPOLLIN|EPOLLOUT fit in the low byte) */
 #define NOT_ADDED 0xff
@@ -93,6 +117,7 @@ struct state_s {
   napi_ref counters_ref;
   napi_ref scratch_ref;
   napi_ref on_end;
+  napi_ref on_dial;  /* onDial(slot, errno): the connect of a dial() slot finished; null before init's 6th arg */
   napi_async_context async_ctx;
   double *counters;
   int up_index;
@@ -149,6 +174,16 @@ static void pipe_give (state_t *st, dir_t *d) {
 /* Move what can be moved now. Returns PUMP_WAIT/PUMP_DONE, or a positive errno. */
 static int pump (conn_t *c, dir_t *d, dir_t *other) {
   state_t *st = c->st;
+  while (d->head != NULL) {
+    ssize_t n = write(d->out, d->head + d->head_off, d->head_len - d->head_off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) { d->blocked = 1; return PUMP_WAIT; }
+      return errno;
+    }
+    d->head_off += (uint32_t)n;
+    if (d->head_off == d->head_len) { free(d->head); d->head = NULL; }
+  }
   for (int round = 0; ; round++) {
     while (d->pending > 0) {
       ssize_t n = splice(d->pipe_r, NULL, d->out, NULL, d->pending, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -239,7 +274,14 @@ static void release (conn_t *c) {
   state_t *st = c->st;
   struct epoll_event ev = { 0 };
   if (c->ec != NOT_ADDED) epoll_ctl(st->epfd, EPOLL_CTL_DEL, c->up.in, &ev);
-  if (c->eo != NOT_ADDED) epoll_ctl(st->epfd, EPOLL_CTL_DEL, c->down.in, &ev);
+  /* an origin fd opened here is closed here, which also takes it out of the set (no dup exists) */
+  if (c->owns_origin) {
+    close(c->down.in);
+    c->owns_origin = 0;
+  } else if (c->eo != NOT_ADDED) {
+    epoll_ctl(st->epfd, EPOLL_CTL_DEL, c->down.in, &ev);
+  }
+  if (c->up.head != NULL) { free(c->up.head); c->up.head = NULL; }
   pipe_give(st, &c->up);
   pipe_give(st, &c->down);
   c->live = 0;
@@ -249,28 +291,28 @@ static void release (conn_t *c) {
   st->live--;
 }
 
-static void finish (conn_t *c, int err) {
-  state_t *st = c->st;
+/* Call a JS callback with up to 4 numbers (an exception in it is the process's uncaught exception). */
+static void call_js (state_t *st, napi_ref fn, int argc, const double *args) {
   napi_env env = st->env;
-  int slot = c->slot;
-  double up = c->up.bytes;
-  double down = c->down.bytes;
-  release(c);
   napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  if (fn == NULL || napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value cb, recv, argv[4];
-  napi_get_reference_value(env, st->on_end, &cb);
+  napi_get_reference_value(env, fn, &cb);
   napi_get_global(env, &recv);
-  napi_create_int32(env, slot, &argv[0]);
-  napi_create_double(env, up, &argv[1]);
-  napi_create_double(env, down, &argv[2]);
-  napi_create_int32(env, err, &argv[3]);
-  if (napi_make_callback(env, st->async_ctx, recv, cb, 4, argv, NULL) == napi_pending_exception) {
+  for (int i = 0; i < argc; i++) napi_create_double(env, args[i], &argv[i]);
+  if (napi_make_callback(env, st->async_ctx, recv, cb, (size_t)argc, argv, NULL) == napi_pending_exception) {
     napi_value e;
     napi_get_and_clear_last_exception(env, &e);
     napi_fatal_exception(env, e);
   }
   napi_close_handle_scope(env, scope);
+}
+
+static void finish (conn_t *c, int err) {
+  state_t *st = c->st;
+  double args[4] = { (double)c->slot, c->up.bytes, c->down.bytes, (double)err };
+  release(c);
+  call_js(st, st->on_end, 4, args);
 }
 
 static int socket_error (int fd) {
@@ -280,8 +322,35 @@ static int socket_error (int fd) {
   return ECONNRESET;
 }
 
+/*
+ * The origin fd of a dial() slot is writable (or failed): its connect finished. A failure releases the
+ * slot (closing the fd) before onDial(slot, errno) is called; a success calls onDial(slot, 0), within
+ * which JS attaches the client (attach) or lets go (stop). A slot left dialed after the callback is
+ * released here: no fd is ever left behind.
+ */
+static void on_dialed (conn_t *c) {
+  state_t *st = c->st;
+  int err = 0;
+  socklen_t len = sizeof(err);
+  if (getsockopt(c->down.in, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  double args[2] = { (double)c->slot, (double)err };
+  if (err != 0) {
+    release(c);
+    call_js(st, st->on_dial, 2, args);
+    return;
+  }
+  uint32_t gen = c->gen;
+  c->phase = PHASE_DIALED;
+  call_js(st, st->on_dial, 2, args);
+  if (c->live && c->gen == gen && c->phase == PHASE_DIALED) release(c);
+}
+
 /* One readiness event on one of a connection's sockets. */
 static void on_socket (conn_t *c, int is_origin, uint32_t events) {
+  if (c->phase == PHASE_DIAL) {
+    on_dialed(c);
+    return;
+  }
   /* the direction that reads this fd, and the one that writes to it */
   dir_t *rd = is_origin ? &c->down : &c->up;
   dir_t *wr = is_origin ? &c->up : &c->down;
@@ -371,10 +440,10 @@ static napi_value fail (napi_env env, state_t *st, const char *msg) {
   return NULL;
 }
 
-/* init(counters: Float64Array, upIndex, downIndex, onEnd, scratch: Float64Array(2)), once per thread */
+/* init(counters: Float64Array, upIndex, downIndex, onEnd, scratch: Float64Array(2)[, onDial]), once per thread */
 static napi_value js_init (napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 5) return fail(env, NULL, "init(counters, upIndex, downIndex, onEnd, scratch)");
   if (get_state(env) != NULL) return fail(env, NULL, "splice relay already initialised on this thread");
@@ -411,6 +480,9 @@ static napi_value js_init (napi_env env, napi_callback_info info) {
   napi_create_reference(env, argv[0], 1, &st->counters_ref);
   napi_create_reference(env, argv[4], 1, &st->scratch_ref);
   napi_create_reference(env, argv[3], 1, &st->on_end);
+  napi_valuetype t6 = napi_undefined;
+  if (argc >= 6) napi_typeof(env, argv[5], &t6);
+  if (t6 == napi_function) napi_create_reference(env, argv[5], 1, &st->on_dial);
   napi_value name;
   napi_create_string_utf8(env, "hellogate.splice", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, NULL, name, &st->async_ctx);
@@ -450,6 +522,21 @@ static void dir_init (dir_t *d, int in, int out, int counter) {
   d->counter = counter;
 }
 
+/* A taken slot becomes a live connection of client fd `fc` (-1 until attach) and origin fd `fo`, no fd in the set yet. */
+static conn_t *conn_open (state_t *st, int slot, int fc, int fo, uint8_t phase, uint8_t owns_origin) {
+  conn_t *c = &st->conns[slot];
+  c->st = st;
+  dir_init(&c->up, fc, fo, st->up_index);
+  dir_init(&c->down, fo, fc, st->down_index);
+  c->ec = NOT_ADDED;
+  c->eo = NOT_ADDED;
+  c->phase = phase;
+  c->owns_origin = owns_origin;
+  c->live = 1;
+  st->live++;
+  return c;
+}
+
 /* start(clientFd, originFd) -> slot >= 0, or -errno (nothing changed: the caller keeps relaying in JS) */
 static napi_value js_start (napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -463,20 +550,136 @@ static napi_value js_start (napi_env env, napi_callback_info info) {
   if (fc < 0 || fo < 0 || fc == fo) return num(env, -EBADF);
   int slot = take_slot(st);
   if (slot < 0) return num(env, -ENOMEM);
-  conn_t *c = &st->conns[slot];
-  c->st = st;
-  dir_init(&c->up, fc, fo, st->up_index);
-  dir_init(&c->down, fo, fc, st->down_index);
-  c->ec = NOT_ADDED;
-  c->eo = NOT_ADDED;
-  c->live = 1;
-  st->live++;
+  conn_t *c = conn_open(st, slot, fc, fo, PHASE_RELAY, 0);
   int err = update_events(c);
   if (err != 0) {
     release(c);
     return num(env, -err);
   }
   return num(env, slot);
+}
+
+/* longest address text dial() parses (an IPv6 literal; no zone: those go through Node's connect) */
+#define ADDR_TEXT_MAX 64
+
+/*
+ * dial(host, port) -> slot >= 0, or -errno. The origin leg without a net.Socket: a non-blocking TCP
+ * socket (TCP_NODELAY, as Node's noDelay), connect(2), and its fd in this loop's epoll set until the
+ * connect finishes (onDial). `host` must be an IPv4 or IPv6 literal: -EAFNOSUPPORT when it is not
+ * (the caller connects through Node then, nothing was opened). Any other -errno is a connect that failed
+ * at once (e.g. ENETUNREACH, EMFILE): nothing is left open; the caller reports it as a failed attempt.
+ */
+static napi_value js_dial (napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  state_t *st = get_state(env);
+  if (st == NULL || st->shutting_down || st->on_dial == NULL || argc < 2) return num(env, -EAFNOSUPPORT);
+  char host[ADDR_TEXT_MAX];
+  size_t hlen = 0;
+  if (napi_get_value_string_latin1(env, argv[0], host, sizeof(host), &hlen) != napi_ok || hlen == 0 || hlen >= sizeof(host) - 1) {
+    return num(env, -EAFNOSUPPORT);
+  }
+  int32_t port = -1;
+  napi_get_value_int32(env, argv[1], &port);
+  if (port <= 0 || port > 65535) return num(env, -EAFNOSUPPORT);
+  struct sockaddr_storage sa;
+  socklen_t salen;
+  memset(&sa, 0, sizeof(sa));
+  struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
+  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sa;
+  if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons((uint16_t)port);
+    salen = sizeof(*s4);
+  } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons((uint16_t)port);
+    salen = sizeof(*s6);
+  } else {
+    return num(env, -EAFNOSUPPORT);
+  }
+  int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return num(env, -errno);
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  int r;
+  do { r = connect(fd, (struct sockaddr *)&sa, salen); } while (r != 0 && errno == EINTR);
+  if (r != 0 && errno != EINPROGRESS) {
+    int err = errno;
+    close(fd);
+    return num(env, -err);
+  }
+  int slot = take_slot(st);
+  if (slot < 0) { close(fd); return num(env, -ENOMEM); }
+  conn_t *c = conn_open(st, slot, -1, fd, PHASE_DIAL, 1);
+  /* a connect that completed at once (r == 0) is writable at once: one path for both */
+  int err = set_events(c, 1, EPOLLOUT);
+  if (err != 0) {
+    release(c);
+    return num(env, -err);
+  }
+  return num(env, slot);
+}
+
+/*
+ * attach(slot, clientFd, bytes, clientEof) -> 0, or -errno (the slot stays live: the caller stops it).
+ * Within onDial(slot, 0): write `bytes` (prefix + hello + early bytes, counted by JS) to the origin,
+ * keeping what the socket did not take for the up direction to write first, then relay both ways as a
+ * start() slot does. `clientEof`: the client's FIN was already read by Node; it follows the bytes.
+ */
+static napi_value js_attach (napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  state_t *st = get_state(env);
+  if (st == NULL || argc < 4) return num(env, -EINVAL);
+  int32_t slot = -1, fc = -1;
+  napi_get_value_int32(env, argv[0], &slot);
+  napi_get_value_int32(env, argv[1], &fc);
+  if (slot < 0 || slot >= st->nslots || !st->conns[slot].live || st->conns[slot].phase != PHASE_DIALED) return num(env, -EINVAL);
+  conn_t *c = &st->conns[slot];
+  if (fc < 0 || fc == c->down.in) return num(env, -EBADF);
+  napi_typedarray_type type;
+  size_t len = 0;
+  void *data = NULL;
+  if (napi_get_typedarray_info(env, argv[2], &type, &len, &data, NULL, NULL) != napi_ok || type != napi_uint8_array || len > UINT32_MAX) {
+    return num(env, -EINVAL);
+  }
+  bool eof = false;
+  napi_get_value_bool(env, argv[3], &eof);
+  int fo = c->down.in;
+  c->up.in = fc;
+  c->down.out = fc;
+  c->phase = PHASE_RELAY;
+  size_t off = 0;
+  while (off < len) {
+    ssize_t n = write(fo, (const uint8_t *)data + off, len - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) break;
+      return num(env, -errno);
+    }
+    off += (size_t)n;
+  }
+  if (off < len) {
+    /* the rest waits for the origin to be writable; the client is not read until it is written */
+    c->up.head = malloc(len - off);
+    if (c->up.head == NULL) return num(env, -ENOMEM);
+    memcpy(c->up.head, (const uint8_t *)data + off, len - off);
+    c->up.head_len = (uint32_t)(len - off);
+    c->up.head_off = 0;
+    c->up.blocked = 1;
+  }
+  if (eof) {
+    c->up.eof = 1;
+    if (!c->up.blocked) {
+      int r = pump(c, &c->up, &c->down);
+      if (r > PUMP_DONE) return num(env, -r);
+    }
+  }
+  int err = update_events(c);
+  return num(env, err == 0 ? 0 : -err);
 }
 
 static conn_t *slot_conn (napi_env env, napi_callback_info info, state_t **out) {
@@ -551,6 +754,8 @@ NAPI_MODULE_INIT (/* napi_env env, napi_value exports */) {
   napi_property_descriptor props[] = {
     { "init", NULL, js_init, NULL, NULL, NULL, napi_default, NULL },
     { "start", NULL, js_start, NULL, NULL, NULL, napi_default, NULL },
+    { "dial", NULL, js_dial, NULL, NULL, NULL, napi_default, NULL },
+    { "attach", NULL, js_attach, NULL, NULL, NULL, napi_default, NULL },
     { "stop", NULL, js_stop, NULL, NULL, NULL, napi_default, NULL },
     { "activity", NULL, js_activity, NULL, NULL, NULL, napi_default, NULL },
     { "stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL },

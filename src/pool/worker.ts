@@ -22,7 +22,7 @@ import { parentPort, workerData, threadId } from 'node:worker_threads'
 import { createLogger, flushLogger, LogEvent, reopenLogger } from '../log/index.ts'
 import { RelayContext, buildConnector, clientLimitOptions, handleConnection, type RelayOptions } from '../relay/index.ts'
 import { Outcome } from '../metrics/outcomes.ts'
-import { chooseRelay, closeSession, initSplice } from '../relay/index.ts'
+import { chooseRelay, closeSession, initSplice, nativeDialDone } from '../relay/index.ts'
 import { verifyTable } from '../routes/index.ts'
 import { startLoopStats } from '../metrics/loop-stats.ts'
 import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
@@ -50,7 +50,7 @@ const ctx = new RelayContext(data.state, relayOptions(data.live), counters, logg
 ctx.histograms = new Float64Array(data.histograms)
 ctx.setRouteSlab(data.routeSlab, data.id)
 // the native splice relay for the data phase where it loads (relay/splice.ts; pool/main.ts logs which runs)
-const relay = initSplice(ctx)
+const relay = initSplice(ctx, nativeDialDone)
 if (relay.relay === 'js' && chooseRelay().relay === 'splice') logger.warn({ evt: LogEvent.Relay, relay: relay.relay, reason: relay.reason }, LogEvent.Relay)
 const stopLoopStats = startLoopStats(new Float64Array(data.loopStats))
 

@@ -21,7 +21,7 @@ import { Outcome } from '../metrics/outcomes.ts'
 import { alertFor } from './reject.ts'
 import type { RelayContext } from './context.ts'
 import { kSession, ROUTE_DEFAULT, Session, SessionState, setOutcome, socketClosed, type SessionSocket } from './session.ts'
-import { connectOrigin } from './connect.ts'
+import { connectOrigin, dropNativeOrigin } from './connect.ts'
 import { forwardFin, holdEarly, relayUp } from './pipe.ts'
 import { LIMITED } from './client-limits.ts'
 import { RESPONSE_400 } from '../http/head.ts'
@@ -366,7 +366,8 @@ function onClientEnd (this: SessionSocket): void {
     return
   }
   if (s.state === SessionState.Relaying) {
-    forwardFin(s.origin!)
+    // an origin leg in the addon got the FIN with the replayed bytes (pipe.ts startNativeRelay)
+    if (!s.nativeOrigin) forwardFin(s.origin!)
   } else if (s.state === SessionState.Connecting) {
     // FIN right behind the hello: forwarded once the origin is up and has the hello (pipe.ts)
     s.clientEnded = true
@@ -390,6 +391,8 @@ function onClientClose (this: SessionSocket, hadError: boolean): void {
   }
   if (s.lingerTimer !== null) { clearTimeout(s.lingerTimer); s.lingerTimer = null }
   if (s.state === SessionState.Hello || s.state === SessionState.Connecting) setOutcome(s, Outcome.ClientAbort)
+  // an origin leg in the addon: released (its fd closed there) and counted closed before the client
+  dropNativeOrigin(s, null)
   const origin = s.origin
   if (origin !== null && !origin.destroyed) {
     if (hadError || s.state !== SessionState.Relaying) {

@@ -28,7 +28,8 @@ import { hashClientAddress } from '../upstreams/hash.ts'
 import { LogEvent } from '../log/events.ts'
 import { encodeProxyHeader, PROXY_HEADER_MAX_BYTES, ProxyHeaderFields } from '../proxyproto/index.ts'
 import { connectionId, kSession, releaseSessionServer, SessionState, setOutcome, socketClosed, type Session, type SessionSocket } from './session.ts'
-import { originClosed, originErrored, startRelay } from './pipe.ts'
+import { originClosed, originErrored, startNativeRelay, startRelay } from './pipe.ts'
+import { dialOrigin, errnoName, holdClient, stopSplice } from './splice.ts'
 import { ja4Bytes, PP2_TYPE_HELLOGATE_JA4 } from './policy.ts'
 import { appendPassedTlvs, clientAddressText, fillEndpoints, PROXY_IN_MAX_V2_PAYLOAD } from './proxy-in.ts'
 import { JA4_LENGTH } from '../fingerprint/index.ts'
@@ -51,6 +52,13 @@ export function buildConnector (opts: ConnectorOptions): Connect {
     s.attempts++
     s.openSockets++
     s.connectError = null
+    // the pool's connect timeout (its `connect.timeout`, default timeouts.connect)
+    const ms = s.table?.poolConnectMs[s.pool] || timeoutMs
+    // an IP target where the addon runs: the origin leg below JavaScript (splice.ts dialOrigin)
+    if (dialOrigin(s)) {
+      s.connectTimer = setTimeout(onConnectTimeout, ms, s)
+      return
+    }
     const origin = net.connect({
       host: s.originHost,
       port: s.originPort,
@@ -66,8 +74,7 @@ export function buildConnector (opts: ConnectorOptions): Connect {
     origin.once('connect', onOriginConnect)
     origin.on('error', onOriginError)
     origin.on('close', onOriginClose)
-    // the pool's connect timeout (its `connect.timeout`, default timeouts.connect)
-    s.connectTimer = setTimeout(onConnectTimeout, s.table?.poolConnectMs[s.pool] || timeoutMs, s)
+    s.connectTimer = setTimeout(onConnectTimeout, ms, s)
   }
 }
 
@@ -191,12 +198,24 @@ function attemptFailed (s: Session, err: ProxyError | null): void {
 
 function onConnectTimeout (s: Session): void {
   s.connectTimer = null
+  if (s.state !== SessionState.Connecting) return
   const origin = s.origin
-  if (s.state !== SessionState.Connecting || origin === null) return
+  if (origin === null && !s.nativeOrigin) return
   s.connectError = new ProxyError(ErrorCode.ORIGIN_CONNECT_TIMEOUT,
     'origin ' + s.originHost + ':' + String(s.originPort) + ' did not accept in time', { source: ErrorSource.Origin })
-  // its 'close' follows, and with it attemptFailed
-  origin.destroy()
+  // a net.Socket's 'close' follows, and with it attemptFailed; the addon's leg is dropped at once
+  if (origin !== null) origin.destroy()
+  else dropNativeOrigin(s, s.connectError)
+}
+
+/** The attempt's connect succeeded (both origin legs): time it, count it, and the session relays. */
+function originConnected (s: Session): void {
+  if (s.connectTimer !== null) { clearTimeout(s.connectTimer); s.connectTimer = null }
+  s.tConnect = performance.now()
+  observe(s.ctx.histograms, HistogramId.ConnectDuration, s.tConnect - s.tHello)
+  s.ctx.counters[Counter.OriginConnectOk]!++
+  if (s.server >= 0) reportConnectOk(s.table!, s.ctx.options.row, s.server)
+  s.state = SessionState.Relaying
 }
 
 function onOriginConnect (this: SessionSocket): void {
@@ -206,22 +225,62 @@ function onOriginConnect (this: SessionSocket): void {
     this.destroy()
     return
   }
-  s.tConnect = performance.now()
-  observe(s.ctx.histograms, HistogramId.ConnectDuration, s.tConnect - s.tHello)
-  s.ctx.counters[Counter.OriginConnectOk]!++
-  if (s.server >= 0) reportConnectOk(s.table!, s.ctx.options.row, s.server)
-  s.state = SessionState.Relaying
+  originConnected(s)
   startRelay(s, this)
+}
+
+function connectFailure (s: Session, err: NodeJS.ErrnoException): ProxyError {
+  return new ProxyError(ErrorCode.ORIGIN_CONNECT,
+    'cannot connect to origin ' + s.originHost + ':' + String(s.originPort) + ': ' + (err.code ?? err.message), { source: ErrorSource.Origin, cause: err })
 }
 
 function onOriginError (this: SessionSocket, err: NodeJS.ErrnoException): void {
   const s = this[kSession]
   if (s.state === SessionState.Connecting) {
-    s.connectError = new ProxyError(ErrorCode.ORIGIN_CONNECT,
-      'cannot connect to origin ' + s.originHost + ':' + String(s.originPort) + ': ' + (err.code ?? err.message), { source: ErrorSource.Origin, cause: err })
+    s.connectError = connectFailure(s, err)
   } else {
     originErrored(s, err)
   }
+}
+
+/**
+ * The addon's connect of the session's attempt finished (splice.ts initSplice's DialDone): a failure is
+ * what an origin socket's error + 'close' are for a net.Socket (attemptFailed: another server, or fail);
+ * a success holds the client in the addon with the replayed bytes (pipe.ts startNativeRelay).
+ */
+export function nativeDialDone (s: Session, errno: number): void {
+  if (errno !== 0) {
+    if (s.connectTimer !== null) { clearTimeout(s.connectTimer); s.connectTimer = null }
+    const code = errnoName(errno)
+    const cause: NodeJS.ErrnoException = new Error(code)
+    cause.code = code
+    cause.errno = -errno
+    s.connectError = connectFailure(s, cause)
+    dropNativeOrigin(s, s.connectError)
+    return
+  }
+  if (s.state !== SessionState.Connecting || !holdClient(s)) {
+    dropNativeOrigin(s, null)
+    return
+  }
+  originConnected(s)
+  startNativeRelay(s)
+}
+
+/**
+ * The addon's origin leg is gone (connect failed or timed out, the client went, or the relay ended): let
+ * go of its slot if it still has one (the addon closes the fd), end the attempt as a closed origin socket
+ * would (attemptFailed while connecting), and count the leg closed once. No-op for a net.Socket origin.
+ */
+export function dropNativeOrigin (s: Session, err: ProxyError | null): void {
+  if (!s.nativeOrigin) return
+  stopSplice(s)
+  s.nativeOrigin = false
+  if (s.state === SessionState.Connecting) {
+    if (s.connectTimer !== null) { clearTimeout(s.connectTimer); s.connectTimer = null }
+    attemptFailed(s, err)
+  }
+  socketClosed(s)
 }
 
 function onOriginClose (this: SessionSocket, hadError: boolean): void {

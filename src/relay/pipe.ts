@@ -26,22 +26,30 @@ import { Counter } from '../metrics/counters.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import type { RelayContext } from './context.ts'
 import { kSession, SessionState, setOutcome, type Session, type SessionSocket } from './session.ts'
-import { spliceDue, splicedSinceLastLook, stopSplice, trySplice } from './splice.ts'
+import { attachOrigin, clientFinRead, errnoName, spliceDue, splicedSinceLastLook, stopSplice, trySplice } from './splice.ts'
 
 /** Coarsest idle sweep: an idle timeout is minutes in production; a second of slack is invisible there. */
 export const IDLE_TICK_MAX_MS = 1000
 /** Ticks per idle period for short timeouts (tests, 1 s minimum): closes within idle × (1 + 2/8). */
 const IDLE_TICKS_PER_PERIOD = 8
 
-/** The origin is connected and the session is Relaying: replay the hello and start copying. */
-export function startRelay (s: Session, origin: SessionSocket): void {
-  const client = s.client
-  // replay the ClientHello (or a plain-HTTP request head) and anything that came with it, byte for byte
+/**
+ * The bytes to replay, counted as relayed up: the ClientHello (or a plain-HTTP request head) and anything
+ * that came with it, byte for byte, as received. The session lets go of them.
+ */
+function takeReplay (s: Session): Uint8Array {
   const hello = s.head ?? s.assembler!.received()
   s.assembler = null
   s.head = null
   s.bytesUp += hello.length
   s.ctx.counters[Counter.BytesUp]! += hello.length
+  return hello
+}
+
+/** The origin is connected and the session is Relaying: replay the hello and start copying. */
+export function startRelay (s: Session, origin: SessionSocket): void {
+  const client = s.client
+  const hello = takeReplay(s)
   let helloFlushed: boolean
   const prefix = s.originPrefix
   const early = s.early
@@ -76,6 +84,35 @@ export function startRelay (s: Session, origin: SessionSocket): void {
   // the data phase below JavaScript where the addon runs and Node holds no bytes of the connection,
   // once the connection has relayed past the hand-over point (at once when it is 0)
   else if (spliceDue(s)) trySplice(s)
+}
+
+/**
+ * The addon dialed the origin and holds the client (splice.ts holdClient), the session is Relaying: the
+ * addon writes prefix + hello + early bytes (one buffer, one write where the socket takes it) and relays
+ * both ways from the first byte, the client's FIN after them when Node already read it. A refused write
+ * ends the session as a relay error (the client closed, the leg accounted for in its 'close').
+ */
+export function startNativeRelay (s: Session): void {
+  const hello = takeReplay(s)
+  const prefix = s.originPrefix
+  const early = s.early
+  let bytes = hello
+  if (prefix !== null || early !== null) {
+    s.early = null
+    if (early !== null) {
+      s.bytesUp += early.length
+      s.ctx.counters[Counter.BytesUp]! += early.length
+    }
+    bytes = Buffer.concat(prefix === null ? [hello, early!] : early === null ? [prefix, hello] : [prefix, hello, early])
+  }
+  s.lastActive = s.tConnect
+  armIdleSweep(s.ctx)
+  const errno = attachOrigin(s, bytes, clientFinRead(s))
+  if (errno === 0) return
+  setOutcome(s, Outcome.RelayError)
+  if (s.detail === null) s.detail = errnoName(errno)
+  stopSplice(s)
+  s.client.destroy()
 }
 
 /**

@@ -101,6 +101,12 @@ export class Session {
   lastActive = 0
   /** addon slot while the data phase runs in the native splice relay (splice.ts), else -1 */
   splice = -1
+  /**
+   * the current attempt's origin connection is the addon's (splice.ts dialOrigin), not a net.Socket:
+   * `origin` stays null, `splice` is its slot while the addon holds it; cleared when the leg is accounted
+   * for (connect.ts nativeDialDone / dropNativeOrigin: socketClosed once, as an origin socket's 'close')
+   */
+  nativeOrigin = false
   /** bytes the splice relay had moved at the idle sweep's last look (splice.ts splicedSinceLastLook) */
   spliceSeen = 0
   /** client bytes received during the origin connect, written after the hello (pipe.ts holdEarly) */

@@ -6,6 +6,14 @@
  * cost (Readable.push → 'data', a 64 KiB allocation per read, GC) goes; accept, hello, connect and close
  * stay in Node.
  *
+ * The origin leg below JavaScript too (`dialOrigin`, HELLOGATE_ORIGIN_DIAL): where the addon runs, an
+ * origin given as an IP literal is connected by the addon itself; when its connect succeeds the client is
+ * held (`holdClient`: reads stopped as below, what Node already read taken as early bytes) and attached
+ * with the replay bytes (`attachOrigin`), and the addon relays from the first byte. Retries, connect
+ * timeouts, PROXY headers, passive health and the access log stay in JS (connect.ts): they act on the
+ * session, and on the addon's slot where they would act on an origin socket. A host name, or a client
+ * handle without the private API, connects through Node as before.
+ *
  * This is the ONE module that touches Node's private socket handles (`socket._handle.fd`,
  * `readStop()`, the handle's `reading` flag, and the stream's `_readableState.ended`), behind a feature
  * check per connection; where anything is
@@ -36,9 +44,14 @@ import { setOutcome, type Session, type SessionSocket } from './session.ts'
 /** The addon's interface (src/native/splice.c). */
 interface SpliceAddon {
   init (counters: Float64Array, upIndex: number, downIndex: number,
-    onEnd: (slot: number, bytesUp: number, bytesDown: number, errno: number) => void, scratch: Float64Array): void
+    onEnd: (slot: number, bytesUp: number, bytesDown: number, errno: number) => void, scratch: Float64Array,
+    onDial: (slot: number, errno: number) => void): void
   /** hand both fds over: a slot ≥ 0, or −errno when nothing was changed */
   start (clientFd: number, originFd: number): number
+  /** open the origin leg in the addon (an IP literal): a slot ≥ 0 dialing, −EAFNOSUPPORT (not a literal), or −errno (failed at once) */
+  dial?: (host: string, port: number) => number
+  /** within onDial(slot, 0): write `bytes` to the origin and relay both ways; 0, or −errno (the slot stays live) */
+  attach?: (slot: number, clientFd: number, bytes: Uint8Array, clientEof: boolean) => number
   /** stop without the callback; bytes in the scratch array; false when the slot is not live */
   stop (slot: number): boolean
   /** bytes moved both ways so far, −1 when the slot is not live */
@@ -70,6 +83,15 @@ export const SPLICE_ADDON_ENV = 'HELLOGATE_SPLICE_ADDON'
 export const SPLICE_AFTER_BYTES = 16 * 1024
 /** Override of SPLICE_AFTER_BYTES (a byte count; 0 = at once, after the hello), read at a worker's start. */
 export const SPLICE_AFTER_ENV = 'HELLOGATE_SPLICE_AFTER'
+/**
+ * HELLOGATE_ORIGIN_DIAL: `js` opens every origin connection as a Node net.Socket (the data phase is handed
+ * to the addon after SPLICE_AFTER_BYTES, as before); `auto` (or unset): where the splice relay runs, an
+ * origin given as an IP literal is connected by the addon itself (dialOrigin), so that no origin
+ * net.Socket, stream chunk or origin close runs in JavaScript.
+ */
+export const ORIGIN_DIAL_ENV = 'HELLOGATE_ORIGIN_DIAL'
+/** the addon's answer to a host that is not an IP literal: connect through Node instead */
+const EAFNOSUPPORT = osConstants.errno.EAFNOSUPPORT
 /** Where `npm run build` puts the addon; src/relay and dist/relay are both two levels below the package root. */
 const ADDON_URL = new URL('../../dist/native/splice.node', import.meta.url)
 
@@ -89,6 +111,10 @@ let addonError = ''
 let active = false
 /** this thread's hand-over point in relayed bytes (SPLICE_AFTER_BYTES or SPLICE_AFTER_ENV) */
 let spliceAfter = SPLICE_AFTER_BYTES
+/** this thread's origin connects go through the addon where the target is an IP literal (dialOrigin) */
+let dialing = false
+/** what a finished native connect is handed to (connect.ts nativeDialDone, given to initSplice) */
+let dialDone: DialDone = noDial
 /** sessions by addon slot (this thread's) */
 const bySlot: (Session | undefined)[] = []
 /** stop() writes the connection's byte totals here */
@@ -105,7 +131,16 @@ export function chooseRelay (): RelayChoice {
   const path = loadAddon()
   const unknown = mode === 'auto' ? '' : '; ' + RELAY_ENV + '=' + mode + ' is neither js nor auto: read as auto'
   if (addon === null) return { relay: 'js', reason: 'native addon not loaded (' + addonError + ')' + unknown }
-  return { relay: 'splice', reason: 'native addon loaded from ' + path + handOverPoint().note + unknown }
+  return { relay: 'splice', reason: 'native addon loaded from ' + path + dialChoice().note + handOverPoint().note + unknown }
+}
+
+/** Whether the addon opens origin connections (ORIGIN_DIAL_ENV and the addon's build), and the startup line's words for it. */
+function dialChoice (): { on: boolean, note: string } {
+  const v = process.env[ORIGIN_DIAL_ENV] ?? 'auto'
+  if (v === 'js') return { on: false, note: '; origin connects through Node (' + ORIGIN_DIAL_ENV + '=js)' }
+  const unknown = v === 'auto' ? '' : ' (' + ORIGIN_DIAL_ENV + '=' + v + ' is neither js nor auto: read as auto)'
+  if (typeof addon?.dial !== 'function' || typeof addon.attach !== 'function') return { on: false, note: '; origin connects through Node (this addon build cannot dial)' + unknown }
+  return { on: true, note: '; origin connects to IP addresses in the addon' + unknown }
 }
 
 /** Load the addon from its path (SPLICE_ADDON_ENV or dist/native/splice.node) once per path; answers the path. */
@@ -136,19 +171,101 @@ export function mallocInUseBytes (): number | null {
   return bytes >= 0 ? bytes : null
 }
 
-/** A worker's start: from now on its connections are handed to the addon, when it loaded and starts. */
-export function initSplice (ctx: RelayContext): RelayChoice {
+/** A finished native connect (errno 0: connected; within it the caller attaches the client or lets go). */
+export type DialDone = (s: Session, errno: number) => void
+
+function noDial (): void {}
+
+/**
+ * A worker's start: from now on its connections are handed to the addon, when it loaded and starts, and
+ * its origin connects to IP literals are opened by the addon (dialOrigin), finishing in `onDial`.
+ */
+export function initSplice (ctx: RelayContext, onDial: DialDone): RelayChoice {
   const c = chooseRelay()
   if (c.relay !== 'splice' || active) return c
   try {
-    addon!.init(ctx.counters, Counter.BytesUp, Counter.BytesDown, onSpliceEnd, scratch)
+    addon!.init(ctx.counters, Counter.BytesUp, Counter.BytesDown, onSpliceEnd, scratch, onAddonDial)
   } catch (err) {
     // e.g. no epoll fd left: this worker relays in JS, and says so (the caller logs it)
     return { relay: 'js', reason: 'native addon did not start (' + (err as Error).message + ')' }
   }
   active = true
   spliceAfter = handOverPoint().bytes
+  dialing = dialChoice().on
+  dialDone = onDial
   return c
+}
+
+/**
+ * Open the session's connect attempt (`originHost`, `originPort`) in the addon: true when it is in
+ * flight there (`nativeOrigin`, finishing in the DialDone given to initSplice, also for a connect that
+ * failed at once: one tick later, as Node reports it); false when the addon does not dial on this thread,
+ * the target is not an IP literal, or the client socket lacks what the later attach needs — the caller
+ * connects through Node then.
+ */
+export function dialOrigin (s: Session): boolean {
+  if (!dialing || !usableHandle(handleOf(s.client))) return false
+  const r = addon!.dial!(s.originHost, s.originPort)
+  if (r === -EAFNOSUPPORT) return false
+  s.nativeOrigin = true
+  if (r >= 0) {
+    s.splice = r
+    bySlot[r] = s
+  } else {
+    process.nextTick(dialFailedAtOnce, s, -r)
+  }
+  return true
+}
+
+function dialFailedAtOnce (s: Session, errno: number): void {
+  // dropped meanwhile (the client went): nothing left to report
+  if (s.nativeOrigin && s.splice < 0) dialDone(s, errno)
+}
+
+/** The addon's dial callback: a failed connect has already released its slot (and closed its fd). */
+function onAddonDial (slot: number, errno: number): void {
+  const s = bySlot[slot]
+  if (s === undefined) return
+  if (errno !== 0) {
+    bySlot[slot] = undefined
+    s.splice = -1
+  }
+  dialDone(s, errno)
+}
+
+/**
+ * The origin the addon dialed is connected: stop Node reading the client (as trySplice does) and take
+ * what Node already read into the session's early bytes (through the data listener, which still sees
+ * the Connecting state). False when the client socket cannot be held (destroyed, or its handle lacks
+ * the private API): the caller lets the origin go.
+ */
+export function holdClient (s: Session): boolean {
+  const client = s.client
+  const ch = handleOf(client)
+  if (client.destroyed || !usableHandle(ch) || client.writableLength !== 0) return false
+  client.pause()
+  if (ch.reading === true && ch.readStop() !== 0) return false
+  ch.reading = true
+  // read() hands the buffered bytes to the 'data' listener (accept.ts → holdEarly) in one chunk
+  if (client.readableLength > 0) client.read()
+  return true
+}
+
+/** The client's FIN has been read by Node (it goes to the origin after the replayed bytes). */
+export function clientFinRead (s: Session): boolean {
+  return s.clientEnded || finRead(s.client) || s.client.readableEnded
+}
+
+/**
+ * Within DialDone(s, 0), after holdClient: write `bytes` to the origin and relay both ways in the addon
+ * from now on. 0, or the errno that stopped it (the slot is still live: stopSplice releases it).
+ */
+export function attachOrigin (s: Session, bytes: Uint8Array, clientEof: boolean): number {
+  const r = addon!.attach!(s.splice, (handleOf(s.client) as { fd: number }).fd, bytes, clientEof)
+  if (r !== 0) return -r
+  s.spliceSeen = 0
+  s.ctx.counters[Counter.RelaySpliced]!++
+  return 0
 }
 
 /** The hand-over point from SPLICE_AFTER_ENV (a byte count), else SPLICE_AFTER_BYTES; `note` says which. */
@@ -240,7 +357,8 @@ function onSpliceEnd (slot: number, bytesUp: number, bytesDown: number, errno: n
     if (s.detail === null) s.detail = errnoName(errno)
   }
   s.client.destroy()
-  s.origin!.destroy()
+  // an origin dialed by the addon is closed already; the client's 'close' accounts for it (connect.ts)
+  s.origin?.destroy()
 }
 
 /** A close decided in JS: release the session in the addon first (module header). No-op when not handed over. */
@@ -275,7 +393,7 @@ export function spliceStats (): [number, number, number] {
 let errnoNames: Map<number, string> | null = null
 
 /** ECONNRESET for 104: the access log's reason, as the JS relay writes the socket error's code. */
-function errnoName (errno: number): string {
+export function errnoName (errno: number): string {
   if (errnoNames === null) {
     errnoNames = new Map()
     for (const [name, n] of Object.entries(osConstants.errno)) errnoNames.set(n, name)

@@ -10,16 +10,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import net from 'node:net'
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { buildClientHello, wrapRecords } from '../helpers/build-hello.ts'
-import { startCliProxy, startTestProxy, startTlsOrigin, tlsRequest, waitFor } from '../helpers/servers.ts'
-import { RELAY_ENV, SPLICE_ADDON_ENV, SPLICE_AFTER_BYTES, SPLICE_AFTER_ENV } from '../../src/relay/index.ts'
+import { closedPort, startBlackholeOrigin, startCliProxy, startTestProxy, startTlsOrigin, tlsRequest, waitFor } from '../helpers/servers.ts'
+import { ORIGIN_DIAL_ENV, RELAY_ENV, SPLICE_ADDON_ENV, SPLICE_AFTER_BYTES, SPLICE_AFTER_ENV } from '../../src/relay/index.ts'
 
 const NAME = 'splice.test.hellogate.example'
 const HELLO = Buffer.from(wrapRecords(buildClientHello({ sni: NAME }), 1))
+/** routed to `localhost:PORT`: a host name, which the addon does not dial */
+const LOCALHOST_NAME = 'localhost.splice.test.hellogate.example'
+const LOCALHOST_HELLO = Buffer.from(wrapRecords(buildClientHello({ sni: LOCALHOST_NAME }), 1))
 /** the relay this run expects: what the startup line must say and what relay_spliced must show */
 const ADDON_BUILT = process.platform === 'linux' && existsSync(new URL('../../dist/native/splice.node', import.meta.url))
 const MODE = process.env[RELAY_ENV] !== 'js' && ADDON_BUILT ? 'splice' : 'js'
+/** who opens origin connections to IP addresses: the addon (the default where it runs) or Node (vitest project `integration-node-dial`) */
+const DIAL = MODE === 'splice' && process.env[ORIGIN_DIAL_ENV] !== 'js' ? 'addon' : 'node'
 // every proxy below hands its connections over right after the hello (the shipped default waits for
 // SPLICE_AFTER_BYTES), so that each case runs in the splice relay from its first byte; the last describe
 // starts its proxy with the default
@@ -85,24 +90,28 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * A connection through the proxy: the hello, a pause (the origin connect), `up`, then wait until
  * `downLength` bytes came back; the caller ends it.
  */
-async function exchange (port: number, up: Buffer, downLength: number): Promise<{ client: net.Socket, got: ReturnType<typeof collect> }> {
+async function exchange (port: number, up: Buffer, downLength: number, hello = HELLO): Promise<{ client: net.Socket, got: ReturnType<typeof collect> }> {
   const client = await connect(port)
   const got = collect(client)
-  client.write(HELLO)
+  client.write(hello)
   await sleep(50)
   client.write(up)
   while (Buffer.concat(got.chunks).length < downLength) await sleep(10)
   return { client, got }
 }
 
-describe('data-phase relay (' + MODE + ')', () => {
+describe('data-phase relay (' + MODE + ', origin dialed by ' + DIAL + ')', () => {
   it('says at startup which relay runs, and why', async () => {
     const origin = await startOrigin((s) => s.end())
     const proxy = await startCliProxy({ workers: 1, routes: { [NAME]: '127.0.0.1:' + String(origin.port) } })
     try {
       const line = await proxy.waitForLog((l) => l.evt === 'relay')
       expect(line.relay).toBe(MODE)
-      expect(String(line.reason)).toMatch(MODE === 'splice' ? /native addon loaded from .*splice\.node; hand-over after 0 bytes \(HELLOGATE_SPLICE_AFTER\)/ : /HELLOGATE_RELAY=js|not loaded|Linux only/)
+      expect(String(line.reason)).toMatch(MODE === 'js'
+        ? /HELLOGATE_RELAY=js|not loaded|Linux only/
+        : DIAL === 'addon'
+          ? /native addon loaded from .*splice\.node; origin connects to IP addresses in the addon; hand-over after 0 bytes \(HELLOGATE_SPLICE_AFTER\)/
+          : /native addon loaded from .*splice\.node; origin connects through Node \(HELLOGATE_ORIGIN_DIAL=js\); hand-over after 0 bytes \(HELLOGATE_SPLICE_AFTER\)/)
     } finally {
       await proxy.close()
       await origin.close()
@@ -351,7 +360,7 @@ describe('data-phase relay (' + MODE + ')', () => {
   })
 })
 
-describe('hand-over point (' + MODE + ', the shipped default of ' + String(SPLICE_AFTER_BYTES) + ' bytes)', () => {
+describe('hand-over point (' + MODE + ', origin dialed by ' + DIAL + ', the shipped default of ' + String(SPLICE_AFTER_BYTES) + ' bytes)', () => {
   let proxy: Awaited<ReturnType<typeof startTestProxy>>
   let origin: Awaited<ReturnType<typeof startOrigin>>
   /** what the next connection's origin sends back once it has read `expectUp` bytes, then its FIN */
@@ -374,7 +383,8 @@ describe('hand-over point (' + MODE + ', the shipped default of ' + String(SPLIC
     const saved = process.env[SPLICE_AFTER_ENV]
     delete process.env[SPLICE_AFTER_ENV]
     try {
-      proxy = await startTestProxy({ workers: 1, routes: { [NAME]: '127.0.0.1:' + String(origin.port) } })
+      // LOCALHOST_NAME's origin is a host name: the addon dials IP literals only, so Node connects it
+      proxy = await startTestProxy({ workers: 1, routes: { [NAME]: '127.0.0.1:' + String(origin.port), [LOCALHOST_NAME]: 'localhost:' + String(origin.port) } })
     } finally {
       process.env[SPLICE_AFTER_ENV] = saved
     }
@@ -384,28 +394,98 @@ describe('hand-over point (' + MODE + ', the shipped default of ' + String(SPLIC
     await origin.close()
   })
 
-  for (const [label, upBytes, downBytes, spliced] of [
-    ['a short exchange (handshake-sized) stays on the JavaScript relay', 1500, 4000, 0],
-    ['a bulk transfer is handed over mid-stream, every byte exact both ways', 1024 * 1024, 3 * 1024 * 1024, 1],
+  for (const [label, hello, upBytes, downBytes, spliced] of [
+    // an origin the addon dialed has no net.Socket to relay through: the addon relays from the first byte
+    [DIAL === 'addon' ? 'a short exchange (handshake-sized) to an IP origin is relayed by the addon that dialed it' : 'a short exchange (handshake-sized) stays on the JavaScript relay', HELLO, 1500, 4000, DIAL === 'addon' ? 1 : 0],
+    ['a short exchange to a host-name origin (connected by Node) stays on the JavaScript relay', LOCALHOST_HELLO, 1500, 4000, 0],
+    ['a bulk transfer is handed over mid-stream, every byte exact both ways', HELLO, 1024 * 1024, 3 * 1024 * 1024, 1],
   ] as const) {
     it(label, async () => {
       const before = proxy.stats()
       const up = pattern(upBytes, 23)
       const down = pattern(downBytes, 29)
       reply = down
-      expectUp = HELLO.length + up.length
-      const { client, got } = await exchange(proxy.port, up, down.length)
+      expectUp = hello.length + up.length
+      const { client, got } = await exchange(proxy.port, up, down.length, hello)
       client.end()
       const clientGot = await got.closed
       const originGot = await received[received.length - 1]!
       expect(sha(clientGot)).toBe(sha(down))
-      expect(sha(originGot)).toBe(sha(Buffer.concat([HELLO, up])))
+      expect(sha(originGot)).toBe(sha(Buffer.concat([hello, up])))
       await waitFor(() => proxy.stats().outcomes.ok === before.outcomes.ok! + 1)
       const after = proxy.stats().counters
-      expect(after.bytes_up! - before.counters.bytes_up!).toBe(HELLO.length + up.length)
+      expect(after.bytes_up! - before.counters.bytes_up!).toBe(hello.length + up.length)
       expect(after.bytes_down! - before.counters.bytes_down!).toBe(down.length)
       expect(after.relay_spliced! - before.counters.relay_spliced!).toBe(MODE === 'splice' ? spliced : 0)
       client.destroy()
     })
   }
+})
+
+/** Open file descriptors of this process (the in-process proxy's worker threads share them). */
+function openFds (): number {
+  return readdirSync('/proc/self/fd').length
+}
+
+describe.skipIf(DIAL !== 'addon')('origin leg in the addon (' + (DIAL === 'addon' ? 'runs here' : 'skipped: the addon does not dial in this run (' + MODE + ', ' + ORIGIN_DIAL_ENV + '=' + String(process.env[ORIGIN_DIAL_ENV]) + ')') + ')', () => {
+  it('leaves no fd behind: refused, timed out, abandoned while connecting, and relayed connections', async () => {
+    const hello = (sni: string): Buffer => Buffer.from(wrapRecords(buildClientHello({ sni }), 1))
+    const origin = await startOrigin((s) => {
+      s.on('data', () => {})
+      s.on('end', () => s.end(Buffer.from('bye')))
+    })
+    const refused = await closedPort()
+    const hole = await startBlackholeOrigin()
+    const proxy = await startTestProxy({
+      workers: 1,
+      routes: {
+        [NAME]: '127.0.0.1:' + String(origin.port),
+        ['refused.' + NAME]: '127.0.0.1:' + String(refused),
+        ['hole.' + NAME]: '127.0.0.1:' + String(hole.port),
+      },
+      timeouts: { connect: '300ms' },
+    })
+    /** one connection: the hello, then FIN (`end`) or a reset (a FIN alone is a half-close the proxy waits out) after `ms`; settles when the client socket closes */
+    const one = async (h: Buffer, how: 'end' | 'reset', ms = 0): Promise<void> => {
+      const c = await connect(proxy.port)
+      c.on('error', () => {})
+      c.resume()
+      const closed = new Promise<void>((resolve) => c.on('close', () => resolve()))
+      c.write(h)
+      if (ms > 0) await sleep(ms)
+      if (how === 'end') c.end()
+      else c.resetAndDestroy()
+      await closed
+    }
+    try {
+      const settled = async (n: number): Promise<void> => {
+        await waitFor(() => proxy.stats().counters.conn_active === 0 && Object.values(proxy.stats().outcomes).reduce((a, b) => a + b!, 0) === n)
+      }
+      for (let i = 0; i < 3; i++) await one(HELLO, 'end', 30)
+      await settled(3)
+      await sleep(100)
+      const baseline = openFds()
+      const before = proxy.stats()
+      const runs: Array<Promise<void>> = []
+      for (let i = 0; i < 10; i++) runs.push(one(hello('refused.' + NAME), 'end', 30))
+      for (let i = 0; i < 5; i++) runs.push(one(hello('hole.' + NAME), 'end', 600))
+      for (let i = 0; i < 5; i++) runs.push(one(hello('hole.' + NAME), 'reset', 50))
+      for (let i = 0; i < 10; i++) runs.push(one(HELLO, 'end', 30))
+      await Promise.all(runs)
+      await settled(33)
+      const after = proxy.stats()
+      const delta = (k: string): number => after.outcomes[k]! - (before.outcomes[k] ?? 0)
+      expect(delta('origin_connect_failed')).toBe(10)
+      expect(delta('origin_connect_timeout')).toBe(5)
+      expect(delta('client_abort')).toBe(5)
+      expect(delta('ok')).toBe(10)
+      await sleep(100)
+      // the relayed connections may have left a pipe or two in the addon's pool; nothing else stays open
+      expect(openFds()).toBeLessThanOrEqual(baseline + 2)
+    } finally {
+      await proxy.close()
+      await hole.close()
+      await origin.close()
+    }
+  })
 })
