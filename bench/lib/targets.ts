@@ -122,6 +122,8 @@ export async function startNodeProxy (kind: NodeProxyKind, opts: {
   label?: string
   /** the data-phase relay (hellogate only): sets HELLOGATE_RELAY; default: the environment's (splice where built) */
   relay?: 'auto' | 'js'
+  /** who opens the origin connection (hellogate only): sets HELLOGATE_ORIGIN_DIAL; default: the environment's (the addon where it runs) */
+  originDial?: 'auto' | 'js'
 }): Promise<Running> {
   const port = await freePort()
   const label = opts.label ?? kind
@@ -133,6 +135,7 @@ export async function startNodeProxy (kind: NodeProxyKind, opts: {
   const entry = kind === 'hellogate' ? HELLOGATE_CLI : STANDIN
   const env: NodeJS.ProcessEnv = { ...process.env }
   if (opts.relay !== undefined) env.HELLOGATE_RELAY = opts.relay
+  if (opts.originDial !== undefined) env.HELLOGATE_ORIGIN_DIAL = opts.originDial
   if (adminPort !== undefined) env.NODE_OPTIONS = [process.env.NODE_OPTIONS, '--expose-gc'].filter(Boolean).join(' ')
   const child = spawnChild(label, NODE, [entry, 'serve', '--config', config], {
     cpu: opts.cpu,

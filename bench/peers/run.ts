@@ -11,7 +11,8 @@
  * the short form's single origin), `hellogate-pp2` (the upstream writes a PROXY v2 header to an HAProxy
  * `accept-proxy` front of the origin, which refuses the connection without a valid header), `hellogate-js`
  * (HELLOGATE_RELAY=js: the JavaScript data-phase relay; plain `hellogate` runs the native splice relay
- * where `npm run build` compiled it, and its log says which).
+ * where `npm run build` compiled it, and its log says which), `hellogate-nodedial` (HELLOGATE_ORIGIN_DIAL=js:
+ * Node opens the origin connection, as before the addon dialed IP origins itself).
  *
  * Every target is started once, pinned with taskset to the same CPU (one worker/thread/process). The
  * two CPU phases run in `--rounds` interleaved rounds (round r visits the targets in order, the next
@@ -66,14 +67,15 @@ const DRAIN_MS = 500
 const KIB = 1024
 const REFERENCE = 'haproxy'
 /** the Node rows `--proxies` takes: hellogate, its variants, and the stand-in */
-const NODE_TARGETS = ['hellogate', 'hellogate-log', 'hellogate-pool', 'hellogate-pp2', 'hellogate-js', 'standin'] as const
+const NODE_TARGETS = ['hellogate', 'hellogate-log', 'hellogate-pool', 'hellogate-pp2', 'hellogate-js', 'hellogate-nodedial', 'standin'] as const
 type NodeTarget = typeof NODE_TARGETS[number]
-const NODE_VARIANTS: Record<NodeTarget, { accessLog: boolean, shape: RouteShape, note: string, relay?: 'js' }> = {
+const NODE_VARIANTS: Record<NodeTarget, { accessLog: boolean, shape: RouteShape, note: string, relay?: 'js', originDial?: 'js' }> = {
   hellogate: { accessLog: false, shape: 'single', note: '' },
   'hellogate-log': { accessLog: true, shape: 'single', note: '; access log on as shipped (log: { level: info, access: true }), lines to a file' },
   'hellogate-pool': { accessLog: false, shape: 'pool', note: '; route → explicit one-server upstream (leastconn, tcp health check)' },
   'hellogate-pp2': { accessLog: false, shape: 'pp2', note: '; upstream proxyProtocol: v2 → HAProxy accept-proxy → origin' },
   'hellogate-js': { accessLog: false, shape: 'single', note: '; HELLOGATE_RELAY=js: the JavaScript relay, the A/B against the native splice relay', relay: 'js' },
+  'hellogate-nodedial': { accessLog: false, shape: 'single', note: '; HELLOGATE_ORIGIN_DIAL=js: Node opens the origin connection (splice after 16 KiB), the A/B against the addon dialing it', originDial: 'js' },
   standin: { accessLog: false, shape: 'single', note: '' },
 }
 /** Latency probes run unsaturated (one request in flight) so p99 shows the hop, not queueing on the load CPU. */
@@ -209,7 +211,7 @@ async function main (): Promise<void> {
           ppFront ??= await startProxyProtocolFront({ dir, originPort: origin.port, cpu: loadCpu, nofile, maxConn: idleMax })
           upstreamPort = ppFront.port
         }
-        return await startNodeProxy(r.kind, { originPort: upstreamPort, cpu: proxyCpu, nofile, dir, accessLog: variant.accessLog, shape: variant.shape, label: name, relay: variant.relay })
+        return await startNodeProxy(r.kind, { originPort: upstreamPort, cpu: proxyCpu, nofile, dir, accessLog: variant.accessLog, shape: variant.shape, label: name, relay: variant.relay, originDial: variant.originDial })
       },
       ...(skip !== undefined ? { skip } : {}),
     })
