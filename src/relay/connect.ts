@@ -27,7 +27,7 @@ import { pickServer } from '../upstreams/balance.ts'
 import { hashClientAddress } from '../upstreams/hash.ts'
 import { LogEvent } from '../log/events.ts'
 import { encodeProxyHeader, PROXY_HEADER_MAX_BYTES, ProxyHeaderFields } from '../proxyproto/index.ts'
-import { connectionId, kSession, releaseSessionServer, SessionState, setOutcome, socketClosed, type Session, type SessionSocket } from './session.ts'
+import { clearConnectTimer, connectionId, kSession, releaseSessionServer, SessionState, setOutcome, socketClosed, type Session, type SessionSocket } from './session.ts'
 import { originClosed, originErrored, startNativeRelay, startRelay } from './pipe.ts'
 import { dialOrigin, errnoName, holdClient, stopSplice } from './splice.ts'
 import { ja4Bytes, PP2_TYPE_HELLOGATE_JA4 } from './policy.ts'
@@ -210,7 +210,6 @@ function onConnectTimeout (s: Session): void {
 
 /** The attempt's connect succeeded (both origin legs): time it, count it, and the session relays. */
 function originConnected (s: Session): void {
-  if (s.connectTimer !== null) { clearTimeout(s.connectTimer); s.connectTimer = null }
   s.tConnect = performance.now()
   observe(s.ctx.histograms, HistogramId.ConnectDuration, s.tConnect - s.tHello)
   s.ctx.counters[Counter.OriginConnectOk]!++
@@ -220,7 +219,7 @@ function originConnected (s: Session): void {
 
 function onOriginConnect (this: SessionSocket): void {
   const s = this[kSession]
-  if (s.connectTimer !== null) { clearTimeout(s.connectTimer); s.connectTimer = null }
+  clearConnectTimer(s)
   if (s.client.destroyed || s.state !== SessionState.Connecting) {
     this.destroy()
     return
@@ -250,7 +249,6 @@ function onOriginError (this: SessionSocket, err: NodeJS.ErrnoException): void {
  */
 export function nativeDialDone (s: Session, errno: number): void {
   if (errno !== 0) {
-    if (s.connectTimer !== null) { clearTimeout(s.connectTimer); s.connectTimer = null }
     const code = errnoName(errno)
     const cause: NodeJS.ErrnoException = new Error(code)
     cause.code = code
@@ -263,6 +261,7 @@ export function nativeDialDone (s: Session, errno: number): void {
     dropNativeOrigin(s, null)
     return
   }
+  clearConnectTimer(s)
   originConnected(s)
   startNativeRelay(s)
 }
@@ -277,7 +276,7 @@ export function dropNativeOrigin (s: Session, err: ProxyError | null): void {
   stopSplice(s)
   s.nativeOrigin = false
   if (s.state === SessionState.Connecting) {
-    if (s.connectTimer !== null) { clearTimeout(s.connectTimer); s.connectTimer = null }
+    clearConnectTimer(s)
     attemptFailed(s, err)
   }
   socketClosed(s)
@@ -286,7 +285,7 @@ export function dropNativeOrigin (s: Session, err: ProxyError | null): void {
 function onOriginClose (this: SessionSocket, hadError: boolean): void {
   const s = this[kSession]
   if (s.state === SessionState.Connecting) {
-    if (s.connectTimer !== null) { clearTimeout(s.connectTimer); s.connectTimer = null }
+    clearConnectTimer(s)
     s.origin = null
     // may start the next attempt (openSockets goes up first, so the session cannot finish in between)
     attemptFailed(s, s.connectError)

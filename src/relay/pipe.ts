@@ -46,13 +46,23 @@ function takeReplay (s: Session): Uint8Array {
   return hello
 }
 
+/** The client bytes held during the connect (holdEarly), counted as relayed up; the session lets go of them. */
+function takeEarly (s: Session): Buffer | null {
+  const early = s.early
+  if (early === null) return null
+  s.early = null
+  s.bytesUp += early.length
+  s.ctx.counters[Counter.BytesUp]! += early.length
+  return early
+}
+
 /** The origin is connected and the session is Relaying: replay the hello and start copying. */
 export function startRelay (s: Session, origin: SessionSocket): void {
   const client = s.client
   const hello = takeReplay(s)
   let helloFlushed: boolean
   const prefix = s.originPrefix
-  const early = s.early
+  const early = takeEarly(s)
   if (prefix === null && early === null) {
     helloFlushed = origin.write(hello)
   } else {
@@ -60,12 +70,7 @@ export function startRelay (s: Session, origin: SessionSocket): void {
     origin.cork()
     if (prefix !== null) origin.write(prefix)
     helloFlushed = origin.write(hello)
-    if (early !== null) {
-      s.early = null
-      s.bytesUp += early.length
-      s.ctx.counters[Counter.BytesUp]! += early.length
-      helloFlushed = origin.write(early)
-    }
+    if (early !== null) helloFlushed = origin.write(early)
     origin.uncork()
   }
   s.lastActive = s.tConnect
@@ -95,14 +100,9 @@ export function startRelay (s: Session, origin: SessionSocket): void {
 export function startNativeRelay (s: Session): void {
   const hello = takeReplay(s)
   const prefix = s.originPrefix
-  const early = s.early
+  const early = takeEarly(s)
   let bytes = hello
   if (prefix !== null || early !== null) {
-    s.early = null
-    if (early !== null) {
-      s.bytesUp += early.length
-      s.ctx.counters[Counter.BytesUp]! += early.length
-    }
     bytes = Buffer.concat(prefix === null ? [hello, early!] : early === null ? [prefix, hello] : [prefix, hello, early])
   }
   s.lastActive = s.tConnect

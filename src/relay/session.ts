@@ -168,7 +168,7 @@ export function socketClosed (s: Session): void {
 function finishSession (s: Session): void {
   const ctx = s.ctx
   const counters = ctx.counters
-  if (s.connectTimer !== null) { clearTimeout(s.connectTimer); s.connectTimer = null }
+  clearConnectTimer(s)
   releaseSessionServer(s)
   const outcome = s.outcome ?? Outcome.Ok
   counters[outcomeSlot(outcome)]!++
@@ -180,6 +180,13 @@ function finishSession (s: Session): void {
   observe(ctx.histograms, HistogramId.TotalDuration, end - s.tAccept)
   if (ctx.options.accessLog) logAccess(s, outcome, end)
   if (ctx.draining && ctx.sessions.size === 0) ctx.onDrained()
+}
+
+/** Cancel the current attempt's connect deadline, if armed. Idempotent. */
+export function clearConnectTimer (s: Session): void {
+  if (s.connectTimer === null) return
+  clearTimeout(s.connectTimer)
+  s.connectTimer = null
 }
 
 /** Drop the session's server from its leastconn gauge (after a failed attempt, or at the end). Idempotent. */
