@@ -14,6 +14,10 @@
  * `--a-node-args` / `--b-node-args` (space-separated Node/V8 flags, e.g. `--single-threaded-gc`) start
  * that side as `node FLAGS cli.js serve`: the same build twice with and without a runtime flag.
  *
+ * `--a-env` / `--b-env` (space-separated NAME=VALUE) add to that side's environment: the same build
+ * twice with a switch flipped, e.g. `--a-env HELLOGATE_INTAKE=js` (hellos read through Node) against the
+ * default.
+ *
  * `--a-access-log` / `--b-access-log` turn that side's access log on (the shipped default,
  * `log: { level: info, access: true }`; lines go to the side's log file). Both sides may be the same
  * build: `--a dist/cli.js --b dist/cli.js --b-access-log` is the cost of the access log.
@@ -62,13 +66,15 @@ const { values } = parseArgs({
     'b-access-log': { type: 'boolean', default: false },
     'a-node-args': { type: 'string', default: '' },
     'b-node-args': { type: 'string', default: '' },
+    'a-env': { type: 'string', default: '' },
+    'b-env': { type: 'string', default: '' },
     json: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
   },
 })
 
 function usage (msg: string): never {
-  process.stderr.write(`ab: ${msg}\nusage: node profiles/ab.ts --a A/dist/cli.js --b B/dist/cli.js [--scenario new-conn|relay] [--rounds N] [--duration S] [--warmup S] [--concurrency N] [--connections N] [--rate N] [--a-access-log] [--b-access-log] [--json FILE] [--no-pin]\n`)
+  process.stderr.write(`ab: ${msg}\nusage: node profiles/ab.ts --a A/dist/cli.js --b B/dist/cli.js [--scenario new-conn|relay] [--rounds N] [--duration S] [--warmup S] [--concurrency N] [--connections N] [--rate N] [--a-access-log] [--b-access-log] [--a-node-args ARGS] [--b-node-args ARGS] [--a-env NAME=VALUE...] [--b-env NAME=VALUE...] [--json FILE] [--no-pin]\n`)
   process.exit(2)
 }
 
@@ -108,7 +114,18 @@ async function main (): Promise<void> {
   console.log(formatEnvHeader(env))
   const accessLog: Record<Side, boolean> = { A: values['a-access-log'] === true, B: values['b-access-log'] === true }
   const nodeArgs: Record<Side, string[]> = { A: splitArgs(values['a-node-args']), B: splitArgs(values['b-node-args']) }
-  const logNote = (s: Side): string => (accessLog[s] ? ' (access log on)' : '') + (nodeArgs[s].length > 0 ? ` (node ${nodeArgs[s].join(' ')})` : '')
+  const envs: Record<Side, string[]> = { A: splitArgs(values['a-env']), B: splitArgs(values['b-env']) }
+  const sideEnv = (side: Side): NodeJS.ProcessEnv => {
+    const env = { ...process.env }
+    for (const kv of envs[side]) {
+      const eq = kv.indexOf('=')
+      if (eq <= 0) usage(`--${side.toLowerCase()}-env: ${kv} is not NAME=VALUE`)
+      env[kv.slice(0, eq)] = kv.slice(eq + 1)
+    }
+    return env
+  }
+  const logNote = (s: Side): string => (accessLog[s] ? ' (access log on)' : '') + (nodeArgs[s].length > 0 ? ` (node ${nodeArgs[s].join(' ')})` : '') +
+    (envs[s].length > 0 ? ` (env ${envs[s].join(' ')})` : '')
   console.log(`# A = ${cliA}${logNote('A')}\n# B = ${cliB}${logNote('B')}\n# ${scenario}${rate === undefined ? '' : ` open loop at ${String(rate)} connections/s`}: ${String(rounds)} rounds × (A, B alternating), ${String(warmupSec)} s warmup + ${String(durationSec)} s measured each`)
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hellogate-ab-'))
@@ -118,7 +135,7 @@ async function main (): Promise<void> {
     const config = path.join(dir, `${side}.yaml`)
     writeFileSync(config, proxyConfig(port, origin.port, accessLog[side]))
     const log = path.join(dir, `${side}.log`)
-    const child = spawnChild(`hellogate ${side}`, NODE, [...nodeArgs[side], cli, 'serve', '--config', config], { cpu: proxyCpu, log })
+    const child = spawnChild(`hellogate ${side}`, NODE, [...nodeArgs[side], cli, 'serve', '--config', config], { cpu: proxyCpu, log, env: sideEnv(side) })
     await waitReady(port, child, log)
     return { pid: child.pid, port }
   }

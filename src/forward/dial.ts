@@ -22,7 +22,8 @@ import { networkInterfaces } from 'node:os'
 import type { ForwardConfig } from '../config/types.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import type { Session } from '../relay/session.ts'
-import { setOutcome, SessionState } from '../relay/session.ts'
+import { clientGone, setOutcome, SessionState } from '../relay/session.ts'
+import { destroyClient } from '../relay/splice.ts'
 import { addressAllowed, buildFence, nameAllowed, selfLoop, type AddressFence, type Listener } from './fence.ts'
 
 /** Which of forward's ports a session dials. */
@@ -138,12 +139,12 @@ class Lookup {
     if (this.timer !== null) clearTimeout(this.timer)
     const s = this.s
     // the client left while we were resolving: its close already ended the session
-    if (s.client.destroyed || s.state !== SessionState.Connecting) return
+    if (clientGone(s) || s.state !== SessionState.Connecting) return
     const all = [...(this.v4 ?? []), ...(this.v6 ?? [])]
     if (timeout !== null || all.length === 0) {
       setOutcome(s, Outcome.OriginConnectFailed)
       s.detail = timeout ?? 'dns_' + (this.error ?? 'no_address').toLowerCase()
-      s.client.destroy()
+      destroyClient(s)
       return
     }
     const fence = this.rt.fence

@@ -80,6 +80,10 @@ export const Counter = {
   EchHellos: 30,
   /** connections whose data phase was handed to the native splice(2) relay (relay/splice.ts) */
   RelaySpliced: 31,
+  /** connections accepted without a net.Socket, their first bytes read by the native addon (relay/accept.ts handleNativeConnection) */
+  IntakeNative: 32,
+  /** of those, the ones wrapped in a net.Socket later (a refusal, an origin Node connects, EOF before the hello) */
+  IntakeWrapped: 33,
 } as const
 export type Counter = typeof Counter[keyof typeof Counter]
 

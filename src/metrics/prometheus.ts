@@ -46,6 +46,8 @@ const COUNTER_HELP: Readonly<Record<string, string>> = {
   quic_flows_active: 'QUIC flows in the flow tables now.',
   ech_hellos: 'Hellos that carry encrypted_client_hello (routed on their outer, public name).',
   relay_spliced: 'Connections whose data phase ran in the native splice(2) relay.',
+  intake_native: 'Connections accepted without a Node socket, their ClientHello read by the native addon.',
+  intake_wrapped: 'Connections of intake_native that got a Node socket later (a refusal, an origin Node connects, EOF before the hello).',
 }
 export const METRIC_PREFIX = 'hellogate_'
 

@@ -13,6 +13,13 @@
  * first byte. No origin net.Socket, no libuv handle, no stream chunk and no origin close in JavaScript
  * for such a connection; the origin fd is the addon's, closed by release() (Node only closes the client).
  *
+ * The client leg can start here too (intake/rearm): for a connection the worker accepted at the handle
+ * level (no net.Socket), the addon watches the client fd for its first bytes, one-shot: each readiness
+ * event is one read(2) into the worker's read buffer and one JS call `onIntake(slot, n)` (n bytes there,
+ * 0 at EOF, -errno); JS asks for more with rearm(slot), or leaves the fd disabled in the set while the
+ * origin is dialed — armed for a hang-up alone then (rearm(slot, true): a reset reported, nothing read) —
+ * and attach() takes the registration over (one EPOLL_CTL_MOD, no DEL + ADD).
+ *
  * Contract:
  *  - Runs on the calling thread's own libuv loop (napi_get_uv_event_loop): one epoll set per thread,
  *    itself watched by one uv_poll_t on that loop; no thread, no lock, no cross-thread message, and the
@@ -105,9 +112,16 @@ typedef struct conn_s {
 #define PHASE_RELAY 0
 #define PHASE_DIAL 1
 #define PHASE_DIALED 2
+/* a slot from intake(): the client fd alone, read by on_intake until JS stops it or attach takes it over */
+#define PHASE_INTAKE 3
 
 /* conn_t.ec/eo before the fd is in the epoll set (EPOLLIN|EPOLLOUT fit in the low byte) */
 #define NOT_ADDED 0xff
+/* conn_t.ec of an intake slot: in the set with EPOLLIN|EPOLLONESHOT, armed (0 once it fired: disabled) */
+#define INTAKE_ARMED 0xfe
+/* ... or armed for a hang-up alone (EPOLLONESHOT, no EPOLLIN: only EPOLLERR/EPOLLHUP can fire), while the
+ * origin is dialed: a client that resets is seen at once, its bytes and FIN stay in the kernel for attach */
+#define INTAKE_HANGUP 0xfd
 
 struct state_s {
   napi_env env;
@@ -118,6 +132,10 @@ struct state_s {
   napi_ref scratch_ref;
   napi_ref on_end;
   napi_ref on_dial;  /* onDial(slot, errno): the connect of a dial() slot finished; null before init's 6th arg */
+  napi_ref on_intake; /* onIntake(slot, n): an intake slot's read; null before init's 7th arg */
+  napi_ref read_ref;
+  uint8_t *read_buf; /* init's 8th arg: where on_intake reads a client's first bytes (JS copies them out) */
+  size_t read_len;
   napi_async_context async_ctx;
   double *counters;
   int up_index;
@@ -345,8 +363,49 @@ static void on_dialed (conn_t *c) {
   if (c->live && c->gen == gen && c->phase == PHASE_DIALED) release(c);
 }
 
+static int intake_arm (conn_t *c, int op, int hangup_only) {
+  struct epoll_event ev;
+  ev.events = hangup_only ? EPOLLONESHOT : EPOLLIN | EPOLLONESHOT;
+  ev.data.u64 = tag(c, 0);
+  if (epoll_ctl(c->st->epfd, op, c->up.in, &ev) != 0) return errno;
+  c->ec = hangup_only ? INTAKE_HANGUP : INTAKE_ARMED;
+  return 0;
+}
+
+/*
+ * An intake slot's client fd is readable (the one-shot registration fired and is now disabled): one read
+ * into the worker's buffer, then onIntake(slot, n) with the byte count, 0 at EOF, or -errno. Nothing to
+ * read after all (EAGAIN): armed again, no call. JS decides the rest (rearm, stop, or dial + attach).
+ */
+static void on_intake (conn_t *c, uint32_t events) {
+  state_t *st = c->st;
+  int hangup_only = c->ec == INTAKE_HANGUP;
+  c->ec = 0;
+  ssize_t n;
+  if (hangup_only) {
+    /* nothing is read: the client's bytes are the relay's after attach */
+    double args[2] = { (double)c->slot, -(double)((events & EPOLLERR) ? socket_error(c->up.in) : ECONNRESET) };
+    call_js(st, st->on_intake, 2, args);
+    return;
+  }
+  do { n = read(c->up.in, st->read_buf, st->read_len); } while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    int err = intake_arm(c, EPOLL_CTL_MOD, 0);
+    if (err == 0) return;
+    n = -err;
+  } else if (n < 0) {
+    n = -errno;
+  }
+  double args[2] = { (double)c->slot, (double)n };
+  call_js(st, st->on_intake, 2, args);
+}
+
 /* One readiness event on one of a connection's sockets. */
 static void on_socket (conn_t *c, int is_origin, uint32_t events) {
+  if (c->phase == PHASE_INTAKE) {
+    on_intake(c, events);
+    return;
+  }
   if (c->phase == PHASE_DIAL) {
     on_dialed(c);
     return;
@@ -440,10 +499,10 @@ static napi_value fail (napi_env env, state_t *st, const char *msg) {
   return NULL;
 }
 
-/* init(counters: Float64Array, upIndex, downIndex, onEnd, scratch: Float64Array(2)[, onDial]), once per thread */
+/* init(counters: Float64Array, upIndex, downIndex, onEnd, scratch: Float64Array(2)[, onDial[, onIntake, readBuf: Uint8Array]]), once per thread */
 static napi_value js_init (napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 8;
+  napi_value argv[8];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 5) return fail(env, NULL, "init(counters, upIndex, downIndex, onEnd, scratch)");
   if (get_state(env) != NULL) return fail(env, NULL, "splice relay already initialised on this thread");
@@ -483,6 +542,15 @@ static napi_value js_init (napi_env env, napi_callback_info info) {
   napi_valuetype t6 = napi_undefined;
   if (argc >= 6) napi_typeof(env, argv[5], &t6);
   if (t6 == napi_function) napi_create_reference(env, argv[5], 1, &st->on_dial);
+  napi_valuetype t7 = napi_undefined;
+  if (argc >= 8) napi_typeof(env, argv[6], &t7);
+  if (t7 == napi_function && napi_get_typedarray_info(env, argv[7], &type, &len, &data, NULL, NULL) == napi_ok &&
+      type == napi_uint8_array && len > 0) {
+    napi_create_reference(env, argv[6], 1, &st->on_intake);
+    napi_create_reference(env, argv[7], 1, &st->read_ref);
+    st->read_buf = (uint8_t *)data;
+    st->read_len = len;
+  }
   napi_value name;
   napi_create_string_utf8(env, "hellogate.splice", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, NULL, name, &st->async_ctx);
@@ -537,6 +605,15 @@ static conn_t *conn_open (state_t *st, int slot, int fc, int fo, uint8_t phase, 
   return c;
 }
 
+/* A slot just opened by start/dial/intake: its slot number, or (`err` from registering its fd) released and -err */
+static napi_value opened (napi_env env, conn_t *c, int err) {
+  if (err != 0) {
+    release(c);
+    return num(env, -err);
+  }
+  return num(env, c->slot);
+}
+
 /* start(clientFd, originFd) -> slot >= 0, or -errno (nothing changed: the caller keeps relaying in JS) */
 static napi_value js_start (napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -552,11 +629,7 @@ static napi_value js_start (napi_env env, napi_callback_info info) {
   if (slot < 0) return num(env, -ENOMEM);
   conn_t *c = conn_open(st, slot, fc, fo, PHASE_RELAY, 0);
   int err = update_events(c);
-  if (err != 0) {
-    release(c);
-    return num(env, -err);
-  }
-  return num(env, slot);
+  return opened(env, c, err);
 }
 
 /* longest address text dial() parses (an IPv6 literal; no zone: those go through Node's connect) */
@@ -615,11 +688,50 @@ static napi_value js_dial (napi_env env, napi_callback_info info) {
   conn_t *c = conn_open(st, slot, -1, fd, PHASE_DIAL, 1);
   /* a connect that completed at once (r == 0) is writable at once: one path for both */
   int err = set_events(c, 1, EPOLLOUT);
-  if (err != 0) {
-    release(c);
-    return num(env, -err);
-  }
-  return num(env, slot);
+  return opened(env, c, err);
+}
+
+/*
+ * intake(clientFd) -> slot >= 0, or -errno (nothing changed: the caller reads the client through Node).
+ * The client fd of a connection accepted without a net.Socket: watched one-shot for its first bytes
+ * (on_intake). Node has not read it and never will unless JS stops the slot and wraps the fd; the fd is
+ * Node's (its TCP handle closes it), never closed here.
+ */
+static napi_value js_intake (napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  state_t *st = get_state(env);
+  if (st == NULL || st->shutting_down || st->on_intake == NULL || argc < 1) return num(env, -EINVAL);
+  int32_t fc = -1;
+  napi_get_value_int32(env, argv[0], &fc);
+  if (fc < 0) return num(env, -EBADF);
+  int slot = take_slot(st);
+  if (slot < 0) return num(env, -ENOMEM);
+  conn_t *c = conn_open(st, slot, fc, -1, PHASE_INTAKE, 0);
+  int err = intake_arm(c, EPOLL_CTL_ADD, 0);
+  return opened(env, c, err);
+}
+
+/*
+ * rearm(slot, hangupOnly) -> 0, or -errno: read the intake slot's client once more when it is readable;
+ * or, with hangupOnly, report only its reset or error (onIntake(slot, -errno)) and read nothing.
+ */
+static napi_value js_rearm (napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  state_t *st = get_state(env);
+  if (st == NULL || argc < 2) return num(env, -EINVAL);
+  int32_t slot = -1;
+  napi_get_value_int32(env, argv[0], &slot);
+  bool hangup = false;
+  napi_get_value_bool(env, argv[1], &hangup);
+  if (slot < 0 || slot >= st->nslots || !st->conns[slot].live || st->conns[slot].phase != PHASE_INTAKE) return num(env, -EINVAL);
+  conn_t *c = &st->conns[slot];
+  if (c->ec == (hangup ? INTAKE_HANGUP : INTAKE_ARMED)) return num(env, 0);
+  int err = intake_arm(c, EPOLL_CTL_MOD, hangup);
+  return num(env, err == 0 ? 0 : -err);
 }
 
 /*
@@ -627,10 +739,13 @@ static napi_value js_dial (napi_env env, napi_callback_info info) {
  * Within onDial(slot, 0): write `bytes` (prefix + hello + early bytes, counted by JS) to the origin,
  * keeping what the socket did not take for the up direction to write first, then relay both ways as a
  * start() slot does. `clientEof`: the client's FIN was already read by Node; it follows the bytes.
+ * `intakeSlot` (optional): the intake slot that read this client; its (disabled) registration of the fd is
+ * taken over with one EPOLL_CTL_MOD, and the intake slot is released. -EINVAL is returned only before
+ * anything changed (the intake slot is still the caller's); any later failure is another errno.
  */
 static napi_value js_attach (napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   state_t *st = get_state(env);
   if (st == NULL || argc < 4) return num(env, -EINVAL);
@@ -648,6 +763,17 @@ static napi_value js_attach (napi_env env, napi_callback_info info) {
   }
   bool eof = false;
   napi_get_value_bool(env, argv[3], &eof);
+  int32_t islot = -1;
+  if (argc >= 5) napi_get_value_int32(env, argv[4], &islot);
+  if (islot >= 0) {
+    if (islot >= st->nslots || !st->conns[islot].live || st->conns[islot].phase != PHASE_INTAKE ||
+        st->conns[islot].up.in != fc || st->conns[islot].ec == INTAKE_ARMED) return num(env, -EINVAL);
+    conn_t *ic = &st->conns[islot];
+    /* the fd stays in the set, disabled: this slot's first update_events re-tags it with MOD */
+    ic->ec = NOT_ADDED;
+    release(ic);
+    c->ec = 0;
+  }
   int fo = c->down.in;
   c->up.in = fc;
   c->down.out = fc;
@@ -658,7 +784,8 @@ static napi_value js_attach (napi_env env, napi_callback_info info) {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) break;
-      return num(env, -errno);
+      /* EINVAL means "nothing changed" to the caller: anything after the intake take-over is not that */
+      return num(env, errno == EINVAL ? -EIO : -errno);
     }
     off += (size_t)n;
   }
@@ -679,7 +806,7 @@ static napi_value js_attach (napi_env env, napi_callback_info info) {
     }
   }
   int err = update_events(c);
-  return num(env, err == 0 ? 0 : -err);
+  return num(env, err == 0 ? 0 : err == EINVAL ? -EIO : -err);
 }
 
 static conn_t *slot_conn (napi_env env, napi_callback_info info, state_t **out) {
@@ -756,6 +883,8 @@ NAPI_MODULE_INIT (/* napi_env env, napi_value exports */) {
     { "start", NULL, js_start, NULL, NULL, NULL, napi_default, NULL },
     { "dial", NULL, js_dial, NULL, NULL, NULL, napi_default, NULL },
     { "attach", NULL, js_attach, NULL, NULL, NULL, napi_default, NULL },
+    { "intake", NULL, js_intake, NULL, NULL, NULL, napi_default, NULL },
+    { "rearm", NULL, js_rearm, NULL, NULL, NULL, napi_default, NULL },
     { "stop", NULL, js_stop, NULL, NULL, NULL, napi_default, NULL },
     { "activity", NULL, js_activity, NULL, NULL, NULL, napi_default, NULL },
     { "stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL },

@@ -20,9 +20,10 @@ import net, { type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { parentPort, workerData, threadId } from 'node:worker_threads'
 import { createLogger, flushLogger, LogEvent, reopenLogger } from '../log/index.ts'
-import { RelayContext, buildConnector, clientLimitOptions, handleConnection, type RelayOptions } from '../relay/index.ts'
+import { RelayContext, buildConnector, clientLimitOptions, handleConnection, handleNativeConnection, onIntakeRead, type RelayOptions } from '../relay/index.ts'
 import { Outcome } from '../metrics/outcomes.ts'
-import { chooseRelay, closeSession, initSplice, nativeDialDone } from '../relay/index.ts'
+import { acceptAtHandle, chooseRelay, closeSession, errnoName, initSplice, intakeActive, nativeDialDone } from '../relay/index.ts'
+import type { ClientHandle } from '../relay/session.ts'
 import { verifyTable } from '../routes/index.ts'
 import { startLoopStats } from '../metrics/loop-stats.ts'
 import { ErrorCode, ErrorSource, isProxyError, ProxyError } from '../errors.ts'
@@ -50,7 +51,7 @@ const ctx = new RelayContext(data.state, relayOptions(data.live), counters, logg
 ctx.histograms = new Float64Array(data.histograms)
 ctx.setRouteSlab(data.routeSlab, data.id)
 // the native splice relay for the data phase where it loads (relay/splice.ts; pool/main.ts logs which runs)
-const relay = initSplice(ctx, nativeDialDone)
+const relay = initSplice(ctx, nativeDialDone, onIntakeRead)
 if (relay.relay === 'js' && chooseRelay().relay === 'splice') logger.warn({ evt: LogEvent.Relay, relay: relay.relay, reason: relay.reason }, LogEvent.Relay)
 const stopLoopStats = startLoopStats(new Float64Array(data.loopStats))
 
@@ -78,6 +79,20 @@ function onListenerConnection (this: ListenerServer, socket: Socket): void {
   handleConnection(ctx, socket, this[kProxyIn])
 }
 
+/**
+ * A reuseport TLS listener whose accepts are taken over at the handle level (relay/splice.ts acceptAtHandle):
+ * the client is a TCP handle, its hello read by the addon (relay/accept.ts handleNativeConnection). A failed
+ * accept is reported as the listener's 'error' would be.
+ */
+function onHandleAccept (errno: number, handle: ClientHandle | undefined): void {
+  if (errno < 0 || handle === undefined) {
+    const code = errnoName(-errno)
+    logger.warn({ evt: 'accept.error', code, message: 'accept ' + code }, 'accept.error')
+    return
+  }
+  handleNativeConnection(ctx, handle)
+}
+
 function onHttpListenerConnection (socket: Socket): void {
   handleHttpConnection(ctx, socket)
 }
@@ -95,6 +110,8 @@ async function listenAll (): Promise<void> {
     server[kProxyIn] = i < tls ? (proxyIn[i] ?? null) : null
     await listenOn(server, addr, true)
     server.on('error', onListenerError)
+    // the addon reads the hellos of a TLS listener without proxyProtocol (its PROXY reader is Node's)
+    if (i < tls && server[kProxyIn] === null && intakeActive()) acceptAtHandle(server, onHandleAccept)
     servers.push(server)
   }
   // forward routes never dial one of these (forward/fence.ts selfLoop)

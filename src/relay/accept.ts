@@ -20,7 +20,8 @@ import { countRoute } from '../metrics/route-counters.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import { alertFor } from './reject.ts'
 import type { RelayContext } from './context.ts'
-import { kSession, ROUTE_DEFAULT, Session, SessionState, setOutcome, socketClosed, type SessionSocket } from './session.ts'
+import { clientHooks, kSession, ROUTE_DEFAULT, Session, SessionState, setOutcome, socketClosed, type ClientHandle, type SessionSocket } from './session.ts'
+import { closeHandle, destroyClient, errnoName, handleNoDelay, handlePeer, rearmIntake, socketFromHandle, startIntake, usableClientHandle, watchIntakeHangup, wrapHandle, type PeerName } from './splice.ts'
 import { connectOrigin, dropNativeOrigin } from './connect.ts'
 import { forwardFin, holdEarly, relayUp } from './pipe.ts'
 import { LIMITED } from './client-limits.ts'
@@ -57,44 +58,21 @@ export function handleConnection (ctx: RelayContext, socket: Socket, proxyIn: Pr
  * unless the caller sets `readHead` (an HTTP request head, http/relay.ts).
  */
 export function admitConnection (ctx: RelayContext, socket: Socket, proxyIn: ProxyInPolicy | null = null): Session | null {
-  const counters = ctx.counters
-  counters[Counter.ConnAccepted]!++
   const client = socket as SessionSocket
-  if (ctx.draining || counters[Counter.ConnActive]! >= ctx.options.maxConnections) {
-    refuseAtAccept(ctx, client, Outcome.Overloaded)
-    return null
-  }
-  if (ctx.pendingHellos >= ctx.options.maxPendingHellos) {
-    refuseAtAccept(ctx, client, Outcome.PendingLimited)
-    return null
-  }
-  let slot = -1
-  const limiter = ctx.clientLimiter
   // behind a load balancer the socket's address is the balancer's: limits wait for the header's
-  if (limiter !== null && proxyIn === null) {
-    // the one clock read per accept that refills the address's bucket (no timer per entry)
-    slot = limiter.admit(client.remoteAddress ?? '', performance.now())
-    if (slot === LIMITED) {
-      refuseAtAccept(ctx, client, Outcome.ClientLimited)
-      return null
-    }
+  const admitted = admit(ctx, ctx.clientLimiter !== null && proxyIn === null ? client.remoteAddress ?? '' : null)
+  if (typeof admitted !== 'number') {
+    refuseAtAccept(ctx, admitted)
+    client.on('error', onIgnoredError)
+    client.destroy()
+    return null
   }
-  counters[Counter.ConnActive]!++
-  ctx.pendingHellos++
-  // one clock read per phase (accept, hello, connect, close) feeds the histograms and the access log
-  const session = new Session(ctx, client, performance.now())
-  session.clientSlot = slot
-  session.helloPending = true
+  const session = openSession(ctx, client, admitted)
   client[kSession] = session
-  ctx.sessions.add(session)
   // the peer address is gone once the socket closes: read it now, and only when it will be logged
-  if (ctx.options.accessLog) session.clientAddr = formatPeer(client)
+  if (ctx.options.accessLog) session.clientAddr = formatPeer(client.remoteAddress, client.remotePort)
   client.setNoDelay(true)
-  client.on('data', onClientData)
-  client.on('end', onClientEnd)
-  client.on('error', onClientError)
-  client.on('close', onClientClose)
-  session.helloTimer = setTimeout(onHelloTimeout, ctx.options.helloMs, session)
+  listenClient(client)
   if (proxyIn !== null) {
     session.proxyIn = new ProxyInState(proxyIn)
     // a peer that is not a trusted balancer could write any client address: nothing it sends is read
@@ -108,13 +86,128 @@ export function admitConnection (ctx: RelayContext, socket: Socket, proxyIn: Pro
   return session
 }
 
-/** Close a socket refused at admission: counted under its outcome, no Session, nothing read or sent. */
-function refuseAtAccept (ctx: RelayContext, client: SessionSocket, outcome: Outcome): void {
+/** admit's answer when the connection may go on holding no per-client slot */
+const NO_CLIENT_SLOT = -1
+
+/**
+ * Admission, for a socket and a handle-level client alike (handleConnection's contract): counts the accept,
+ * then the worker's connection share, its pending-hello share and, when `peer` is given, the client
+ * address's limits. Answers the per-client slot (≥ 0) or NO_CLIENT_SLOT, or the outcome it was refused with.
+ */
+function admit (ctx: RelayContext, peer: string | null): number | Outcome {
+  const counters = ctx.counters
+  counters[Counter.ConnAccepted]!++
+  if (ctx.draining || counters[Counter.ConnActive]! >= ctx.options.maxConnections) return Outcome.Overloaded
+  if (ctx.pendingHellos >= ctx.options.maxPendingHellos) return Outcome.PendingLimited
+  if (peer === null) return NO_CLIENT_SLOT
+  // the one clock read per accept that refills the address's bucket (no timer per entry)
+  const slot = ctx.clientLimiter!.admit(peer, performance.now())
+  return slot === LIMITED ? Outcome.ClientLimited : slot
+}
+
+/** A refusal at admission: counted under its outcome, no Session, nothing read or sent. */
+function refuseAtAccept (ctx: RelayContext, outcome: Outcome): void {
   ctx.counters[outcomeSlot(outcome)]!++
   if (outcome !== Outcome.Overloaded) ctx.refusals.refused(outcome === Outcome.ClientLimited, performance.now())
-  client.on('error', onIgnoredError)
-  client.destroy()
 }
+
+/** An admitted connection's Session (admit's per-client slot, the hello deadline), counted active and pending. */
+function openSession (ctx: RelayContext, client: SessionSocket | null, clientSlot: number): Session {
+  ctx.counters[Counter.ConnActive]!++
+  ctx.pendingHellos++
+  // one clock read per phase (accept, hello, connect, close) feeds the histograms and the access log
+  const session = new Session(ctx, client, performance.now())
+  session.clientSlot = clientSlot
+  session.helloPending = true
+  ctx.sessions.add(session)
+  session.helloTimer = setTimeout(onHelloTimeout, ctx.options.helloMs, session)
+  return session
+}
+
+/** The client socket's four listeners, for the whole connection (module-level, state via `this[kSession]`). */
+function listenClient (client: SessionSocket): void {
+  client.on('data', onClientData)
+  client.on('end', onClientEnd)
+  client.on('error', onClientError)
+  client.on('close', onClientClose)
+}
+
+/** getpeername's answer for handle-level clients (one per thread, read at once) */
+const PEER: PeerName = {}
+
+/**
+ * A client accepted at the handle level (pool/worker.ts, reuseport TLS listeners without proxyProtocol,
+ * where splice.ts intakeActive): no net.Socket. The same admission as handleConnection, then the addon
+ * reads the hello (`onIntakeRead`); a connection the addon relays never gets a socket. Anything else —
+ * a refusal with an alert, a Node-dialed origin, the JS relay — wraps the handle in a net.Socket when it
+ * first needs one (materializeClient) and goes on exactly as a socket-accepted connection.
+ */
+export function handleNativeConnection (ctx: RelayContext, handle: ClientHandle): void {
+  // a handle without what this path calls (the private API changed): the ordinary socket path
+  if (!usableClientHandle(handle)) {
+    handleConnection(ctx, wrapHandle(handle))
+    return
+  }
+  const limited = ctx.clientLimiter !== null
+  const admitted = admit(ctx, limited ? handlePeer(handle, PEER).address ?? '' : null)
+  if (typeof admitted !== 'number') {
+    refuseAtAccept(ctx, admitted)
+    closeHandle(handle)
+    return
+  }
+  const session = openSession(ctx, null, admitted)
+  session.clientHandle = handle
+  if (ctx.options.accessLog) {
+    if (!limited) handlePeer(handle, PEER)
+    session.clientAddr = formatPeer(PEER.address, PEER.port)
+  }
+  handleNoDelay(handle)
+  // the addon cannot take it (no slot, epoll refused): Node reads it, as any accepted socket
+  if (startIntake(session, handle.fd)) ctx.counters[Counter.IntakeNative]!++
+  else materializeClient(session)
+}
+
+/**
+ * One read of a handle-level client during the hello (splice.ts onAddonIntake): bytes go to the same hello
+ * reader as a socket's 'data'; a hello that needs more asks the addon to read again. EOF: the socket takes
+ * over and reads the FIN itself (onClientEnd decides, as for any client); an error ends the client.
+ */
+export function onIntakeRead (s: Session, n: number, chunk: Buffer | null): void {
+  if (n > 0) {
+    if (s.state !== SessionState.Hello) return
+    helloData(s, chunk!)
+    if (s.intake < 0) return
+    // a hello that needs more: read again; one that is routed: watch for a reset while the origin connects
+    if (s.state === SessionState.Hello ? !rearmIntake(s) : s.state === SessionState.Connecting && !watchIntakeHangup(s)) materializeClient(s)
+    return
+  }
+  if (n === 0) {
+    materializeClient(s)
+    return
+  }
+  // a reset, during the hello or while the origin connects: the client went (as a socket's 'error' says)
+  setOutcome(s, Outcome.ClientAbort)
+  if (s.detail === null) s.detail = errnoName(-n)
+  destroyClient(s)
+}
+
+/**
+ * Wrap a handle-level client in a net.Socket with the listeners every client socket has (the session's
+ * `client` getter calls it on first use): from now on Node reads it, in whatever phase the session is.
+ */
+function materializeClient (s: Session): SessionSocket {
+  if (s.intake >= 0) s.ctx.counters[Counter.IntakeWrapped]!++
+  const client = socketFromHandle(s, s.clientHandle!)
+  s.clientHandle = null
+  client[kSession] = s
+  s._client = client
+  listenClient(client)
+  client.resume()
+  return client
+}
+
+clientHooks.materialize = materializeClient
+clientHooks.clientClosed = clientClosed
 
 function onIgnoredError (): void {}
 
@@ -152,7 +245,7 @@ function refuseProxyIn (s: Session, reason: string | null, outcome: Outcome = Ou
   clearHelloTimer(s)
   s.state = SessionState.Rejecting
   s.assembler = null
-  s.client.destroy()
+  destroyClient(s)
 }
 
 /**
@@ -177,6 +270,11 @@ function onClientData (this: SessionSocket, chunk: Buffer): void {
     s.readHead(s, chunk)
     return
   }
+  helloData(s, chunk)
+}
+
+/** Hello bytes, from a socket's 'data' or an addon read (onIntakeRead): the reader's three outcomes. */
+function helloData (s: Session, chunk: Buffer): void {
   const asm = s.assembler
   if (asm === null) return
   s.helloChunks++
@@ -325,7 +423,7 @@ function onHelloTimeout (s: Session): void {
   }
   setOutcome(s, Outcome.HelloTimeout)
   s.assembler = null
-  s.client.destroy()
+  destroyClient(s)
 }
 
 /** The hello phase is over (hello complete, refused, timed out or the client gone): free its slots. */
@@ -383,7 +481,11 @@ function onClientError (this: SessionSocket, err: NodeJS.ErrnoException): void {
 }
 
 function onClientClose (this: SessionSocket, hadError: boolean): void {
-  const s = this[kSession]
+  clientClosed(this[kSession], hadError)
+}
+
+/** The client's close (a socket's 'close', a handle-level client's handle closed): the session's part in it. */
+function clientClosed (s: Session, hadError: boolean): void {
   clearHelloTimer(s)
   if (s.clientSlot !== -1) {
     s.ctx.clientLimiter!.release(s.clientSlot)
@@ -406,8 +508,7 @@ function onClientClose (this: SessionSocket, hadError: boolean): void {
   socketClosed(s)
 }
 
-function formatPeer (socket: Socket): string | null {
-  const addr = socket.remoteAddress
+function formatPeer (addr: string | undefined, port: number | undefined): string | null {
   if (addr === undefined) return null
-  return (addr.includes(':') ? '[' + addr + ']' : addr) + ':' + String(socket.remotePort)
+  return (addr.includes(':') ? '[' + addr + ']' : addr) + ':' + String(port)
 }

@@ -27,9 +27,9 @@ import { pickServer } from '../upstreams/balance.ts'
 import { hashClientAddress } from '../upstreams/hash.ts'
 import { LogEvent } from '../log/events.ts'
 import { encodeProxyHeader, PROXY_HEADER_MAX_BYTES, ProxyHeaderFields } from '../proxyproto/index.ts'
-import { clearConnectTimer, connectionId, kSession, releaseSessionServer, SessionState, setOutcome, socketClosed, type Session, type SessionSocket } from './session.ts'
+import { clearConnectTimer, clientGone, connectionId, kSession, releaseSessionServer, SessionState, setOutcome, socketClosed, type Session, type SessionSocket } from './session.ts'
 import { originClosed, originErrored, startNativeRelay, startRelay } from './pipe.ts'
-import { dialOrigin, errnoName, holdClient, stopSplice } from './splice.ts'
+import { destroyClient, dialOrigin, errnoName, holdClient, stopSplice } from './splice.ts'
 import { ja4Bytes, PP2_TYPE_HELLOGATE_JA4 } from './policy.ts'
 import { appendPassedTlvs, clientAddressText, fillEndpoints, PROXY_IN_MAX_V2_PAYLOAD } from './proxy-in.ts'
 import { JA4_LENGTH } from '../fingerprint/index.ts'
@@ -85,7 +85,7 @@ export function connectOrigin (s: Session): void {
   if (t.poolBalance[s.pool] === BalanceCode.Hash) s.clientHash = hashClientAddress(clientAddressText(s))
   if (!chooseTarget(s)) {
     setOutcome(s, Outcome.NoHealthyOrigin)
-    s.client.destroy()
+    destroyClient(s)
     return
   }
   const pp = t.poolProxyProtocol[s.pool]!
@@ -93,7 +93,7 @@ export function connectOrigin (s: Session): void {
     releaseSessionServer(s)
     setOutcome(s, Outcome.OriginConnectFailed)
     s.detail = 'proxy_header'
-    s.client.destroy()
+    destroyClient(s)
     return
   }
   s.ctx.connect(s)
@@ -178,9 +178,8 @@ function attemptFailed (s: Session, err: ProxyError | null): void {
     }
   }
   releaseSessionServer(s)
-  const client = s.client
   // the client went first (client_abort, already recorded): nothing left to connect for
-  if (client.destroyed) return
+  if (clientGone(s)) return
   if (err !== null && chooseTarget(s)) {
     ctx.counters[Counter.OriginRetry]!++
     ctx.connect(s)
@@ -193,7 +192,7 @@ function attemptFailed (s: Session, err: ProxyError | null): void {
     if (s.detail === null) s.detail = (err?.cause as NodeJS.ErrnoException | undefined)?.code ?? 'origin_error'
   }
   // close the client promptly, forward nothing
-  client.destroy()
+  destroyClient(s)
 }
 
 function onConnectTimeout (s: Session): void {
@@ -220,7 +219,7 @@ function originConnected (s: Session): void {
 function onOriginConnect (this: SessionSocket): void {
   const s = this[kSession]
   clearConnectTimer(s)
-  if (s.client.destroyed || s.state !== SessionState.Connecting) {
+  if (clientGone(s) || s.state !== SessionState.Connecting) {
     this.destroy()
     return
   }

@@ -25,8 +25,8 @@ import { performance } from 'node:perf_hooks'
 import { Counter } from '../metrics/counters.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import type { RelayContext } from './context.ts'
-import { kSession, SessionState, setOutcome, type Session, type SessionSocket } from './session.ts'
-import { attachOrigin, clientFinRead, errnoName, spliceDue, splicedSinceLastLook, stopSplice, trySplice } from './splice.ts'
+import { clientGone, kSession, SessionState, setOutcome, type Session, type SessionSocket } from './session.ts'
+import { attachOrigin, destroyClient, clientFinRead, errnoName, spliceDue, splicedSinceLastLook, stopSplice, trySplice } from './splice.ts'
 
 /** Coarsest idle sweep: an idle timeout is minutes in production; a second of slack is invisible there. */
 export const IDLE_TICK_MAX_MS = 1000
@@ -112,7 +112,7 @@ export function startNativeRelay (s: Session): void {
   setOutcome(s, Outcome.RelayError)
   if (s.detail === null) s.detail = errnoName(errno)
   stopSplice(s)
-  s.client.destroy()
+  destroyClient(s)
 }
 
 /**
@@ -221,7 +221,7 @@ function sweepIdle (ctx: RelayContext): void {
 export function closeSession (s: Session, outcome: Outcome): void {
   setOutcome(s, outcome)
   stopSplice(s)
-  s.client.destroy()
+  destroyClient(s)
   s.origin?.destroy()
 }
 
@@ -233,8 +233,8 @@ export function originErrored (s: Session, err: NodeJS.ErrnoException): void {
 
 /** The origin socket closed once relaying: close the client after it (abruptly if the origin failed). */
 export function originClosed (s: Session, hadError: boolean): void {
+  if (clientGone(s)) return
   const client = s.client
-  if (client.destroyed) return
   if (hadError) client.destroy()
   else if (!client.writableEnded) client.end()
 }

@@ -26,6 +26,7 @@ import type { ProxyConfig } from '../config/types.ts'
 import { JA4_LENGTH, writeJa4 } from '../fingerprint/index.ts'
 import { parseIp } from '../proxyproto/index.ts'
 import type { Session } from './session.ts'
+import { socketAddress } from './splice.ts'
 
 /** One route's rule: its CIDR lists (null: none) and JA4 sets (null: none). */
 export interface RouteAccessRule {
@@ -74,7 +75,7 @@ function clientAddressBytes (s: Session, out: Uint8Array): number {
     out.set(pin.srcAddr)
     return pin.family
   }
-  return parseIp(s.client.remoteAddress, out, 0)
+  return parseIp(socketAddress(s), out, 0)
 }
 
 /**

@@ -37,6 +37,7 @@ import {
 } from '../proxyproto/index.ts'
 import { PP2_TYPE_HELLOGATE_JA4 } from './policy.ts'
 import type { Session } from './session.ts'
+import { handleLocal, handlePeer, socketAddress, type PeerName } from './splice.ts'
 
 /**
  * Cap on an incoming v2 payload (addresses + TLVs), in bytes. proxyproto/ DEFAULT_MAX_V2_PAYLOAD says why
@@ -138,13 +139,15 @@ export function reasonOf (status: PpStatus): string {
 /** The client's address as text: the carried one when a PROXY header gave one, else the socket's. */
 export function clientAddressText (s: Session): string | undefined {
   const st = s.proxyIn
-  return st !== null && st.family !== 0 ? st.srcText : s.client.remoteAddress
+  return st !== null && st.family !== 0 ? st.srcText : socketAddress(s)
 }
+
+/** getpeername/getsockname answers for a handle-level client (one per thread, read at once) */
+const NAME: PeerName = {}
 
 /** Source and destination of the PROXY header to the origin: the carried ones, else the sockets'. */
 export function fillEndpoints (s: Session, f: ProxyHeaderFields): void {
   const st = s.proxyIn
-  const client = s.client
   if (st !== null && st.family !== 0) {
     f.srcAddress = st.srcText
     f.srcPort = st.srcPort
@@ -152,6 +155,17 @@ export function fillEndpoints (s: Session, f: ProxyHeaderFields): void {
     f.dstPort = st.dstPort
     return
   }
+  const h = s.clientHandle
+  if (h !== null) {
+    handlePeer(h, NAME)
+    f.srcAddress = NAME.address
+    f.srcPort = NAME.port ?? 0
+    handleLocal(h, NAME)
+    f.dstAddress = NAME.address
+    f.dstPort = NAME.port ?? 0
+    return
+  }
+  const client = s.client
   f.srcAddress = client.remoteAddress
   f.srcPort = client.remotePort ?? 0
   f.dstAddress = client.localAddress

@@ -49,9 +49,42 @@ export const ROUTE_NONE = TARGET_NONE
 /** `routeIndex` when the `default:` origin was used; the route counters' own sentinel */
 export const ROUTE_DEFAULT = TARGET_DEFAULT
 
+/**
+ * A client accepted at the handle level (intake.ts): Node's TCP handle without a net.Socket, as far as
+ * hellogate uses it. Only intake.ts and splice.ts call its methods.
+ */
+export interface ClientHandle {
+  fd: number
+  [kSession]?: Session
+}
+
+/**
+ * What a session asks of accept.ts without importing it (accept.ts sets them when it loads):
+ * `materialize` wraps a handle-level client in a net.Socket with accept.ts's listeners (intake.ts), and
+ * `clientClosed` is the client's close, for a socket's 'close' and a bare handle's close alike.
+ */
+export const clientHooks = {
+  materialize: noClient as (s: Session) => SessionSocket,
+  clientClosed: noClose as (s: Session, hadError: boolean) => void,
+}
+
+function noClient (): SessionSocket {
+  throw new Error('hellogate: no client materializer registered (relay/accept.ts not loaded)')
+}
+
+function noClose (): void {}
+
 export class Session {
   readonly ctx: RelayContext
-  readonly client: SessionSocket
+  /** the client socket; null while the client is a bare handle read by the addon (`clientHandle`) */
+  _client: SessionSocket | null
+  /**
+   * a client accepted at the handle level (intake.ts): its TCP handle, until it is closed or wrapped in a
+   * net.Socket (the `client` getter does that for any code that needs the socket); null otherwise
+   */
+  clientHandle: ClientHandle | null = null
+  /** addon slot that reads this handle-level client's first bytes (splice.ts startIntake), else -1 */
+  intake = -1
   origin: SessionSocket | null = null
   assembler: HelloAssembler | null
   state: SessionState = SessionState.Hello
@@ -145,13 +178,26 @@ export class Session {
   /** the request's Host for the access log (plain HTTP; `sni` stays null), filled only when logging */
   host: string | null = null
 
-  constructor (ctx: RelayContext, client: SessionSocket, now: number) {
+  constructor (ctx: RelayContext, client: SessionSocket | null, now: number) {
     this.ctx = ctx
     this.id = ++ctx.nextId
-    this.client = client
+    this._client = client
     this.assembler = new HelloAssembler(ctx.options.maxHelloBytes)
     this.tAccept = now
   }
+
+  /**
+   * The client socket. A handle-level client (intake.ts) gets its net.Socket here, on first use: every
+   * path but the addon's (refusals, a Node-dialed origin, the JS relay) works on the socket as before.
+   */
+  get client (): SessionSocket {
+    return this._client ?? clientHooks.materialize(this)
+  }
+}
+
+/** The client has closed, or is closing (a socket destroyed, a bare handle closed). Never materializes. */
+export function clientGone (s: Session): boolean {
+  return s._client !== null ? s._client.destroyed : s.clientHandle === null
 }
 
 /** First decided outcome wins. */

@@ -35,23 +35,28 @@
  * direction has bytes in flight (at most one 64 KiB pipe per direction: backpressure).
  */
 import { createRequire } from 'node:module'
+import net from 'node:net'
 import { constants as osConstants } from 'node:os'
 import { Counter } from '../metrics/counters.ts'
 import { Outcome } from '../metrics/outcomes.ts'
 import type { RelayContext } from './context.ts'
-import { setOutcome, type Session, type SessionSocket } from './session.ts'
+import { clientHooks, kSession, setOutcome, type ClientHandle, type Session, type SessionSocket } from './session.ts'
 
 /** The addon's interface (src/native/splice.c). */
 interface SpliceAddon {
   init (counters: Float64Array, upIndex: number, downIndex: number,
     onEnd: (slot: number, bytesUp: number, bytesDown: number, errno: number) => void, scratch: Float64Array,
-    onDial: (slot: number, errno: number) => void): void
+    onDial: (slot: number, errno: number) => void, onIntake: (slot: number, n: number) => void, readBuf: Uint8Array): void
   /** hand both fds over: a slot ≥ 0, or −errno when nothing was changed */
   start (clientFd: number, originFd: number): number
   /** open the origin leg in the addon (an IP literal): a slot ≥ 0 dialing, −EAFNOSUPPORT (not a literal), or −errno (failed at once) */
   dial?: (host: string, port: number) => number
   /** within onDial(slot, 0): write `bytes` to the origin and relay both ways; 0, or −errno (the slot stays live) */
-  attach?: (slot: number, clientFd: number, bytes: Uint8Array, clientEof: boolean) => number
+  attach?: (slot: number, clientFd: number, bytes: Uint8Array, clientEof: boolean, intakeSlot: number) => number
+  /** watch a handle-level client's fd for its first bytes (onIntake per read): a slot ≥ 0, or −errno */
+  intake?: (clientFd: number) => number
+  /** read an intake slot once more when readable, or (hangupOnly) report only its reset: 0, or −errno */
+  rearm?: (slot: number, hangupOnly: boolean) => number
   /** stop without the callback; bytes in the scratch array; false when the slot is not live */
   stop (slot: number): boolean
   /** bytes moved both ways so far, −1 when the slot is not live */
@@ -90,8 +95,22 @@ export const SPLICE_AFTER_ENV = 'HELLOGATE_SPLICE_AFTER'
  * net.Socket, stream chunk or origin close runs in JavaScript.
  */
 export const ORIGIN_DIAL_ENV = 'HELLOGATE_ORIGIN_DIAL'
+/**
+ * HELLOGATE_INTAKE: `js` accepts every client as a Node net.Socket; `auto` (or unset): where the addon
+ * dials origins, a reuseport TLS listener without proxyProtocol accepts at the handle level and the addon
+ * reads the hello (intake.ts), so that a connection relayed by the addon has no net.Socket at all.
+ */
+export const INTAKE_ENV = 'HELLOGATE_INTAKE'
+/**
+ * Bytes one intake read takes (the addon reads into this per-worker buffer, JS copies out what came).
+ * One TLS record's worth: a ClientHello is one record in practice (1–2 KiB; ≈ 1.8 KiB with a post-quantum
+ * key share), a larger one takes more reads up to maxHelloBytes, as it would through Node.
+ */
+export const INTAKE_READ_BYTES = 16 * 1024 + 5
 /** the addon's answer to a host that is not an IP literal: connect through Node instead */
 const EAFNOSUPPORT = osConstants.errno.EAFNOSUPPORT
+/** the addon's "nothing was changed" answer to attach */
+const EINVAL = osConstants.errno.EINVAL
 /** Where `npm run build` puts the addon; src/relay and dist/relay are both two levels below the package root. */
 const ADDON_URL = new URL('../../dist/native/splice.node', import.meta.url)
 
@@ -115,6 +134,12 @@ let spliceAfter = SPLICE_AFTER_BYTES
 let dialing = false
 /** what a finished native connect is handed to (connect.ts nativeDialDone, given to initSplice) */
 let dialDone: DialDone = noDial
+/** this thread's handle-level clients are read by the addon (startIntake) */
+let intaking = false
+/** what an intake read is handed to (accept.ts, given to initSplice) */
+let intakeRead: IntakeRead = noIntake
+/** the addon's intake reads land here; copied out before the next read */
+const readBuf = new Uint8Array(INTAKE_READ_BYTES)
 /** sessions by addon slot (this thread's) */
 const bySlot: (Session | undefined)[] = []
 /** stop() writes the connection's byte totals here */
@@ -140,7 +165,16 @@ function dialChoice (): { on: boolean, note: string } {
   if (v === 'js') return { on: false, note: '; origin connects through Node (' + ORIGIN_DIAL_ENV + '=js)' }
   const unknown = v === 'auto' ? '' : ' (' + ORIGIN_DIAL_ENV + '=' + v + ' is neither js nor auto: read as auto)'
   if (typeof addon?.dial !== 'function' || typeof addon.attach !== 'function') return { on: false, note: '; origin connects through Node (this addon build cannot dial)' + unknown }
-  return { on: true, note: '; origin connects to IP addresses in the addon' + unknown }
+  return { on: true, note: '; origin connects to IP addresses in the addon' + unknown + intakeChoice().note }
+}
+
+/** Whether the addon reads handle-level clients (INTAKE_ENV and the addon's build; only where it dials), and the startup line's words. */
+function intakeChoice (): { on: boolean, note: string } {
+  const v = process.env[INTAKE_ENV] ?? 'auto'
+  if (v === 'js') return { on: false, note: '; clients accepted as Node sockets (' + INTAKE_ENV + '=js)' }
+  const unknown = v === 'auto' ? '' : ' (' + INTAKE_ENV + '=' + v + ' is neither js nor auto: read as auto)'
+  if (typeof addon?.intake !== 'function' || typeof addon.rearm !== 'function') return { on: false, note: '; clients accepted as Node sockets (this addon build cannot read them)' + unknown }
+  return { on: true, note: '; hellos read in the addon on reuseport TLS listeners' + unknown }
 }
 
 /** Load the addon from its path (SPLICE_ADDON_ENV or dist/native/splice.node) once per path; answers the path. */
@@ -174,17 +208,22 @@ export function mallocInUseBytes (): number | null {
 /** A finished native connect (errno 0: connected; within it the caller attaches the client or lets go). */
 export type DialDone = (s: Session, errno: number) => void
 
+/** One intake read of a handle-level client: `chunk` holds its n > 0 bytes (a copy); n = 0 is EOF, n < 0 −errno. */
+export type IntakeRead = (s: Session, n: number, chunk: Buffer | null) => void
+
 function noDial (): void {}
+
+function noIntake (): void {}
 
 /**
  * A worker's start: from now on its connections are handed to the addon, when it loaded and starts, and
  * its origin connects to IP literals are opened by the addon (dialOrigin), finishing in `onDial`.
  */
-export function initSplice (ctx: RelayContext, onDial: DialDone): RelayChoice {
+export function initSplice (ctx: RelayContext, onDial: DialDone, onIntake: IntakeRead = noIntake): RelayChoice {
   const c = chooseRelay()
   if (c.relay !== 'splice' || active) return c
   try {
-    addon!.init(ctx.counters, Counter.BytesUp, Counter.BytesDown, onSpliceEnd, scratch, onAddonDial)
+    addon!.init(ctx.counters, Counter.BytesUp, Counter.BytesDown, onSpliceEnd, scratch, onAddonDial, onAddonIntake, readBuf)
   } catch (err) {
     // e.g. no epoll fd left: this worker relays in JS, and says so (the caller logs it)
     return { relay: 'js', reason: 'native addon did not start (' + (err as Error).message + ')' }
@@ -193,7 +232,58 @@ export function initSplice (ctx: RelayContext, onDial: DialDone): RelayChoice {
   spliceAfter = handOverPoint().bytes
   dialing = dialChoice().on
   dialDone = onDial
+  intaking = dialing && intakeChoice().on && onIntake !== noIntake
+  intakeRead = onIntake
   return c
+}
+
+/** The addon reads handle-level clients on this thread (worker.ts takes over its reuseport TLS listeners' accepts). */
+export function intakeActive (): boolean {
+  return intaking
+}
+
+/**
+ * Watch a handle-level client (intake.ts) for its first bytes in the addon: true when the slot is live
+ * (each read comes to the IntakeRead given to initSplice); false when the addon cannot take it (the caller
+ * wraps the handle in a net.Socket and reads through Node).
+ */
+export function startIntake (s: Session, fd: number): boolean {
+  if (!intaking) return false
+  const r = addon!.intake!(fd)
+  if (r < 0) return false
+  s.intake = r
+  bySlot[r] = s
+  return true
+}
+
+/** The hello needs more bytes: the addon reads the client once more. False: it cannot (the caller wraps the handle). */
+export function rearmIntake (s: Session): boolean {
+  return s.intake >= 0 && addon!.rearm!(s.intake, false) === 0
+}
+
+/**
+ * The hello is read and the origin is being connected: the addon reports a client reset (an IntakeRead
+ * with −errno) but reads nothing, so the client's further bytes and FIN wait in the kernel for the relay.
+ * False: it cannot (the caller wraps the handle, and Node watches the client as for any socket).
+ */
+export function watchIntakeHangup (s: Session): boolean {
+  return s.intake >= 0 && addon!.rearm!(s.intake, true) === 0
+}
+
+/** Let go of the intake slot (before Node wraps or closes the handle). No-op when there is none. */
+export function stopIntake (s: Session): void {
+  const slot = s.intake
+  if (slot < 0) return
+  s.intake = -1
+  bySlot[slot] = undefined
+  addon!.stop(slot)
+}
+
+/** The addon's intake callback: copy the bytes out of the read buffer (reused by the next read). */
+function onAddonIntake (slot: number, n: number): void {
+  const s = bySlot[slot]
+  if (s === undefined) return
+  intakeRead(s, n, n > 0 ? Buffer.from(readBuf.subarray(0, n)) : null)
 }
 
 /**
@@ -204,7 +294,8 @@ export function initSplice (ctx: RelayContext, onDial: DialDone): RelayChoice {
  * connects through Node then.
  */
 export function dialOrigin (s: Session): boolean {
-  if (!dialing || !usableHandle(handleOf(s.client))) return false
+  // a handle-level client has no socket to check; its fd is the handle's (intake.ts)
+  if (!dialing || (s.clientHandle === null && !usableHandle(handleOf(s.client)))) return false
   const r = addon!.dial!(s.originHost, s.originPort)
   if (r === -EAFNOSUPPORT) return false
   s.nativeOrigin = true
@@ -240,6 +331,8 @@ function onAddonDial (slot: number, errno: number): void {
  * the private API): the caller lets the origin go.
  */
 export function holdClient (s: Session): boolean {
+  // a handle-level client was never read by Node: nothing to stop, nothing buffered
+  if (s._client === null) return s.clientHandle !== null
   const client = s.client
   const ch = handleOf(client)
   if (client.destroyed || !usableHandle(ch) || client.writableLength !== 0) return false
@@ -253,6 +346,8 @@ export function holdClient (s: Session): boolean {
 
 /** The client's FIN has been read by Node (it goes to the origin after the replayed bytes). */
 export function clientFinRead (s: Session): boolean {
+  // a handle-level client's FIN, if any, is still in the kernel: the relay reads it after the bytes
+  if (s._client === null) return s.clientEnded
   return s.clientEnded || finRead(s.client) || s.client.readableEnded
 }
 
@@ -261,7 +356,14 @@ export function clientFinRead (s: Session): boolean {
  * from now on. 0, or the errno that stopped it (the slot is still live: stopSplice releases it).
  */
 export function attachOrigin (s: Session, bytes: Uint8Array, clientEof: boolean): number {
-  const r = addon!.attach!(s.splice, (handleOf(s.client) as { fd: number }).fd, bytes, clientEof)
+  const fd = s._client === null ? s.clientHandle!.fd : (handleOf(s.client) as { fd: number }).fd
+  // the intake slot's registration of the client fd is taken over (one MOD), the slot released
+  const r = addon!.attach!(s.splice, fd, bytes, clientEof, s.intake)
+  // anything but EINVAL: the addon released the intake slot (taken over, whether the write then failed or not)
+  if (s.intake >= 0 && r !== -EINVAL) {
+    bySlot[s.intake] = undefined
+    s.intake = -1
+  }
   if (r !== 0) return -r
   s.spliceSeen = 0
   s.ctx.counters[Counter.RelaySpliced]!++
@@ -356,7 +458,7 @@ function onSpliceEnd (slot: number, bytesUp: number, bytesDown: number, errno: n
     setOutcome(s, Outcome.RelayError)
     if (s.detail === null) s.detail = errnoName(errno)
   }
-  s.client.destroy()
+  destroyClient(s)
   // an origin dialed by the addon is closed already; the client's 'close' accounts for it (connect.ts)
   s.origin?.destroy()
 }
@@ -399,4 +501,118 @@ export function errnoName (errno: number): string {
     for (const [name, n] of Object.entries(osConstants.errno)) errnoNames.set(n, name)
   }
   return errnoNames.get(errno) ?? 'errno_' + String(errno)
+}
+
+/* ---- handle-level clients (accept.ts handleNativeConnection): Node's TCP handle without a net.Socket ---- */
+
+/** Node's listening TCP handle, as far as the accept take-over uses it. */
+interface ServerHandle {
+  onconnection?: unknown
+}
+
+/** A client handle's methods this module calls (Node's TCPWrap). */
+interface ClientHandleApi extends ClientHandle {
+  getpeername: (out: PeerName) => number
+  getsockname: (out: PeerName) => number
+  setNoDelay: (on: boolean) => number
+  close: (cb?: (this: ClientHandle) => void) => void
+}
+
+/** What getpeername/getsockname fill in. */
+export interface PeerName {
+  address?: string
+  port?: number
+  family?: string
+}
+
+/** A handle-level accept: `errno` < 0 is a failed accept (EMFILE…), else `handle` is the client's. */
+export type HandleAccept = (errno: number, handle: ClientHandle | undefined) => void
+
+/**
+ * Take over a listening net.Server's accepts at the handle level: `onAccept` gets each client's TCP handle,
+ * and no net.Socket is made (the server's 'connection' listener is not called; `server.close()` still stops
+ * the listener). The feature check: false, and nothing changed, when the server has no handle with an
+ * `onconnection` slot (the private API changed) — the caller keeps the net.Socket path.
+ */
+export function acceptAtHandle (server: net.Server, onAccept: HandleAccept): boolean {
+  const h = (server as unknown as { _handle: ServerHandle | null })._handle
+  if (h == null || typeof h.onconnection !== 'function') return false
+  h.onconnection = onAccept
+  return true
+}
+
+/** True where a handle from acceptAtHandle has what the intake path calls (else the caller wraps it at once). */
+export function usableClientHandle (h: ClientHandle | undefined): h is ClientHandle {
+  const api = h as Partial<ClientHandleApi> | undefined
+  return api != null && typeof api.fd === 'number' && api.fd >= 0 && typeof api.getpeername === 'function' &&
+    typeof api.getsockname === 'function' && typeof api.setNoDelay === 'function' && typeof api.close === 'function'
+}
+
+/** TCP_NODELAY on a handle-level client, as a listener with `noDelay` sets it on every accepted socket. */
+export function handleNoDelay (h: ClientHandle): void {
+  (h as ClientHandleApi).setNoDelay(true)
+}
+
+/** The client's address and port (`out` filled; a per-thread scratch object may be passed). */
+export function handlePeer (h: ClientHandle, out: PeerName): PeerName {
+  (h as ClientHandleApi).getpeername(out)
+  return out
+}
+
+/** getpeername's answer for socketAddress (one per thread, read at once) */
+const PEER_NAME: PeerName = {}
+
+/** The client connection's own peer address (never one a PROXY header carried): a handle-level client's from its handle. */
+export function socketAddress (s: Session): string | undefined {
+  const h = s.clientHandle
+  return h !== null ? handlePeer(h, PEER_NAME).address : s.client.remoteAddress
+}
+
+/** The address and port the client connected to. */
+export function handleLocal (h: ClientHandle, out: PeerName): PeerName {
+  (h as ClientHandleApi).getsockname(out)
+  return out
+}
+
+/**
+ * Wrap a handle-level client in a net.Socket (accept.ts materializeClient): the intake slot, if any, is
+ * released first, so that Node alone reads it from now on. Created paused; the caller resumes it.
+ */
+export function socketFromHandle (s: Session, h: ClientHandle): SessionSocket {
+  stopIntake(s)
+  return wrapHandle(h, true) as SessionSocket
+}
+
+/** A client handle as the net.Socket a listener would have made of it (`paused`: created paused, no read started). */
+export function wrapHandle (h: ClientHandle, paused = false): net.Socket {
+  return new net.Socket({ handle: h, allowHalfOpen: true, pauseOnCreate: paused, readable: true, writable: true } as unknown as net.SocketConstructorOpts)
+}
+
+/** Close a refused handle-level client that has no session (nothing read, nothing sent). */
+export function closeHandle (h: ClientHandle): void {
+  (h as ClientHandleApi).close()
+}
+
+/**
+ * Destroy the session's client: its socket, or — a handle-level client — release the intake slot and
+ * close the handle; its close ends the client's part of the session as a socket's 'close' does
+ * (clientHooks.clientClosed, a tick later). Idempotent.
+ */
+export function destroyClient (s: Session): void {
+  if (s._client !== null) {
+    s._client.destroy()
+    return
+  }
+  const h = s.clientHandle
+  if (h === null) return
+  stopIntake(s)
+  s.clientHandle = null
+  h[kSession] = s;
+  (h as ClientHandleApi).close(onClientHandleClosed)
+}
+
+function onClientHandleClosed (this: ClientHandle): void {
+  const s = this[kSession]!
+  this[kSession] = undefined
+  clientHooks.clientClosed(s, s.outcome !== null)
 }

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, readdirSync } from 'node:fs'
 import { buildClientHello, wrapRecords } from '../helpers/build-hello.ts'
 import { closedPort, startBlackholeOrigin, startCliProxy, startTestProxy, startTlsOrigin, tlsRequest, waitFor } from '../helpers/servers.ts'
-import { ORIGIN_DIAL_ENV, RELAY_ENV, SPLICE_ADDON_ENV, SPLICE_AFTER_BYTES, SPLICE_AFTER_ENV } from '../../src/relay/index.ts'
+import { INTAKE_ENV, ORIGIN_DIAL_ENV, RELAY_ENV, SPLICE_ADDON_ENV, SPLICE_AFTER_BYTES, SPLICE_AFTER_ENV } from '../../src/relay/index.ts'
 
 const NAME = 'splice.test.hellogate.example'
 const HELLO = Buffer.from(wrapRecords(buildClientHello({ sni: NAME }), 1))
@@ -25,6 +25,8 @@ const ADDON_BUILT = process.platform === 'linux' && existsSync(new URL('../../di
 const MODE = process.env[RELAY_ENV] !== 'js' && ADDON_BUILT ? 'splice' : 'js'
 /** who opens origin connections to IP addresses: the addon (the default where it runs) or Node (vitest project `integration-node-dial`) */
 const DIAL = MODE === 'splice' && process.env[ORIGIN_DIAL_ENV] !== 'js' ? 'addon' : 'node'
+/** whether reuseport TLS listeners accept at the handle level and the addon reads the hellos (only where it dials) */
+const INTAKE = DIAL === 'addon' && process.env[INTAKE_ENV] !== 'js'
 // every proxy below hands its connections over right after the hello (the shipped default waits for
 // SPLICE_AFTER_BYTES), so that each case runs in the splice relay from its first byte; the last describe
 // starts its proxy with the default
@@ -110,7 +112,7 @@ describe('data-phase relay (' + MODE + ', origin dialed by ' + DIAL + ')', () =>
       expect(String(line.reason)).toMatch(MODE === 'js'
         ? /HELLOGATE_RELAY=js|not loaded|Linux only/
         : DIAL === 'addon'
-          ? /native addon loaded from .*splice\.node; origin connects to IP addresses in the addon; hand-over after 0 bytes \(HELLOGATE_SPLICE_AFTER\)/
+          ? /native addon loaded from .*splice\.node; origin connects to IP addresses in the addon; hellos read in the addon on reuseport TLS listeners; hand-over after 0 bytes \(HELLOGATE_SPLICE_AFTER\)/
           : /native addon loaded from .*splice\.node; origin connects through Node \(HELLOGATE_ORIGIN_DIAL=js\); hand-over after 0 bytes \(HELLOGATE_SPLICE_AFTER\)/)
     } finally {
       await proxy.close()
@@ -417,9 +419,123 @@ describe('hand-over point (' + MODE + ', origin dialed by ' + DIAL + ', the ship
       expect(after.bytes_up! - before.counters.bytes_up!).toBe(hello.length + up.length)
       expect(after.bytes_down! - before.counters.bytes_down!).toBe(down.length)
       expect(after.relay_spliced! - before.counters.relay_spliced!).toBe(MODE === 'splice' ? spliced : 0)
+      // the addon read the hello; only a host-name origin (Node connects it) needed a client socket
+      expect(after.intake_native! - before.counters.intake_native!).toBe(INTAKE ? 1 : 0)
+      expect(after.intake_wrapped! - before.counters.intake_wrapped!).toBe(INTAKE && hello === LOCALHOST_HELLO ? 1 : 0)
       client.destroy()
     })
   }
+})
+
+// the client leg: hellos read by the addon on a reuseport TLS listener (accept.ts handleNativeConnection),
+// and every way such a client leaves the addon's path keeps the socket path's outcome
+describe('client intake (' + MODE + ', origin dialed by ' + DIAL + (INTAKE ? ', hellos read by the addon' : ', hellos read by Node') + ')', () => {
+  let proxy: Awaited<ReturnType<typeof startTestProxy>>
+  let origin: Awaited<ReturnType<typeof startOrigin>>
+  const received: Array<Promise<Buffer>> = []
+
+  beforeAll(async () => {
+    origin = await startOrigin((s) => {
+      const got = collect(s)
+      received.push(got.closed)
+      s.on('end', () => s.end(Buffer.from('bye')))
+    })
+    proxy = await startTestProxy({ workers: 1, routes: { [NAME]: '127.0.0.1:' + String(origin.port) }, timeouts: { hello: '1s' } })
+  })
+  afterAll(async () => {
+    await proxy.close()
+    await origin.close()
+  })
+
+  /** counters and outcomes moved since `before` */
+  function moved (before: ReturnType<typeof proxy.stats>): (k: string) => number {
+    const after = proxy.stats()
+    return (k) => k.startsWith('outcome_')
+      ? (after.outcomes[k.slice(8)] ?? 0) - (before.outcomes[k.slice(8)] ?? 0)
+      : after.counters[k]! - before.counters[k]!
+  }
+
+  it('reads a hello that arrives in three segments (one read each), relays it exactly and never makes a client socket', async () => {
+    const before = proxy.stats()
+    const client = await connect(proxy.port)
+    client.setNoDelay(true)
+    const got = collect(client)
+    for (const part of [HELLO.subarray(0, 3), HELLO.subarray(3, 200), HELLO.subarray(200)]) {
+      client.write(part)
+      await sleep(30)
+    }
+    client.end(Buffer.from('after the hello'))
+    expect((await got.closed).toString()).toBe('bye')
+    expect(sha(await received[received.length - 1]!)).toBe(sha(Buffer.concat([HELLO, Buffer.from('after the hello')])))
+    await waitFor(() => moved(before)('outcome_ok') === 1)
+    const d = moved(before)
+    expect(d('hello_segmented')).toBe(1)
+    expect(d('intake_native')).toBe(INTAKE ? 1 : 0)
+    expect(d('intake_wrapped')).toBe(0)
+    client.destroy()
+  })
+
+  it('refuses a name with no route with its alert, through the socket it then makes (no byte forwarded)', async () => {
+    const before = proxy.stats()
+    const conns = received.length
+    const client = await connect(proxy.port)
+    const got = collect(client)
+    client.write(Buffer.from(wrapRecords(buildClientHello({ sni: 'nowhere.hellogate.example' }), 1)))
+    const reply = await got.closed
+    // a TLS alert record (content type 21, record version 3.1): fatal (2), unrecognized_name (112)
+    expect([...reply]).toEqual([21, 3, 1, 0, 2, 2, 112])
+    await waitFor(() => moved(before)('outcome_no_route') === 1)
+    expect(moved(before)('intake_wrapped')).toBe(INTAKE ? 1 : 0)
+    expect(received.length).toBe(conns)
+    client.destroy()
+  })
+
+  for (const [label, bytes, outcome] of [
+    ['an empty connection (FIN at once) is not_tls', Buffer.alloc(0), 'not_tls'],
+    ['a partial hello then FIN is malformed', HELLO.subarray(0, 100), 'malformed'],
+  ] as const) {
+    it(label + ', as on a client socket', async () => {
+      const before = proxy.stats()
+      const client = await connect(proxy.port)
+      const got = collect(client)
+      client.end(bytes)
+      await got.closed
+      await waitFor(() => moved(before)('outcome_' + outcome) === 1)
+      expect(moved(before)('intake_wrapped')).toBe(INTAKE ? 1 : 0)
+      client.destroy()
+    })
+  }
+
+  it('counts a client reset during the hello as client_abort, and one silent past timeouts.hello as hello_timeout', async () => {
+    const before = proxy.stats()
+    const a = await connect(proxy.port)
+    a.write(HELLO.subarray(0, 50))
+    await sleep(50)
+    a.resetAndDestroy()
+    const b = await connect(proxy.port)
+    b.on('error', () => {})
+    await waitFor(() => moved(before)('outcome_client_abort') === 1)
+    await waitFor(() => moved(before)('outcome_hello_timeout') === 1, 5000)
+    const d = moved(before)
+    expect(d('intake_native')).toBe(INTAKE ? 2 : 0)
+    // neither needed a client socket: a reset and a timeout close the handle
+    expect(d('intake_wrapped')).toBe(0)
+    b.destroy()
+  })
+
+  it('reads hellos through Node sockets on a handoff listener (the main thread accepts)', async () => {
+    const p = await startTestProxy({ workers: 1, accept: 'handoff', routes: { [NAME]: '127.0.0.1:' + String(origin.port) } })
+    try {
+      const { client, got } = await exchange(p.port, Buffer.from('x'), 0)
+      client.end()
+      await got.closed
+      await waitFor(() => p.stats().outcomes.ok === 1)
+      expect(p.stats().counters.intake_native).toBe(0)
+      client.destroy()
+    } finally {
+      await p.close()
+    }
+  })
 })
 
 /** Open file descriptors of this process (the in-process proxy's worker threads share them). */
