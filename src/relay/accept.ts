@@ -1,6 +1,9 @@
 /**
  * Connection intake: a freshly accepted (or transferred) client socket gets a Session, a hello
- * deadline and the hello-phase listeners. Bytes are fed to the HelloAssembler as they arrive; the
+ * deadline and the hello-phase listeners. A client accepted at the handle level (`handleNativeConnection`,
+ * reuseport TLS listeners where the addon reads hellos) gets the same admission and Session without a
+ * socket; its reads come through `onIntakeRead`, and it becomes a socket (`materializeClient`, through the
+ * Session's `client` getter) only where a path needs one. Bytes are fed to the HelloAssembler as they arrive; the
  * three outcomes of the reader (need more / complete / refused) are the only branches (nginx
  * ssl_preread, Envoy tls_inspector onData).
  *
@@ -10,7 +13,7 @@
  * Hot path rules: module-level named listeners, state via `this[kSession]`, no closures, the hello
  * bytes are never copied here (the assembler keeps them; pipe.ts forwards them unchanged).
  */
-import type { Socket } from 'node:net'
+import { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { HelloStatus, sniToString, alpnToStrings } from '../hello/index.ts'
 import { matchServerName, patternOf, routePool } from '../routes/index.ts'
@@ -196,13 +199,29 @@ export function onIntakeRead (s: Session, n: number, chunk: Buffer | null): void
  * `client` getter calls it on first use): from now on Node reads it, in whatever phase the session is.
  */
 function materializeClient (s: Session): SessionSocket {
+  const handle = s.clientHandle
+  if (handle === null) return closedClient(s)
   if (s.intake >= 0) s.ctx.counters[Counter.IntakeWrapped]!++
-  const client = socketFromHandle(s, s.clientHandle!)
+  const client = socketFromHandle(s, handle)
   s.clientHandle = null
   client[kSession] = s
   s._client = client
   listenClient(client)
   client.resume()
+  return client
+}
+
+/**
+ * A handle-level client already closed has no socket to give: callers check `clientGone` first, and one
+ * that did not gets a destroyed socket with no close listener (its close was accounted for already), so
+ * that nothing is counted twice and nothing throws.
+ */
+function closedClient (s: Session): SessionSocket {
+  const client = new Socket() as SessionSocket
+  client.on('error', onIgnoredError)
+  client.destroy()
+  client[kSession] = s
+  s._client = client
   return client
 }
 

@@ -14,9 +14,18 @@
  * session, and on the addon's slot where they would act on an origin socket. A host name, or a client
  * handle without the private API, connects through Node as before.
  *
+ * The client leg below JavaScript too (`acceptAtHandle`, `startIntake`, HELLOGATE_INTAKE): a reuseport TLS
+ * listener's accepts are taken at the handle level (no net.Socket), the addon reads the client's first
+ * bytes (one-shot, into `readBuf`; `onAddonIntake` copies them out for accept.ts), and `attachOrigin` hands
+ * the intake slot's registration of the fd to the relay. Such a client is a bare TCP handle (`Session.
+ * clientHandle`) until something needs a socket: `socketFromHandle` wraps it (the intake slot released
+ * first), `destroyClient` closes it, `socketAddress`/`handlePeer`/`handleLocal` read its addresses.
+ *
  * This is the ONE module that touches Node's private socket handles (`socket._handle.fd`,
- * `readStop()`, the handle's `reading` flag, and the stream's `_readableState.ended`), behind a feature
- * check per connection; where anything is
+ * `readStop()`, the handle's `reading` flag, and the stream's `_readableState.ended`; a listening
+ * server's `_handle.onconnection`, a client TCP handle's fd, getpeername/getsockname, setNoDelay, close,
+ * and `new net.Socket({ handle })`), behind a feature check (per connection, per listener, per accepted
+ * handle); where anything is
  * missing the connection stays on the JS relay (pipe.ts), which is also the whole worker's relay when
  * the addon cannot be loaded, is switched off (HELLOGATE_RELAY=js), or the platform is not Linux.
  *
