@@ -124,6 +124,8 @@ export async function startNodeProxy (kind: NodeProxyKind, opts: {
   relay?: 'auto' | 'js'
   /** who opens the origin connection (hellogate only): sets HELLOGATE_ORIGIN_DIAL; default: the environment's (the addon where it runs) */
   originDial?: 'auto' | 'js'
+  /** who reads the client's hello (hellogate only): sets HELLOGATE_INTAKE; default: the environment's (the addon where it dials) */
+  intake?: 'auto' | 'js'
 }): Promise<Running> {
   const port = await freePort()
   const label = opts.label ?? kind
@@ -136,6 +138,7 @@ export async function startNodeProxy (kind: NodeProxyKind, opts: {
   const env: NodeJS.ProcessEnv = { ...process.env }
   if (opts.relay !== undefined) env.HELLOGATE_RELAY = opts.relay
   if (opts.originDial !== undefined) env.HELLOGATE_ORIGIN_DIAL = opts.originDial
+  if (opts.intake !== undefined) env.HELLOGATE_INTAKE = opts.intake
   if (adminPort !== undefined) env.NODE_OPTIONS = [process.env.NODE_OPTIONS, '--expose-gc'].filter(Boolean).join(' ')
   const child = spawnChild(label, NODE, [entry, 'serve', '--config', config], {
     cpu: opts.cpu,

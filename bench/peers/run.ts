@@ -12,7 +12,8 @@
  * `accept-proxy` front of the origin, which refuses the connection without a valid header), `hellogate-js`
  * (HELLOGATE_RELAY=js: the JavaScript data-phase relay; plain `hellogate` runs the native splice relay
  * where `npm run build` compiled it, and its log says which), `hellogate-nodedial` (HELLOGATE_ORIGIN_DIAL=js:
- * Node opens the origin connection, as before the addon dialed IP origins itself).
+ * Node opens the origin connection, as before the addon dialed IP origins itself), `hellogate-nodeintake`
+ * (HELLOGATE_INTAKE=js: every client is a Node socket that reads the hello, as before the addon read it).
  *
  * Every target is started once, pinned with taskset to the same CPU (one worker/thread/process). The
  * two CPU phases run in `--rounds` interleaved rounds (round r visits the targets in order, the next
@@ -67,15 +68,16 @@ const DRAIN_MS = 500
 const KIB = 1024
 const REFERENCE = 'haproxy'
 /** the Node rows `--proxies` takes: hellogate, its variants, and the stand-in */
-const NODE_TARGETS = ['hellogate', 'hellogate-log', 'hellogate-pool', 'hellogate-pp2', 'hellogate-js', 'hellogate-nodedial', 'standin'] as const
+const NODE_TARGETS = ['hellogate', 'hellogate-log', 'hellogate-pool', 'hellogate-pp2', 'hellogate-js', 'hellogate-nodedial', 'hellogate-nodeintake', 'standin'] as const
 type NodeTarget = typeof NODE_TARGETS[number]
-const NODE_VARIANTS: Record<NodeTarget, { accessLog: boolean, shape: RouteShape, note: string, relay?: 'js', originDial?: 'js' }> = {
+const NODE_VARIANTS: Record<NodeTarget, { accessLog: boolean, shape: RouteShape, note: string, relay?: 'js', originDial?: 'js', intake?: 'js' }> = {
   hellogate: { accessLog: false, shape: 'single', note: '' },
   'hellogate-log': { accessLog: true, shape: 'single', note: '; access log on as shipped (log: { level: info, access: true }), lines to a file' },
   'hellogate-pool': { accessLog: false, shape: 'pool', note: '; route → explicit one-server upstream (leastconn, tcp health check)' },
   'hellogate-pp2': { accessLog: false, shape: 'pp2', note: '; upstream proxyProtocol: v2 → HAProxy accept-proxy → origin' },
   'hellogate-js': { accessLog: false, shape: 'single', note: '; HELLOGATE_RELAY=js: the JavaScript relay, the A/B against the native splice relay', relay: 'js' },
   'hellogate-nodedial': { accessLog: false, shape: 'single', note: '; HELLOGATE_ORIGIN_DIAL=js: Node opens the origin connection (splice after 16 KiB), the A/B against the addon dialing it', originDial: 'js' },
+  'hellogate-nodeintake': { accessLog: false, shape: 'single', note: '; HELLOGATE_INTAKE=js: the client is a Node socket that reads the hello, the A/B against the addon reading it', intake: 'js' },
   standin: { accessLog: false, shape: 'single', note: '' },
 }
 /** Latency probes run unsaturated (one request in flight) so p99 shows the hop, not queueing on the load CPU. */
@@ -211,7 +213,7 @@ async function main (): Promise<void> {
           ppFront ??= await startProxyProtocolFront({ dir, originPort: origin.port, cpu: loadCpu, nofile, maxConn: idleMax })
           upstreamPort = ppFront.port
         }
-        return await startNodeProxy(r.kind, { originPort: upstreamPort, cpu: proxyCpu, nofile, dir, accessLog: variant.accessLog, shape: variant.shape, label: name, relay: variant.relay, originDial: variant.originDial })
+        return await startNodeProxy(r.kind, { originPort: upstreamPort, cpu: proxyCpu, nofile, dir, accessLog: variant.accessLog, shape: variant.shape, label: name, relay: variant.relay, originDial: variant.originDial, intake: variant.intake })
       },
       ...(skip !== undefined ? { skip } : {}),
     })
