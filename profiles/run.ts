@@ -4,7 +4,7 @@
  *
  * Usage: `node profiles/run.ts <cpu|doctor|flame> [--scenario new-conn|relay] [--duration S]
  *         [--warmup S] [--concurrency N] [--connections N] [--interval US] [--top N] [--out DIR]
- *         [--no-pin]`
+ *         [--no-pin] [--access-log]` (`--access-log`: the shipped access log on, lines to hellogate's log file)
  *
  * What it does: starts the bench origin (bench/load/origin.ts) and hellogate with `workers: 1` in
  * front of it, under the chosen tool, waits until hellogate logs `listening`, runs the scenario for
@@ -78,11 +78,12 @@ const { values, positionals } = parseArgs({
     top: { type: 'string', default: '25' },
     out: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
+    'access-log': { type: 'boolean', default: false },
   },
 })
 
 function usage (msg: string): never {
-  process.stderr.write(`profile: ${msg}\nusage: node profiles/run.ts <cpu|doctor|flame> [--scenario new-conn|relay] [--duration S] [--warmup S] [--concurrency N] [--connections N] [--interval US] [--top N] [--out DIR] [--no-pin]\n`)
+  process.stderr.write(`profile: ${msg}\nusage: node profiles/run.ts <cpu|doctor|flame> [--scenario new-conn|relay] [--duration S] [--warmup S] [--concurrency N] [--connections N] [--interval US] [--top N] [--out DIR] [--no-pin] [--access-log]\n`)
   process.exit(2)
 }
 
@@ -149,7 +150,7 @@ async function main (): Promise<void> {
 
   const origin = await startOrigin({ cpu: loadCpu, nofile: undefined, dir: out })
   const port = await freePort()
-  const configText = proxyConfig(port, origin.port)
+  const configText = proxyConfig(port, origin.port, values['access-log'])
   const config = path.join(tmp, 'hellogate.yaml')
   writeFileSync(config, configText)
   const proxyArgs = [HELLOGATE_CLI, 'serve', '--config', config]
