@@ -50,8 +50,8 @@ export const ROUTE_NONE = TARGET_NONE
 export const ROUTE_DEFAULT = TARGET_DEFAULT
 
 /**
- * A client accepted at the handle level (intake.ts): Node's TCP handle without a net.Socket, as far as
- * hellogate uses it. Only intake.ts and splice.ts call its methods.
+ * A client accepted at the handle level (accept.ts handleNativeConnection): Node's TCP handle without a net.Socket, as far as
+ * hellogate uses it. Only splice.ts calls its methods.
  */
 export interface ClientHandle {
   fd: number
@@ -60,7 +60,7 @@ export interface ClientHandle {
 
 /**
  * What a session asks of accept.ts without importing it (accept.ts sets them when it loads):
- * `materialize` wraps a handle-level client in a net.Socket with accept.ts's listeners (intake.ts), and
+ * `materialize` wraps a handle-level client in a net.Socket with accept.ts's listeners (accept.ts materializeClient), and
  * `clientClosed` is the client's close, for a socket's 'close' and a bare handle's close alike.
  */
 export const clientHooks = {
@@ -79,7 +79,7 @@ export class Session {
   /** the client socket; null while the client is a bare handle read by the addon (`clientHandle`) */
   _client: SessionSocket | null
   /**
-   * a client accepted at the handle level (intake.ts): its TCP handle, until it is closed or wrapped in a
+   * a client accepted at the handle level (accept.ts handleNativeConnection): its TCP handle, until it is closed or wrapped in a
    * net.Socket (the `client` getter does that for any code that needs the socket); null otherwise
    */
   clientHandle: ClientHandle | null = null
@@ -187,7 +187,7 @@ export class Session {
   }
 
   /**
-   * The client socket. A handle-level client (intake.ts) gets its net.Socket here, on first use: every
+   * The client socket. A handle-level client (accept.ts handleNativeConnection) gets its net.Socket here, on first use: every
    * path but the addon's (refusals, a Node-dialed origin, the JS relay) works on the socket as before.
    */
   get client (): SessionSocket {

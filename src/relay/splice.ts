@@ -107,7 +107,7 @@ export const ORIGIN_DIAL_ENV = 'HELLOGATE_ORIGIN_DIAL'
 /**
  * HELLOGATE_INTAKE: `js` accepts every client as a Node net.Socket; `auto` (or unset): where the addon
  * dials origins, a reuseport TLS listener without proxyProtocol accepts at the handle level and the addon
- * reads the hello (intake.ts), so that a connection relayed by the addon has no net.Socket at all.
+ * reads the hello (accept.ts handleNativeConnection), so that a connection relayed by the addon has no net.Socket at all.
  */
 export const INTAKE_ENV = 'HELLOGATE_INTAKE'
 /**
@@ -252,7 +252,7 @@ export function intakeActive (): boolean {
 }
 
 /**
- * Watch a handle-level client (intake.ts) for its first bytes in the addon: true when the slot is live
+ * Watch a handle-level client (accept.ts handleNativeConnection) for its first bytes in the addon: true when the slot is live
  * (each read comes to the IntakeRead given to initSplice); false when the addon cannot take it (the caller
  * wraps the handle in a net.Socket and reads through Node).
  */
@@ -303,7 +303,7 @@ function onAddonIntake (slot: number, n: number): void {
  * connects through Node then.
  */
 export function dialOrigin (s: Session): boolean {
-  // a handle-level client has no socket to check; its fd is the handle's (intake.ts)
+  // a handle-level client has no socket to check; its fd is the handle's (accept.ts handleNativeConnection)
   if (!dialing || (s.clientHandle === null && !usableHandle(handleOf(s.client)))) return false
   const r = addon!.dial!(s.originHost, s.originPort)
   if (r === -EAFNOSUPPORT) return false
