@@ -87,7 +87,7 @@ function onListenerConnection (this: ListenerServer, socket: Socket): void {
 function onHandleAccept (errno: number, handle: ClientHandle | undefined): void {
   if (errno < 0 || handle === undefined) {
     const code = errnoName(-errno)
-    logger.warn({ evt: 'accept.error', code, message: 'accept ' + code }, 'accept.error')
+    logger.warn({ evt: LogEvent.AcceptError, code, message: 'accept ' + code }, LogEvent.AcceptError)
     return
   }
   handleNativeConnection(ctx, handle)
@@ -99,7 +99,7 @@ function onHttpListenerConnection (socket: Socket): void {
 
 /** accept failed after listening (EMFILE/ENFILE when fds run out): the listener stays, we report it */
 function onListenerError (err: NodeJS.ErrnoException): void {
-  logger.warn({ evt: 'accept.error', code: err.code, message: err.message }, 'accept.error')
+  logger.warn({ evt: LogEvent.AcceptError, code: err.code, message: err.message }, LogEvent.AcceptError)
 }
 
 async function listenAll (): Promise<void> {
