@@ -309,11 +309,16 @@ static void release (conn_t *c) {
   st->live--;
 }
 
-/* Call a JS callback with up to 4 numbers (an exception in it is the process's uncaught exception). */
+/*
+ * Call a JS callback with up to 4 numbers (an exception in it is the process's uncaught exception).
+ * Node runs the tick and microtask queues after it, so any JS may run inside: new slots may be opened and
+ * st->conns reallocated. A caller must not use a conn_t pointer taken before the call (only its slot).
+ */
 static void call_js (state_t *st, napi_ref fn, int argc, const double *args) {
   napi_env env = st->env;
   napi_handle_scope scope;
-  if (fn == NULL || napi_open_handle_scope(env, &scope) != napi_ok) return;
+  /* the worker is exiting: no JavaScript runs any more */
+  if (fn == NULL || st->shutting_down || napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value cb, recv, argv[4];
   napi_get_reference_value(env, fn, &cb);
   napi_get_global(env, &recv);
@@ -358,8 +363,11 @@ static void on_dialed (conn_t *c) {
     return;
   }
   uint32_t gen = c->gen;
+  int slot = c->slot;
   c->phase = PHASE_DIALED;
   call_js(st, st->on_dial, 2, args);
+  /* the callback (and the ticks Node runs after it) may have opened slots and moved st->conns: look again */
+  c = &st->conns[slot];
   if (c->live && c->gen == gen && c->phase == PHASE_DIALED) release(c);
 }
 

@@ -564,8 +564,16 @@ export function handleNoDelay (h: ClientHandle): void {
 
 /** The client's address and port (`out` filled; a per-thread scratch object may be passed). */
 export function handlePeer (h: ClientHandle, out: PeerName): PeerName {
+  // a failed call (a client already reset: ENOTCONN) leaves `out` untouched: never another client's address
+  clearName(out);
   (h as ClientHandleApi).getpeername(out)
   return out
+}
+
+function clearName (out: PeerName): void {
+  out.address = undefined
+  out.port = undefined
+  out.family = undefined
 }
 
 /** getpeername's answer for socketAddress (one per thread, read at once) */
@@ -579,6 +587,7 @@ export function socketAddress (s: Session): string | undefined {
 
 /** The address and port the client connected to. */
 export function handleLocal (h: ClientHandle, out: PeerName): PeerName {
+  clearName(out);
   (h as ClientHandleApi).getsockname(out)
   return out
 }
