@@ -613,6 +613,12 @@ static conn_t *conn_open (state_t *st, int slot, int fc, int fo, uint8_t phase, 
   return c;
 }
 
+/* The live connection in `slot` (a number JS passed), or NULL: out of range, or not live. */
+static conn_t *live_conn (state_t *st, int32_t slot) {
+  if (st == NULL || slot < 0 || slot >= st->nslots || !st->conns[slot].live) return NULL;
+  return &st->conns[slot];
+}
+
 /* A slot just opened by start/dial/intake: its slot number, or (`err` from registering its fd) released and -err */
 static napi_value opened (napi_env env, conn_t *c, int err) {
   if (err != 0) {
@@ -735,8 +741,8 @@ static napi_value js_rearm (napi_env env, napi_callback_info info) {
   napi_get_value_int32(env, argv[0], &slot);
   bool hangup = false;
   napi_get_value_bool(env, argv[1], &hangup);
-  if (slot < 0 || slot >= st->nslots || !st->conns[slot].live || st->conns[slot].phase != PHASE_INTAKE) return num(env, -EINVAL);
-  conn_t *c = &st->conns[slot];
+  conn_t *c = live_conn(st, slot);
+  if (c == NULL || c->phase != PHASE_INTAKE) return num(env, -EINVAL);
   if (c->ec == (hangup ? INTAKE_HANGUP : INTAKE_ARMED)) return num(env, 0);
   int err = intake_arm(c, EPOLL_CTL_MOD, hangup);
   return num(env, err == 0 ? 0 : -err);
@@ -760,8 +766,8 @@ static napi_value js_attach (napi_env env, napi_callback_info info) {
   int32_t slot = -1, fc = -1;
   napi_get_value_int32(env, argv[0], &slot);
   napi_get_value_int32(env, argv[1], &fc);
-  if (slot < 0 || slot >= st->nslots || !st->conns[slot].live || st->conns[slot].phase != PHASE_DIALED) return num(env, -EINVAL);
-  conn_t *c = &st->conns[slot];
+  conn_t *c = live_conn(st, slot);
+  if (c == NULL || c->phase != PHASE_DIALED) return num(env, -EINVAL);
   if (fc < 0 || fc == c->down.in) return num(env, -EBADF);
   napi_typedarray_type type;
   size_t len = 0;
@@ -774,9 +780,8 @@ static napi_value js_attach (napi_env env, napi_callback_info info) {
   int32_t islot = -1;
   if (argc >= 5) napi_get_value_int32(env, argv[4], &islot);
   if (islot >= 0) {
-    if (islot >= st->nslots || !st->conns[islot].live || st->conns[islot].phase != PHASE_INTAKE ||
-        st->conns[islot].up.in != fc || st->conns[islot].ec == INTAKE_ARMED) return num(env, -EINVAL);
-    conn_t *ic = &st->conns[islot];
+    conn_t *ic = live_conn(st, islot);
+    if (ic == NULL || ic->phase != PHASE_INTAKE || ic->up.in != fc || ic->ec == INTAKE_ARMED) return num(env, -EINVAL);
     /* the fd stays in the set, disabled: this slot's first update_events re-tags it with MOD */
     ic->ec = NOT_ADDED;
     release(ic);
@@ -826,8 +831,7 @@ static conn_t *slot_conn (napi_env env, napi_callback_info info, state_t **out) 
   if (st == NULL || argc < 1) return NULL;
   int32_t slot = -1;
   napi_get_value_int32(env, argv[0], &slot);
-  if (slot < 0 || slot >= st->nslots || !st->conns[slot].live) return NULL;
-  return &st->conns[slot];
+  return live_conn(st, slot);
 }
 
 /* stop(slot): stop relaying without the callback; bytes up/down in scratch. False if not live. */

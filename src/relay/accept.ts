@@ -24,7 +24,7 @@ import { Outcome } from '../metrics/outcomes.ts'
 import { alertFor } from './reject.ts'
 import type { RelayContext } from './context.ts'
 import { clientHooks, kSession, ROUTE_DEFAULT, Session, SessionState, setOutcome, socketClosed, type ClientHandle, type SessionSocket } from './session.ts'
-import { closeHandle, destroyClient, errnoName, handleNoDelay, handlePeer, rearmIntake, socketFromHandle, startIntake, usableClientHandle, watchIntakeHangup, wrapHandle, type PeerName } from './splice.ts'
+import { closeHandle, destroyClient, errnoName, handleNoDelay, handlePeer, rearmIntake, socketFromHandle, startIntake, usableClientHandle, watchIntakeHangup, wrapHandle } from './splice.ts'
 import { connectOrigin, dropNativeOrigin } from './connect.ts'
 import { forwardFin, holdEarly, relayUp } from './pipe.ts'
 import { LIMITED } from './client-limits.ts'
@@ -135,9 +135,6 @@ function listenClient (client: SessionSocket): void {
   client.on('close', onClientClose)
 }
 
-/** getpeername's answer for handle-level clients (one per thread, read at once) */
-const PEER: PeerName = {}
-
 /**
  * A client accepted at the handle level (pool/worker.ts, reuseport TLS listeners without proxyProtocol,
  * where splice.ts intakeActive): no net.Socket. The same admission as handleConnection, then the addon
@@ -151,8 +148,9 @@ export function handleNativeConnection (ctx: RelayContext, handle: ClientHandle)
     handleConnection(ctx, wrapHandle(handle))
     return
   }
-  const limited = ctx.clientLimiter !== null
-  const admitted = admit(ctx, limited ? handlePeer(handle, PEER).address ?? '' : null)
+  // one getpeername, and only when the limits or the access log read the address
+  const peer = ctx.clientLimiter !== null || ctx.options.accessLog ? handlePeer(handle) : null
+  const admitted = admit(ctx, ctx.clientLimiter !== null ? peer!.address ?? '' : null)
   if (typeof admitted !== 'number') {
     refuseAtAccept(ctx, admitted)
     closeHandle(handle)
@@ -160,10 +158,7 @@ export function handleNativeConnection (ctx: RelayContext, handle: ClientHandle)
   }
   const session = openSession(ctx, null, admitted)
   session.clientHandle = handle
-  if (ctx.options.accessLog) {
-    if (!limited) handlePeer(handle, PEER)
-    session.clientAddr = formatPeer(PEER.address, PEER.port)
-  }
+  if (ctx.options.accessLog) session.clientAddr = formatPeer(peer!.address, peer!.port)
   handleNoDelay(handle)
   // the addon cannot take it (no slot, epoll refused): Node reads it, as any accepted socket
   if (startIntake(session, handle.fd)) ctx.counters[Counter.IntakeNative]!++

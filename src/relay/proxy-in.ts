@@ -37,7 +37,7 @@ import {
 } from '../proxyproto/index.ts'
 import { PP2_TYPE_HELLOGATE_JA4 } from './policy.ts'
 import type { Session } from './session.ts'
-import { handleLocal, handlePeer, socketAddress, type PeerName } from './splice.ts'
+import { handleLocal, handlePeer, socketAddress } from './splice.ts'
 
 /**
  * Cap on an incoming v2 payload (addresses + TLVs), in bytes. proxyproto/ DEFAULT_MAX_V2_PAYLOAD says why
@@ -142,8 +142,6 @@ export function clientAddressText (s: Session): string | undefined {
   return st !== null && st.family !== 0 ? st.srcText : socketAddress(s)
 }
 
-/** getpeername/getsockname answers for a handle-level client (one per thread, read at once) */
-const NAME: PeerName = {}
 
 /** Source and destination of the PROXY header to the origin: the carried ones, else the sockets'. */
 export function fillEndpoints (s: Session, f: ProxyHeaderFields): void {
@@ -157,12 +155,12 @@ export function fillEndpoints (s: Session, f: ProxyHeaderFields): void {
   }
   const h = s.clientHandle
   if (h !== null) {
-    handlePeer(h, NAME)
-    f.srcAddress = NAME.address
-    f.srcPort = NAME.port ?? 0
-    handleLocal(h, NAME)
-    f.dstAddress = NAME.address
-    f.dstPort = NAME.port ?? 0
+    const peer = handlePeer(h)
+    f.srcAddress = peer.address
+    f.srcPort = peer.port ?? 0
+    const local = handleLocal(h)
+    f.dstAddress = local.address
+    f.dstPort = local.port ?? 0
     return
   }
   const client = s.client

@@ -562,34 +562,34 @@ export function handleNoDelay (h: ClientHandle): void {
   (h as ClientHandleApi).setNoDelay(true)
 }
 
-/** The client's address and port (`out` filled; a per-thread scratch object may be passed). */
-export function handlePeer (h: ClientHandle, out: PeerName): PeerName {
-  // a failed call (a client already reset: ENOTCONN) leaves `out` untouched: never another client's address
-  clearName(out);
-  (h as ClientHandleApi).getpeername(out)
-  return out
+/** getpeername/getsockname answers for handle-level clients: one per thread, read before the next call */
+const NAME: PeerName = {}
+
+/** The client's address and port, in this module's scratch object (read it before the next handle call). */
+export function handlePeer (h: ClientHandle): PeerName {
+  clearName();
+  (h as ClientHandleApi).getpeername(NAME)
+  return NAME
 }
 
-function clearName (out: PeerName): void {
-  out.address = undefined
-  out.port = undefined
-  out.family = undefined
+/** The address and port the client connected to, in the same scratch object as handlePeer's. */
+export function handleLocal (h: ClientHandle): PeerName {
+  clearName();
+  (h as ClientHandleApi).getsockname(NAME)
+  return NAME
 }
 
-/** getpeername's answer for socketAddress (one per thread, read at once) */
-const PEER_NAME: PeerName = {}
+/** A failed call (a client already reset: ENOTCONN) fills nothing: never leave another client's address there. */
+function clearName (): void {
+  NAME.address = undefined
+  NAME.port = undefined
+  NAME.family = undefined
+}
 
 /** The client connection's own peer address (never one a PROXY header carried): a handle-level client's from its handle. */
 export function socketAddress (s: Session): string | undefined {
   const h = s.clientHandle
-  return h !== null ? handlePeer(h, PEER_NAME).address : s.client.remoteAddress
-}
-
-/** The address and port the client connected to. */
-export function handleLocal (h: ClientHandle, out: PeerName): PeerName {
-  clearName(out);
-  (h as ClientHandleApi).getsockname(out)
-  return out
+  return h !== null ? handlePeer(h).address : s.client.remoteAddress
 }
 
 /**
