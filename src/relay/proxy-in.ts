@@ -142,7 +142,6 @@ export function clientAddressText (s: Session): string | undefined {
   return st !== null && st.family !== 0 ? st.srcText : socketAddress(s)
 }
 
-
 /** Source and destination of the PROXY header to the origin: the carried ones, else the sockets'. */
 export function fillEndpoints (s: Session, f: ProxyHeaderFields): void {
   const st = s.proxyIn
